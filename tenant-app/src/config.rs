@@ -1,0 +1,59 @@
+//! Configuration of the standalone `tenant-app` binary: one tenant per process.
+//! Layered like the control plane's: defaults, then an optional TOML file named
+//! by `ORDO_CONFIG`, then `ORDO_…` environment variables (docs/configuration.md).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::telemetry::LogFormat;
+
+#[derive(Debug, Deserialize)]
+pub struct TenantAppConfig {
+    pub listen: SocketAddr,
+    pub tenant_id: String,
+    pub slug: String,
+    pub display_name: String,
+    pub public_url: String,
+    pub operator_name: String,
+    pub whitelabel: bool,
+    pub database_url: SecretString,
+    /// 32 bytes, base64: signs this portal's CSRF tokens.
+    pub session_key: SecretString,
+    pub smtp_url: Option<SecretString>,
+    pub mail_dir: PathBuf,
+    pub mail_from: String,
+    pub log_format: LogFormat,
+}
+
+#[derive(Serialize)]
+struct Defaults {
+    listen: &'static str,
+    operator_name: &'static str,
+    whitelabel: bool,
+    mail_dir: &'static str,
+    mail_from: &'static str,
+    log_format: &'static str,
+}
+
+impl TenantAppConfig {
+    pub fn load() -> Result<TenantAppConfig, Box<figment::Error>> {
+        let defaults = Defaults {
+            listen: "0.0.0.0:8080",
+            operator_name: "Ordo",
+            whitelabel: false,
+            mail_dir: "./data/mail",
+            mail_from: "portal@localhost.localdomain",
+            log_format: "json",
+        };
+        let mut figment = Figment::from(Serialized::defaults(defaults));
+        if let Ok(path) = std::env::var("ORDO_CONFIG") {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment.merge(Env::prefixed("ORDO_").ignore(&["config"])).extract().map_err(Box::new)
+    }
+}

@@ -1,0 +1,400 @@
+//! Insurance contracts. Only the broker creates and edits them; customers read.
+
+use chrono::NaiveDate;
+
+use crate::db::{Db, new_id, now};
+use crate::values::{Cents, format_date, optional_text, parse_date, parse_optional_date, required_text};
+use crate::web::FieldErrors;
+
+/// How often the premium is paid. The GDV codes are those of record 0200.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentFrequency {
+    Annual,
+    HalfYearly,
+    Quarterly,
+    Monthly,
+    Single,
+}
+
+impl PaymentFrequency {
+    pub const ALL: [PaymentFrequency; 5] = [
+        PaymentFrequency::Monthly,
+        PaymentFrequency::Quarterly,
+        PaymentFrequency::HalfYearly,
+        PaymentFrequency::Annual,
+        PaymentFrequency::Single,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentFrequency::Annual => "annual",
+            PaymentFrequency::HalfYearly => "half_yearly",
+            PaymentFrequency::Quarterly => "quarterly",
+            PaymentFrequency::Monthly => "monthly",
+            PaymentFrequency::Single => "single",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PaymentFrequency> {
+        PaymentFrequency::ALL.into_iter().find(|f| f.as_str() == text)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PaymentFrequency::Annual => "jährlich",
+            PaymentFrequency::HalfYearly => "halbjährlich",
+            PaymentFrequency::Quarterly => "vierteljährlich",
+            PaymentFrequency::Monthly => "monatlich",
+            PaymentFrequency::Single => "Einmalbeitrag",
+        }
+    }
+
+    /// GDV VU-Vermittler payment frequency code.
+    pub fn gdv_code(self) -> u8 {
+        match self {
+            PaymentFrequency::Annual => 1,
+            PaymentFrequency::HalfYearly => 2,
+            PaymentFrequency::Quarterly => 4,
+            PaymentFrequency::Monthly => 8,
+            PaymentFrequency::Single => 6,
+        }
+    }
+
+    /// Payments per year; a single premium recurs never.
+    pub fn per_year(self) -> i64 {
+        match self {
+            PaymentFrequency::Annual => 1,
+            PaymentFrequency::HalfYearly => 2,
+            PaymentFrequency::Quarterly => 4,
+            PaymentFrequency::Monthly => 12,
+            PaymentFrequency::Single => 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContractStatus {
+    Active,
+    Dormant,
+    Cancelled,
+}
+
+impl ContractStatus {
+    pub const ALL: [ContractStatus; 3] = [ContractStatus::Active, ContractStatus::Dormant, ContractStatus::Cancelled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContractStatus::Active => "active",
+            ContractStatus::Dormant => "dormant",
+            ContractStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ContractStatus> {
+        ContractStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ContractStatus::Active => "aktiv",
+            ContractStatus::Dormant => "ruhend",
+            ContractStatus::Cancelled => "gekündigt",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Contract {
+    pub id: String,
+    pub customer_id: String,
+    pub sparte_id: String,
+    pub sparte_name: String,
+    pub sparte_description: String,
+    pub produkt_name: Option<String>,
+    pub produkt_description: Option<String>,
+    pub insurer: String,
+    pub policy_number: String,
+    pub premium: Cents,
+    pub frequency: PaymentFrequency,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    pub main_due_date: Option<NaiveDate>,
+    pub status: ContractStatus,
+    pub notes: String,
+}
+
+impl Contract {
+    /// The premium paid per year; `None` for a single premium.
+    pub fn yearly_premium(&self) -> Option<Cents> {
+        yearly_premium(self.premium, self.frequency)
+    }
+
+    pub fn start_display(&self) -> String {
+        format_date(&self.start_date)
+    }
+
+    pub fn end_display(&self) -> String {
+        self.end_date.as_ref().map(format_date).unwrap_or_default()
+    }
+
+    pub fn due_display(&self) -> String {
+        self.main_due_date.as_ref().map(format_date).unwrap_or_default()
+    }
+
+    /// The description customers read: the Produkt's, else the Sparte's.
+    pub fn purpose(&self) -> &str {
+        self.produkt_description.as_deref().filter(|d| !d.is_empty()).unwrap_or(&self.sparte_description)
+    }
+}
+
+pub fn yearly_premium(premium: Cents, frequency: PaymentFrequency) -> Option<Cents> {
+    match frequency {
+        PaymentFrequency::Single => None,
+        recurring => Some(Cents(premium.0 * recurring.per_year())),
+    }
+}
+
+/// The contract form as submitted.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct ContractForm {
+    pub produkt_id: String,
+    pub insurer: String,
+    pub policy_number: String,
+    pub premium: String,
+    pub payment_frequency: String,
+    pub start_date: String,
+    pub end_date: String,
+    pub main_due_date: String,
+    pub status: String,
+    pub notes: String,
+}
+
+/// A valid contract, except that its Produkt's existence is checked on insert.
+#[derive(Debug, Clone)]
+pub struct NewContract {
+    pub produkt_id: String,
+    pub insurer: String,
+    pub policy_number: String,
+    pub premium: Cents,
+    pub frequency: PaymentFrequency,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    pub main_due_date: Option<NaiveDate>,
+    pub status: ContractStatus,
+    pub notes: String,
+}
+
+impl NewContract {
+    pub fn parse(form: &ContractForm) -> Result<NewContract, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let produkt_id = form.produkt_id.trim().to_owned();
+        if produkt_id.is_empty() {
+            errors.add("produkt_id", "Bitte wählen Sie Sparte und Produkt.");
+        }
+        let insurer = required_text(&form.insurer, 200).map_err(|m| errors.add("insurer", m)).unwrap_or_default();
+        let policy_number =
+            required_text(&form.policy_number, 60).map_err(|m| errors.add("policy_number", m)).unwrap_or_default();
+        let premium = Cents::parse(&form.premium).map_err(|m| errors.add("premium", m)).unwrap_or_default();
+        let frequency = PaymentFrequency::parse(&form.payment_frequency);
+        if frequency.is_none() {
+            errors.add("payment_frequency", "Bitte wählen Sie die Zahlweise.");
+        }
+        let status = if form.status.is_empty() { Some(ContractStatus::Active) } else { ContractStatus::parse(&form.status) };
+        if status.is_none() {
+            errors.add("status", "Bitte wählen Sie einen Status.");
+        }
+        let start_date = parse_date(&form.start_date).map_err(|m| errors.add("start_date", m)).ok();
+        let end_date = parse_optional_date(&form.end_date).map_err(|m| errors.add("end_date", m)).unwrap_or(None);
+        let main_due_date =
+            parse_optional_date(&form.main_due_date).map_err(|m| errors.add("main_due_date", m)).unwrap_or(None);
+        if let (Some(start), Some(end)) = (start_date, end_date) {
+            if end < start {
+                errors.add("end_date", "Das Ende liegt vor dem Beginn.");
+            }
+        }
+        let notes = optional_text(&form.notes, 5000).map_err(|m| errors.add("notes", m)).unwrap_or_default();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(NewContract {
+            produkt_id,
+            insurer,
+            policy_number,
+            premium,
+            frequency: frequency.expect("checked"),
+            start_date: start_date.expect("checked"),
+            end_date,
+            main_due_date,
+            status: status.expect("checked"),
+            notes,
+        })
+    }
+}
+
+pub async fn create(db: &Db, customer_id: &str, sparte_id: &str, contract: &NewContract) -> Result<String, sqlx::Error> {
+    let id = new_id();
+    let now = now();
+    sqlx::query(
+        "INSERT INTO contracts (id, customer_id, sparte_id, produkt_id, insurer, policy_number, premium_cents, \
+           payment_frequency, start_date, end_date, main_due_date, status, notes, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(&id)
+    .bind(customer_id)
+    .bind(sparte_id)
+    .bind(&contract.produkt_id)
+    .bind(&contract.insurer)
+    .bind(&contract.policy_number)
+    .bind(contract.premium.0)
+    .bind(contract.frequency.as_str())
+    .bind(contract.start_date.to_string())
+    .bind(contract.end_date.map(|d| d.to_string()))
+    .bind(contract.main_due_date.map(|d| d.to_string()))
+    .bind(contract.status.as_str())
+    .bind(&contract.notes)
+    .bind(now)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(id)
+}
+
+type ContractRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+);
+
+const SELECT: &str = "SELECT k.id, k.customer_id, k.sparte_id, s.name, s.description, p.name, p.description, \
+       k.insurer, k.policy_number, k.premium_cents, k.payment_frequency, k.start_date, k.end_date, \
+       k.main_due_date, k.status, k.notes \
+     FROM contracts k JOIN sparten s ON s.id = k.sparte_id LEFT JOIN produkte p ON p.id = k.produkt_id";
+
+fn from_row(row: ContractRow) -> Contract {
+    let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    Contract {
+        id: row.0,
+        customer_id: row.1,
+        sparte_id: row.2,
+        sparte_name: row.3,
+        sparte_description: row.4,
+        produkt_name: row.5,
+        produkt_description: row.6,
+        insurer: row.7,
+        policy_number: row.8,
+        premium: Cents(row.9),
+        frequency: PaymentFrequency::parse(&row.10).unwrap_or(PaymentFrequency::Annual),
+        start_date: date(&row.11).unwrap_or_default(),
+        end_date: row.12.as_deref().and_then(date),
+        main_due_date: row.13.as_deref().and_then(date),
+        status: ContractStatus::parse(&row.14).unwrap_or(ContractStatus::Active),
+        notes: row.15,
+    }
+}
+
+/// All contracts of one customer, in catalog order.
+pub async fn for_customer(db: &Db, customer_id: &str) -> Result<Vec<Contract>, sqlx::Error> {
+    let rows: Vec<ContractRow> =
+        sqlx::query_as(&format!("{SELECT} WHERE k.customer_id = $1 ORDER BY s.position, k.start_date, k.id"))
+            .bind(customer_id)
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// One contract, only if it belongs to this customer: the query itself enforces
+/// that a customer never reads another customer's contract.
+pub async fn find_for_customer(db: &Db, customer_id: &str, contract_id: &str) -> Result<Option<Contract>, sqlx::Error> {
+    let row: Option<ContractRow> = sqlx::query_as(&format!("{SELECT} WHERE k.id = $1 AND k.customer_id = $2"))
+        .bind(contract_id)
+        .bind(customer_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(from_row))
+}
+
+/// Contracts of one Sparte, for the customer's overview.
+#[derive(Debug, Clone)]
+pub struct SparteGroup {
+    pub sparte_name: String,
+    pub contracts: Vec<Contract>,
+    pub yearly_total: Cents,
+}
+
+/// Groups contracts (already in catalog order) by Sparte, with yearly totals.
+pub fn group_by_sparte(contracts: Vec<Contract>) -> (Vec<SparteGroup>, Cents) {
+    let mut groups: Vec<SparteGroup> = Vec::new();
+    for contract in contracts {
+        let yearly = contract.yearly_premium().unwrap_or_default();
+        match groups.last_mut() {
+            Some(group) if group.sparte_name == contract.sparte_name => {
+                group.yearly_total.0 += yearly.0;
+                group.contracts.push(contract);
+            }
+            _ => groups.push(SparteGroup {
+                sparte_name: contract.sparte_name.clone(),
+                contracts: vec![contract],
+                yearly_total: yearly,
+            }),
+        }
+    }
+    let total = Cents(groups.iter().map(|g| g.yearly_total.0).sum());
+    (groups, total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yearly_premium_follows_the_frequency() {
+        assert_eq!(yearly_premium(Cents(1000), PaymentFrequency::Monthly), Some(Cents(12000)));
+        assert_eq!(yearly_premium(Cents(1000), PaymentFrequency::Quarterly), Some(Cents(4000)));
+        assert_eq!(yearly_premium(Cents(1000), PaymentFrequency::HalfYearly), Some(Cents(2000)));
+        assert_eq!(yearly_premium(Cents(1000), PaymentFrequency::Annual), Some(Cents(1000)));
+        assert_eq!(yearly_premium(Cents(1000), PaymentFrequency::Single), None);
+    }
+
+    #[test]
+    fn gdv_frequency_codes() {
+        let codes: Vec<u8> = [
+            PaymentFrequency::Annual,
+            PaymentFrequency::HalfYearly,
+            PaymentFrequency::Quarterly,
+            PaymentFrequency::Monthly,
+            PaymentFrequency::Single,
+        ]
+        .iter()
+        .map(|f| f.gdv_code())
+        .collect();
+        assert_eq!(codes, [1, 2, 4, 8, 6]);
+    }
+
+    #[test]
+    fn contract_form_checks_every_field() {
+        let errors = NewContract::parse(&ContractForm {
+            premium: "abc".into(),
+            start_date: "2026-05-01".into(),
+            end_date: "2026-01-01".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+        for field in ["produkt_id", "insurer", "policy_number", "premium", "payment_frequency", "end_date"] {
+            assert!(errors.get(field).is_some(), "{field} not reported");
+        }
+    }
+}

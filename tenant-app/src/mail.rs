@@ -1,0 +1,97 @@
+//! Outgoing e-mail. Embedded default: lettre's file transport writes each message
+//! as an `.eml` file under `<data dir>/mail/`. Production: SMTP from a URL such
+//! as `smtp://user:pass@host:587?tls=required`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::{ExposeSecret, SecretString};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid address: {0}")]
+    Address(String),
+    #[error("could not build message: {0}")]
+    Build(#[from] lettre::error::Error),
+    #[error("SMTP: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+    #[error("writing mail file: {0}")]
+    File(#[from] lettre::transport::file::Error),
+    #[error("mail directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Where mail goes.
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    /// Write `.eml` files into this directory.
+    Files(PathBuf),
+    /// Deliver over SMTP; the URL may carry credentials, hence secret.
+    Smtp(SecretString),
+}
+
+enum Transport {
+    Files(AsyncFileTransport<Tokio1Executor>),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// Sends mail; cheap to clone and shared by every tenant in one process.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: Arc<Transport>,
+    from_address: lettre::Address,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer").field("from", &self.from_address.to_string()).finish_non_exhaustive()
+    }
+}
+
+/// One message to one person. Bodies are plain text: they carry links, never the
+/// content of messages or contracts.
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub to: String,
+    /// Shown as the sender's name: the broker's name when whitelabelled.
+    pub sender_name: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Mailer {
+    pub fn new(transport: &MailTransport, from_address: &str) -> Result<Mailer, MailError> {
+        let from_address: lettre::Address =
+            from_address.parse().map_err(|_| MailError::Address(from_address.to_owned()))?;
+        let transport = match transport {
+            MailTransport::Files(dir) => {
+                std::fs::create_dir_all(dir)?;
+                Transport::Files(AsyncFileTransport::new(dir))
+            }
+            MailTransport::Smtp(url) => Transport::Smtp(AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())?.build()),
+        };
+        Ok(Mailer { transport: Arc::new(transport), from_address })
+    }
+
+    pub async fn send(&self, email: Email) -> Result<(), MailError> {
+        let to: Mailbox = email.to.parse().map_err(|_| MailError::Address(email.to.clone()))?;
+        let from = Mailbox::new(Some(email.sender_name), self.from_address.clone());
+        let message = Message::builder()
+            .from(from)
+            .to(to)
+            .subject(email.subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(email.body)?;
+        match self.transport.as_ref() {
+            Transport::Files(files) => {
+                files.send(message).await?;
+            }
+            Transport::Smtp(smtp) => {
+                smtp.send(message).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,43 @@
+//! `tenant-app`: serves one broker's portal, configured by environment (this is
+//! how each tenant runs on Kubernetes).
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use tenant_app::config::TenantAppConfig;
+use tenant_app::crypto::Key;
+use tenant_app::mail::{MailTransport, Mailer};
+use tenant_app::portal::PortalSettings;
+use tenant_app::{instance, telemetry, web};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = TenantAppConfig::load().context("reading configuration")?;
+    telemetry::init(config.log_format);
+    let transport = match &config.smtp_url {
+        Some(url) => MailTransport::Smtp(url.clone()),
+        None => MailTransport::Files(config.mail_dir.clone()),
+    };
+    let mailer = Mailer::new(&transport, &config.mail_from)?;
+    let db = instance::open_database(config.database_url.expose_secret()).await?;
+    let session_key = Key::from_base64(config.session_key.expose_secret()).context("ORDO_SESSION_KEY")?;
+    let settings = PortalSettings {
+        tenant_id: config.tenant_id,
+        slug: config.slug,
+        display_name: config.display_name,
+        public_url: config.public_url,
+        operator_name: config.operator_name,
+        whitelabel: config.whitelabel,
+        csrf_key: *session_key.bytes(),
+    };
+    let portal = instance::start(db.clone(), settings, mailer);
+    let app = web::with_request_layers(portal.router());
+    let listener = tokio::net::TcpListener::bind(config.listen).await.context("binding the listen address")?;
+    tracing::info!(address = %config.listen, "tenant app listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(web::shutdown_signal())
+        .await?;
+    db.close().await;
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! Logging in and out, setting a password from an e-mail link, and the
+//! extractors that tell who is asking.
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use serde::Deserialize;
+
+use crate::portal::Portal;
+use crate::portal::layout::Layout;
+use crate::security::csrf::{CsrfForm, CsrfToken};
+use crate::security::passwords::{self, NewPassword};
+use crate::security::sessions::{self, SESSION_COOKIE, cookie_value};
+use crate::users::{self, Role};
+use crate::web::{ClientAddress, PageError, render, render_with_status};
+
+/// Whoever holds a live session in this portal.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub customer_id: Option<String>,
+}
+
+impl SessionUser {
+    pub fn is_broker(&self) -> bool {
+        self.role == Role::Broker
+    }
+}
+
+async fn session_user(parts: &Parts, portal: &Portal) -> Result<Option<SessionUser>, PageError> {
+    let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let Some(user_id) = sessions::lookup(portal.db(), &token).await? else {
+        return Ok(None);
+    };
+    let user = users::find_by_id(portal.db(), &user_id).await?.filter(|user| !user.disabled);
+    Ok(user.map(|user| SessionUser {
+        id: user.id,
+        name: user.name,
+        email: user.email,
+        role: user.role,
+        customer_id: user.customer_id,
+    }))
+}
+
+impl FromRequestParts<Portal> for SessionUser {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, Self::Rejection> {
+        session_user(parts, portal).await?.ok_or(PageError::LoginRequired)
+    }
+}
+
+impl OptionalFromRequestParts<Portal> for SessionUser {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Option<Self>, Self::Rejection> {
+        session_user(parts, portal).await
+    }
+}
+
+/// A logged-in broker (or staff member).
+pub struct BrokerUser(pub SessionUser);
+
+impl FromRequestParts<Portal> for BrokerUser {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, Self::Rejection> {
+        let user = <SessionUser as FromRequestParts<Portal>>::from_request_parts(parts, portal).await?;
+        if user.is_broker() { Ok(BrokerUser(user)) } else { Err(PageError::Forbidden) }
+    }
+}
+
+/// A logged-in customer, with the id of their customer record.
+pub struct CustomerUser {
+    pub user: SessionUser,
+    pub customer_id: String,
+}
+
+impl FromRequestParts<Portal> for CustomerUser {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, Self::Rejection> {
+        let user = <SessionUser as FromRequestParts<Portal>>::from_request_parts(parts, portal).await?;
+        match (user.role, user.customer_id.clone()) {
+            (Role::Customer, Some(customer_id)) => Ok(CustomerUser { user, customer_id }),
+            _ => Err(PageError::Forbidden),
+        }
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    layout: Layout,
+    email: String,
+    error: Option<String>,
+    notice: Option<&'static str>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginQuery {
+    passwort: Option<String>,
+}
+
+pub async fn login_page(
+    State(portal): State<Portal>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, PageError> {
+    let notice = query.passwort.map(|_| "Ihr Passwort wurde gespeichert. Bitte melden Sie sich an.");
+    render(&LoginPage { layout: Layout::new(&portal, &csrf, None), email: String::new(), error: None, notice })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn login(
+    State(portal): State<Portal>,
+    Extension(csrf): Extension<CsrfToken>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Result<Response, PageError> {
+    let email = form.email.trim().to_lowercase();
+    let failed = |status: StatusCode, message: String| {
+        render_with_status(
+            status,
+            &LoginPage { layout: Layout::new(&portal, &csrf, None), email: email.clone(), error: Some(message), notice: None },
+        )
+    };
+    if let Err(throttled) = portal.throttle().check(portal.db(), &email, &address).await? {
+        let minutes = (throttled.retry_after_secs + 59) / 60;
+        return failed(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in {minutes} Minuten erneut."),
+        );
+    }
+    let user = users::find_by_email(portal.db(), &email).await?.filter(|user| !user.disabled);
+    let verified = match user.as_ref().and_then(|user| user.password_hash.as_deref()) {
+        Some(hash) => passwords::verify(&form.password, hash),
+        None => {
+            passwords::verify_dummy(&form.password);
+            false
+        }
+    };
+    let Some(user) = user.filter(|_| verified) else {
+        portal.throttle().record_failure(portal.db(), &email, &address).await?;
+        return failed(StatusCode::UNAUTHORIZED, "E-Mail-Adresse oder Passwort ist falsch.".into());
+    };
+    portal.throttle().record_success(portal.db(), &email).await?;
+    // A new session id at every login: a session fixed before login is useless.
+    if let Some(old) = cookie_value(&headers, SESSION_COOKIE) {
+        sessions::revoke(portal.db(), &old).await?;
+    }
+    let token = sessions::create(portal.db(), &user.id).await?;
+    tracing::info!(user_id = %user.id, role = user.role.as_str(), "login");
+    Ok(with_cookie(Redirect::to("/").into_response(), sessions::session_cookie(token, portal.settings().secure_cookies())))
+}
+
+fn with_cookie(mut response: Response, cookie: cookie::Cookie<'static>) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+pub struct EmptyForm {}
+
+pub async fn logout(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
+        sessions::revoke(portal.db(), &token).await?;
+    }
+    Ok(with_cookie(Redirect::to("/anmelden").into_response(), sessions::clear_session_cookie(portal.settings().secure_cookies())))
+}
+
+#[derive(askama::Template)]
+#[template(path = "set_password.html")]
+struct SetPasswordPage {
+    layout: Layout,
+    token: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "link_invalid.html")]
+struct LinkInvalidPage {
+    layout: Layout,
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+pub async fn set_password_page(
+    State(portal): State<Portal>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(query): Query<TokenQuery>,
+) -> Result<Response, PageError> {
+    let layout = Layout::new(&portal, &csrf, None);
+    match users::peek_link(portal.db(), &query.token).await? {
+        Some(user) => render(&SetPasswordPage { layout, token: query.token, email: user.email, error: None }),
+        None => render_with_status(StatusCode::NOT_FOUND, &LinkInvalidPage { layout }),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SetPasswordForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+pub async fn set_password(
+    State(portal): State<Portal>,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<SetPasswordForm>,
+) -> Result<Response, PageError> {
+    let layout = Layout::new(&portal, &csrf, None);
+    let Some(user) = users::peek_link(portal.db(), &form.token).await? else {
+        return render_with_status(StatusCode::NOT_FOUND, &LinkInvalidPage { layout });
+    };
+    let password = match NewPassword::parse(&form.password, &form.password_confirm) {
+        Ok(password) => password,
+        Err(message) => {
+            return render_with_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &SetPasswordPage { layout, token: form.token, email: user.email, error: Some(message.into()) },
+            );
+        }
+    };
+    let hash = password.hash();
+    let Some(user) = users::redeem_link_with_password(portal.db(), &form.token, &hash).await? else {
+        return render_with_status(StatusCode::NOT_FOUND, &LinkInvalidPage { layout });
+    };
+    tracing::info!(user_id = %user.id, "password set from e-mail link");
+    let token = sessions::create(portal.db(), &user.id).await?;
+    Ok(with_cookie(Redirect::to("/").into_response(), sessions::session_cookie(token, portal.settings().secure_cookies())))
+}

@@ -1,0 +1,27 @@
+//! What every portal page shows around its content.
+
+use crate::portal::Portal;
+use crate::portal::auth::SessionUser;
+use crate::security::csrf::CsrfToken;
+
+pub struct Layout {
+    pub brand: String,
+    /// "Runs on Ordo", unless the tenant is whitelabelled.
+    pub powered_by: Option<String>,
+    pub csrf: String,
+    pub user_name: Option<String>,
+    pub is_broker: bool,
+}
+
+impl Layout {
+    pub fn new(portal: &Portal, csrf: &CsrfToken, user: Option<&SessionUser>) -> Layout {
+        let settings = portal.settings();
+        Layout {
+            brand: settings.display_name.clone(),
+            powered_by: (!settings.whitelabel).then(|| settings.operator_name.clone()),
+            csrf: csrf.as_str().to_owned(),
+            user_name: user.map(|u| u.name.clone()),
+            is_broker: user.is_some_and(SessionUser::is_broker),
+        }
+    }
+}

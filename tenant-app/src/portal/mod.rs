@@ -1,0 +1,132 @@
+//! One broker's portal: the router and the state every page shares.
+//!
+//! The same router runs inside the standalone `tenant-app` binary (one tenant per
+//! process, as on Kubernetes) and inside the control plane (many tenants in one
+//! process, the embedded default).
+
+mod auth;
+mod broker;
+mod customer;
+mod layout;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use crate::db::Db;
+use crate::mail::Mailer;
+use crate::security::csrf::{self, CsrfConfig};
+use crate::security::throttle::LoginThrottle;
+
+pub use auth::{BrokerUser, CustomerUser};
+
+/// What a portal needs to know about the tenant it serves.
+#[derive(Debug, Clone)]
+pub struct PortalSettings {
+    pub tenant_id: String,
+    pub slug: String,
+    /// The broker's company, or name: shown as the portal's title.
+    pub display_name: String,
+    /// Where the portal is reached, e.g. `https://mueller.ordo.example`; used in e-mail links.
+    pub public_url: String,
+    /// The operator's product name, shown as "runs on" unless whitelabelled.
+    pub operator_name: String,
+    pub whitelabel: bool,
+    /// Secret per tenant; signs CSRF tokens.
+    pub csrf_key: [u8; 32],
+}
+
+impl PortalSettings {
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// A link into this portal.
+    pub fn link(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.public_url.trim_end_matches('/'), path_and_query)
+    }
+}
+
+#[derive(Clone)]
+pub struct Portal {
+    inner: Arc<PortalInner>,
+}
+
+struct PortalInner {
+    db: Db,
+    settings: PortalSettings,
+    mailer: Mailer,
+    throttle: LoginThrottle,
+}
+
+impl Portal {
+    pub fn new(db: Db, settings: PortalSettings, mailer: Mailer) -> Portal {
+        Portal { inner: Arc::new(PortalInner { db, settings, mailer, throttle: LoginThrottle::default() }) }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn settings(&self) -> &PortalSettings {
+        &self.inner.settings
+    }
+
+    pub fn mailer(&self) -> &Mailer {
+        &self.inner.mailer
+    }
+
+    pub fn throttle(&self) -> &LoginThrottle {
+        &self.inner.throttle
+    }
+
+    /// The portal's routes. The caller adds the request layers (ids, tracing,
+    /// security headers) once for its whole server.
+    pub fn router(&self) -> Router {
+        let csrf_config = CsrfConfig::new(self.settings().csrf_key, self.settings().secure_cookies());
+        Router::new()
+            .route("/", get(home))
+            .route("/anmelden", get(auth::login_page).post(auth::login))
+            .route("/abmelden", post(auth::logout))
+            .route("/passwort-setzen", get(auth::set_password_page).post(auth::set_password))
+            .merge(broker::routes())
+            .merge(customer::routes())
+            .route("/static/ordo.css", get(crate::web::stylesheet))
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+            .fallback(not_found)
+            .layer(axum::middleware::from_fn_with_state(csrf_config, csrf::ensure_cookie))
+            .with_state(self.clone())
+    }
+}
+
+/// The start page sends everyone where they belong.
+async fn home(user: Option<auth::SessionUser>) -> Redirect {
+    match user {
+        Some(user) if user.is_broker() => Redirect::to("/makler/kunden"),
+        Some(_) => Redirect::to("/ordner"),
+        None => Redirect::to("/anmelden"),
+    }
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(portal): State<Portal>) -> Response {
+    match portal.db().ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "tenant database not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn not_found() -> Response {
+    crate::web::PageError::NotFound.into_response()
+}
