@@ -1,1 +1,13 @@
+//! The control plane: the public site with trial sign-up, the operator console
+//! and API, and the provisioning of tenant instances.
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod hosts;
+pub mod metrics;
+pub mod operators;
+pub mod provisioning;
+pub mod slug;
+pub mod tenants;
+pub mod web;

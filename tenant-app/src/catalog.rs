@@ -37,9 +37,18 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         name: "Leben",
         description: "Sichert Ihre Familie finanziell ab und baut Vermögen für später auf.",
         produkte: &[
-            ("Risikolebensversicherung", "Zahlt Ihren Hinterbliebenen eine vereinbarte Summe, wenn Sie sterben."),
-            ("Kapitallebensversicherung", "Verbindet Todesfallschutz mit einem Sparvertrag."),
-            ("Fondsgebundene Lebensversicherung", "Legt Ihre Beiträge in Investmentfonds an."),
+            (
+                "Risikolebensversicherung",
+                "Zahlt Ihren Hinterbliebenen eine vereinbarte Summe, wenn Sie sterben.",
+            ),
+            (
+                "Kapitallebensversicherung",
+                "Verbindet Todesfallschutz mit einem Sparvertrag.",
+            ),
+            (
+                "Fondsgebundene Lebensversicherung",
+                "Legt Ihre Beiträge in Investmentfonds an.",
+            ),
         ],
     },
     DefaultSparte {
@@ -47,10 +56,19 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         name: "Altersvorsorge",
         description: "Schließt die Lücke zwischen gesetzlicher Rente und Ihrem Bedarf im Alter.",
         produkte: &[
-            ("Private Rentenversicherung", "Zahlt Ihnen ab Rentenbeginn eine lebenslange Rente."),
-            ("Basisrente (Rürup)", "Steuerlich geförderte Rente, besonders für Selbstständige."),
+            (
+                "Private Rentenversicherung",
+                "Zahlt Ihnen ab Rentenbeginn eine lebenslange Rente.",
+            ),
+            (
+                "Basisrente (Rürup)",
+                "Steuerlich geförderte Rente, besonders für Selbstständige.",
+            ),
             ("Riester-Rente", "Staatlich geförderte Rente mit Zulagen."),
-            ("Betriebliche Altersversorgung", "Vorsorge über Ihren Arbeitgeber, oft mit Zuschuss."),
+            (
+                "Betriebliche Altersversorgung",
+                "Vorsorge über Ihren Arbeitgeber, oft mit Zuschuss.",
+            ),
         ],
     },
     DefaultSparte {
@@ -58,7 +76,10 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         name: "Hinterbliebenenvorsorge",
         description: "Sorgt dafür, dass Partner und Kinder versorgt sind, wenn Ihnen etwas zustößt.",
         produkte: &[
-            ("Risikolebensversicherung", "Eine feste Summe für Ihre Hinterbliebenen."),
+            (
+                "Risikolebensversicherung",
+                "Eine feste Summe für Ihre Hinterbliebenen.",
+            ),
             ("Sterbegeldversicherung", "Deckt die Kosten der Bestattung."),
         ],
     },
@@ -67,9 +88,18 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         name: "Arbeitskraftabsicherung",
         description: "Ersetzt Ihr Einkommen, wenn Sie wegen Krankheit oder Unfall nicht mehr arbeiten können.",
         produkte: &[
-            ("Berufsunfähigkeitsversicherung", "Zahlt eine monatliche Rente, wenn Sie Ihren Beruf nicht mehr ausüben können."),
-            ("Grundfähigkeitsversicherung", "Zahlt, wenn Sie grundlegende Fähigkeiten wie Sehen oder Gehen verlieren."),
-            ("Erwerbsunfähigkeitsversicherung", "Zahlt, wenn Sie gar keiner Arbeit mehr nachgehen können."),
+            (
+                "Berufsunfähigkeitsversicherung",
+                "Zahlt eine monatliche Rente, wenn Sie Ihren Beruf nicht mehr ausüben können.",
+            ),
+            (
+                "Grundfähigkeitsversicherung",
+                "Zahlt, wenn Sie grundlegende Fähigkeiten wie Sehen oder Gehen verlieren.",
+            ),
+            (
+                "Erwerbsunfähigkeitsversicherung",
+                "Zahlt, wenn Sie gar keiner Arbeit mehr nachgehen können.",
+            ),
         ],
     },
     DefaultSparte {
@@ -77,27 +107,54 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         name: "Kranken",
         description: "Übernimmt Kosten für Arztbesuche, Krankenhaus und Zahnersatz.",
         produkte: &[
-            ("Private Krankenvollversicherung", "Ersetzt die gesetzliche Krankenversicherung."),
-            ("Krankenzusatzversicherung", "Ergänzt die gesetzliche Versicherung, etwa um Zahnersatz oder Einbettzimmer."),
-            ("Krankentagegeld", "Ersetzt Einkommen bei längerer Krankheit."),
-            ("Pflegezusatzversicherung", "Schließt die Lücke, die die Pflegepflichtversicherung lässt."),
+            (
+                "Private Krankenvollversicherung",
+                "Ersetzt die gesetzliche Krankenversicherung.",
+            ),
+            (
+                "Krankenzusatzversicherung",
+                "Ergänzt die gesetzliche Versicherung, etwa um Zahnersatz oder Einbettzimmer.",
+            ),
+            (
+                "Krankentagegeld",
+                "Ersetzt Einkommen bei längerer Krankheit.",
+            ),
+            (
+                "Pflegezusatzversicherung",
+                "Schließt die Lücke, die die Pflegepflichtversicherung lässt.",
+            ),
         ],
     },
     DefaultSparte {
         gdv_code: Some("030"),
         name: "Unfall",
         description: "Zahlt bei bleibenden Schäden nach einem Unfall, auch in der Freizeit.",
-        produkte: &[("Private Unfallversicherung", "Eine Kapitalleistung oder Rente bei Invalidität nach einem Unfall.")],
+        produkte: &[(
+            "Private Unfallversicherung",
+            "Eine Kapitalleistung oder Rente bei Invalidität nach einem Unfall.",
+        )],
     },
     DefaultSparte {
         gdv_code: Some("040"),
         name: "Haftpflicht",
         description: "Zahlt, wenn Sie anderen einen Schaden zufügen, und wehrt unberechtigte Forderungen ab.",
         produkte: &[
-            ("Privathaftpflicht", "Die wichtigste Versicherung überhaupt: Schäden, die Sie anderen zufügen."),
-            ("Tierhalterhaftpflicht", "Schäden, die Ihr Hund oder Pferd verursacht."),
-            ("Haus- und Grundbesitzerhaftpflicht", "Schäden durch Ihr Grundstück oder vermietetes Eigentum."),
-            ("Berufshaftpflicht", "Schäden aus Ihrer beruflichen Tätigkeit."),
+            (
+                "Privathaftpflicht",
+                "Die wichtigste Versicherung überhaupt: Schäden, die Sie anderen zufügen.",
+            ),
+            (
+                "Tierhalterhaftpflicht",
+                "Schäden, die Ihr Hund oder Pferd verursacht.",
+            ),
+            (
+                "Haus- und Grundbesitzerhaftpflicht",
+                "Schäden durch Ihr Grundstück oder vermietetes Eigentum.",
+            ),
+            (
+                "Berufshaftpflicht",
+                "Schäden aus Ihrer beruflichen Tätigkeit.",
+            ),
         ],
     },
     DefaultSparte {
@@ -105,9 +162,18 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         name: "Kraftfahrt",
         description: "Pflichtversicherung und Kaskoschutz für Ihr Fahrzeug.",
         produkte: &[
-            ("Kfz-Haftpflicht (051)", "Gesetzlich vorgeschrieben: Schäden, die Sie mit dem Fahrzeug anderen zufügen."),
-            ("Vollkasko (052)", "Auch Schäden am eigenen Fahrzeug, selbst wenn Sie den Unfall verursacht haben."),
-            ("Teilkasko (053)", "Diebstahl, Glasbruch, Sturm, Wildunfall am eigenen Fahrzeug."),
+            (
+                "Kfz-Haftpflicht (051)",
+                "Gesetzlich vorgeschrieben: Schäden, die Sie mit dem Fahrzeug anderen zufügen.",
+            ),
+            (
+                "Vollkasko (052)",
+                "Auch Schäden am eigenen Fahrzeug, selbst wenn Sie den Unfall verursacht haben.",
+            ),
+            (
+                "Teilkasko (053)",
+                "Diebstahl, Glasbruch, Sturm, Wildunfall am eigenen Fahrzeug.",
+            ),
         ],
     },
     DefaultSparte {
@@ -116,7 +182,10 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         description: "Übernimmt Anwalts- und Gerichtskosten, wenn Sie Ihr Recht durchsetzen müssen.",
         produkte: &[
             ("Privatrechtsschutz", "Streit im Alltag, etwa mit Händlern."),
-            ("Verkehrsrechtsschutz", "Streit rund um Fahrzeug und Straßenverkehr."),
+            (
+                "Verkehrsrechtsschutz",
+                "Streit rund um Fahrzeug und Straßenverkehr.",
+            ),
             ("Berufsrechtsschutz", "Streit mit dem Arbeitgeber."),
             ("Mietrechtsschutz", "Streit mit Vermieter oder Mieter."),
         ],
@@ -131,15 +200,24 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         gdv_code: Some("130"),
         name: "Verbundene Hausrat",
         description: "Ersetzt Ihre Einrichtung und Wertsachen nach Einbruch, Feuer oder Leitungswasser.",
-        produkte: &[("Hausratversicherung", "Alles, was Sie bei einem Umzug mitnehmen würden.")],
+        produkte: &[(
+            "Hausratversicherung",
+            "Alles, was Sie bei einem Umzug mitnehmen würden.",
+        )],
     },
     DefaultSparte {
         gdv_code: Some("140"),
         name: "Verbundene Wohngebäude",
         description: "Schützt Ihr eigenes Haus gegen Feuer, Leitungswasser, Sturm und Hagel.",
         produkte: &[
-            ("Wohngebäudeversicherung", "Das Gebäude selbst mit allem, was fest verbaut ist."),
-            ("Elementarschadenversicherung", "Hochwasser, Starkregen, Erdrutsch."),
+            (
+                "Wohngebäudeversicherung",
+                "Das Gebäude selbst mit allem, was fest verbaut ist.",
+            ),
+            (
+                "Elementarschadenversicherung",
+                "Hochwasser, Starkregen, Erdrutsch.",
+            ),
         ],
     },
     DefaultSparte {
@@ -152,7 +230,10 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         gdv_code: Some("580"),
         name: "Bausparen",
         description: "Spart Eigenkapital an und sichert einen günstigen Kredit für die eigenen vier Wände.",
-        produkte: &[("Bausparvertrag", "Ansparen, dann ein zinsgünstiges Darlehen.")],
+        produkte: &[(
+            "Bausparvertrag",
+            "Ansparen, dann ein zinsgünstiges Darlehen.",
+        )],
     },
     DefaultSparte {
         gdv_code: Some("684"),
@@ -175,7 +256,9 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
 /// exists, so provisioning can run it again safely.
 pub async fn seed_default(db: &Db) -> Result<(), sqlx::Error> {
     let mut tx = db.pool().begin().await?;
-    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sparten").fetch_one(&mut *tx).await?;
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sparten")
+        .fetch_one(&mut *tx)
+        .await?;
     if existing > 0 {
         return Ok(());
     }
@@ -205,14 +288,16 @@ pub async fn seed_default(db: &Db) -> Result<(), sqlx::Error> {
 
 /// The whole catalog in the broker's order.
 pub async fn list(db: &Db) -> Result<Vec<Sparte>, sqlx::Error> {
-    let sparten: Vec<(String, Option<String>, String, String)> =
-        sqlx::query_as("SELECT id, gdv_code, name, description FROM sparten ORDER BY position, name")
-            .fetch_all(db.pool())
-            .await?;
-    let produkte: Vec<(String, String, String, String)> =
-        sqlx::query_as("SELECT id, sparte_id, name, description FROM produkte ORDER BY position, name")
-            .fetch_all(db.pool())
-            .await?;
+    let sparten: Vec<(String, Option<String>, String, String)> = sqlx::query_as(
+        "SELECT id, gdv_code, name, description FROM sparten ORDER BY position, name",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let produkte: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT id, sparte_id, name, description FROM produkte ORDER BY position, name",
+    )
+    .fetch_all(db.pool())
+    .await?;
     Ok(sparten
         .into_iter()
         .map(|(id, gdv_code, name, description)| Sparte {
@@ -241,7 +326,12 @@ pub async fn find_produkt(db: &Db, produkt_id: &str) -> Result<Option<Produkt>, 
             .bind(produkt_id)
             .fetch_optional(db.pool())
             .await?;
-    Ok(row.map(|(id, sparte_id, name, description)| Produkt { id, sparte_id, name, description }))
+    Ok(row.map(|(id, sparte_id, name, description)| Produkt {
+        id,
+        sparte_id,
+        name,
+        description,
+    }))
 }
 
 #[cfg(test)]
@@ -251,12 +341,19 @@ mod tests {
     #[test]
     fn default_catalog_covers_the_gdv_lines_and_the_pension_lines() {
         let codes: Vec<_> = DEFAULT_CATALOG.iter().filter_map(|s| s.gdv_code).collect();
-        for code in ["000", "010", "020", "030", "040", "050", "070", "080", "130", "140", "190", "580", "684"] {
+        for code in [
+            "000", "010", "020", "030", "040", "050", "070", "080", "130", "140", "190", "580",
+            "684",
+        ] {
             assert!(codes.contains(&code), "GDV line {code} missing");
         }
         let names: Vec<_> = DEFAULT_CATALOG.iter().map(|s| s.name).collect();
         assert!(names.contains(&"Hinterbliebenenvorsorge"));
         assert!(names.contains(&"Arbeitskraftabsicherung"));
-        assert!(DEFAULT_CATALOG.iter().all(|s| !s.produkte.is_empty() && !s.description.is_empty()));
+        assert!(
+            DEFAULT_CATALOG
+                .iter()
+                .all(|s| !s.produkte.is_empty() && !s.description.is_empty())
+        );
     }
 }

@@ -54,6 +54,9 @@ impl TenantAppConfig {
         if let Ok(path) = std::env::var("ORDO_CONFIG") {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment.merge(Env::prefixed("ORDO_").ignore(&["config"])).extract().map_err(Box::new)
+        figment
+            .merge(Env::prefixed("ORDO_").ignore(&["config"]))
+            .extract()
+            .map_err(Box::new)
     }
 }

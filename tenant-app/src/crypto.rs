@@ -59,7 +59,9 @@ impl Key {
     pub fn seal(&self, plaintext: &[u8]) -> String {
         let cipher = XChaCha20Poly1305::new((&self.0).into());
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let ciphertext = cipher.encrypt(&nonce, plaintext).expect("encryption of an in-memory buffer cannot fail");
+        let ciphertext = cipher
+            .encrypt(&nonce, plaintext)
+            .expect("encryption of an in-memory buffer cannot fail");
         let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ciphertext);
@@ -73,11 +75,23 @@ impl Key {
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let cipher = XChaCha20Poly1305::new((&self.0).into());
-        cipher.decrypt(XNonce::from_slice(nonce), ciphertext).map_err(|_| CryptoError::WrongKey)
+        cipher
+            .decrypt(XNonce::from_slice(nonce), ciphertext)
+            .map_err(|_| CryptoError::WrongKey)
     }
 
     pub fn open_string(&self, sealed: &str) -> Result<String, CryptoError> {
         String::from_utf8(self.open(sealed)?).map_err(|_| CryptoError::Malformed)
+    }
+
+    /// A sub-key for one purpose (HMAC-SHA256 of the purpose), so that one
+    /// configured secret can serve several uses without reusing key material.
+    pub fn derive(&self, purpose: &str) -> [u8; KEY_LEN] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("HMAC accepts any key length");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     /// Wraps another key with this one (this one being the master key).
@@ -101,7 +115,10 @@ mod tests {
         let key = Key::generate();
         let sealed = key.seal(b"hunter2");
         assert_eq!(key.open(&sealed).unwrap(), b"hunter2");
-        assert!(matches!(Key::generate().open(&sealed), Err(CryptoError::WrongKey)));
+        assert!(matches!(
+            Key::generate().open(&sealed),
+            Err(CryptoError::WrongKey)
+        ));
         assert!(!sealed.contains("hunter2"));
     }
 
@@ -112,6 +129,14 @@ mod tests {
         let wrapped = master.wrap(&tenant);
         assert_eq!(master.unwrap_key(&wrapped).unwrap(), tenant);
         assert!(Key::generate().unwrap_key(&wrapped).is_err());
+    }
+
+    #[test]
+    fn derived_keys_differ_by_purpose() {
+        let key = Key::generate();
+        assert_eq!(key.derive("a"), key.derive("a"));
+        assert_ne!(key.derive("a"), key.derive("b"));
+        assert_ne!(&key.derive("a"), key.bytes());
     }
 
     #[test]

@@ -56,7 +56,9 @@ impl NewCustomer {
     pub fn parse(form: &CustomerForm) -> Result<NewCustomer, FieldErrors> {
         let mut errors = FieldErrors::default();
         let mut field = |name: &'static str, result: Result<String, &'static str>| {
-            result.map_err(|message| errors.add(name, message)).unwrap_or_default()
+            result
+                .map_err(|message| errors.add(name, message))
+                .unwrap_or_default()
         };
         let first_name = field("first_name", required_text(&form.first_name, 100));
         let last_name = field("last_name", required_text(&form.last_name, 100));
@@ -67,7 +69,9 @@ impl NewCustomer {
         let email = if form.email.trim().is_empty() {
             None
         } else {
-            EmailAddress::parse(&form.email).map_err(|message| errors.add("email", message)).ok()
+            EmailAddress::parse(&form.email)
+                .map_err(|message| errors.add("email", message))
+                .ok()
         };
         let birth_date = match parse_optional_date(&form.birth_date) {
             Ok(date) => date.map(|d| d.to_string()),
@@ -76,18 +80,60 @@ impl NewCustomer {
                 None
             }
         };
-        errors.into_result(|| NewCustomer { first_name, last_name, email, phone, birth_date, street, postal_code, city })
+        errors.into_result(|| NewCustomer {
+            first_name,
+            last_name,
+            email,
+            phone,
+            birth_date,
+            street,
+            postal_code,
+            city,
+        })
     }
 }
 
-type CustomerRow =
-    (String, String, String, Option<String>, String, Option<String>, String, String, String, Option<i64>);
+type CustomerRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<i64>,
+);
 
-const COLUMNS: &str = "id, first_name, last_name, email, phone, birth_date, street, postal_code, city, archived_at";
+const COLUMNS: &str =
+    "id, first_name, last_name, email, phone, birth_date, street, postal_code, city, archived_at";
 
 fn from_row(row: CustomerRow) -> Customer {
-    let (id, first_name, last_name, email, phone, birth_date, street, postal_code, city, archived_at) = row;
-    Customer { id, first_name, last_name, email, phone, birth_date, street, postal_code, city, archived: archived_at.is_some() }
+    let (
+        id,
+        first_name,
+        last_name,
+        email,
+        phone,
+        birth_date,
+        street,
+        postal_code,
+        city,
+        archived_at,
+    ) = row;
+    Customer {
+        id,
+        first_name,
+        last_name,
+        email,
+        phone,
+        birth_date,
+        street,
+        postal_code,
+        city,
+        archived: archived_at.is_some(),
+    }
 }
 
 pub async fn create(db: &Db, customer: &NewCustomer) -> Result<String, sqlx::Error> {
@@ -114,16 +160,30 @@ pub async fn create(db: &Db, customer: &NewCustomer) -> Result<String, sqlx::Err
 }
 
 pub async fn find(db: &Db, id: &str) -> Result<Option<Customer>, sqlx::Error> {
-    let row: Option<CustomerRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM customers WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row: Option<CustomerRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM customers WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?;
     Ok(row.map(from_row))
 }
 
 /// Active customers matching a search over name, e-mail and policy number.
-pub async fn search(db: &Db, query: &str, limit: i64, offset: i64) -> Result<Vec<Customer>, sqlx::Error> {
-    let pattern = format!("%{}%", query.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+pub async fn search(
+    db: &Db,
+    query: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Customer>, sqlx::Error> {
+    let pattern = format!(
+        "%{}%",
+        query
+            .trim()
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
     let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM customers c WHERE archived_at IS NULL AND ( \
            LOWER(first_name || ' ' || last_name) LIKE $1 ESCAPE '\\' \
@@ -141,7 +201,9 @@ pub async fn search(db: &Db, query: &str, limit: i64, offset: i64) -> Result<Vec
 
 /// The number of contacts: customers that are not archived.
 pub async fn contact_count(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE archived_at IS NULL").fetch_one(db.pool()).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE archived_at IS NULL")
+        .fetch_one(db.pool())
+        .await
 }
 
 #[cfg(test)]
@@ -150,7 +212,13 @@ mod tests {
 
     #[test]
     fn customer_form_reports_each_bad_field() {
-        let form = CustomerForm { first_name: " ".into(), last_name: "Muster".into(), email: "nope".into(), birth_date: "32.13.1990".into(), ..Default::default() };
+        let form = CustomerForm {
+            first_name: " ".into(),
+            last_name: "Muster".into(),
+            email: "nope".into(),
+            birth_date: "32.13.1990".into(),
+            ..Default::default()
+        };
         let errors = NewCustomer::parse(&form).unwrap_err();
         assert!(errors.get("first_name").is_some());
         assert!(errors.get("email").is_some());
@@ -160,7 +228,11 @@ mod tests {
 
     #[test]
     fn customer_form_accepts_minimal_input() {
-        let form = CustomerForm { first_name: "Erika".into(), last_name: "Muster".into(), ..Default::default() };
+        let form = CustomerForm {
+            first_name: "Erika".into(),
+            last_name: "Muster".into(),
+            ..Default::default()
+        };
         let customer = NewCustomer::parse(&form).unwrap();
         assert_eq!(customer.email, None);
         assert_eq!(customer.birth_date, None);

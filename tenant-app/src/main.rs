@@ -21,7 +21,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let mailer = Mailer::new(&transport, &config.mail_from)?;
     let db = instance::open_database(config.database_url.expose_secret()).await?;
-    let session_key = Key::from_base64(config.session_key.expose_secret()).context("ORDO_SESSION_KEY")?;
+    let session_key =
+        Key::from_base64(config.session_key.expose_secret()).context("ORDO_SESSION_KEY")?;
     let settings = PortalSettings {
         tenant_id: config.tenant_id,
         slug: config.slug,
@@ -33,11 +34,16 @@ async fn main() -> anyhow::Result<()> {
     };
     let portal = instance::start(db.clone(), settings, mailer);
     let app = web::with_request_layers(portal.router());
-    let listener = tokio::net::TcpListener::bind(config.listen).await.context("binding the listen address")?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .context("binding the listen address")?;
     tracing::info!(address = %config.listen, "tenant app listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(web::shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(web::shutdown_signal())
+    .await?;
     db.close().await;
     Ok(())
 }

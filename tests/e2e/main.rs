@@ -1,1 +1,8 @@
+//! End-to-end tests against the real control plane on a real port, each run on
+//! SQLite and on PostgreSQL.
 
+mod first_path;
+mod operator;
+mod provisioning;
+mod security;
+mod signup;

@@ -1,1 +1,519 @@
+//! The test harness: starts the real control plane on port 0 against a fresh
+//! SQLite directory or a fresh PostgreSQL database, and talks to it over HTTP
+//! like a browser would (host names, cookies, CSRF tokens, e-mail links).
+//!
+//! Every scenario runs on both databases through [`both_backends!`]; the
+//! PostgreSQL run needs `ORDO_TEST_DATABASE_URL` (a superuser URL such as
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and is skipped without it.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use control_plane::app::{self, AppState};
+use control_plane::config::Config;
+use figment::providers::Serialized;
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use tenant_app::crypto::Key;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Which database a test app runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    /// The server's admin URL (from `ORDO_TEST_DATABASE_URL`).
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn postgres_from_env() -> Option<Backend> {
+        std::env::var("ORDO_TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+            .map(Backend::Postgres)
+    }
+}
+
+/// Runs an async scenario `fn(Backend)` as two tests, `sqlite` and `postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$scenario($crate::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    match $crate::Backend::postgres_from_env() {
+                        Some(backend) => super::$scenario(backend).await,
+                        None => eprintln!("skipped: set ORDO_TEST_DATABASE_URL to run on PostgreSQL"),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// A running control plane with its own data directory (and database).
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub config: Config,
+    data_dir: tempfile::TempDir,
+    backend: Backend,
+    /// The control-plane database this test created on PostgreSQL.
+    pg_database: Option<String>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+fn random_suffix() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..12)
+        .map(|_| char::from(b'a' + rng.gen_range(0..26)))
+        .collect()
+}
+
+fn with_database(url: &str, database: &str) -> String {
+    let mut url = url::Url::parse(url).expect("ORDO_TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{database}"));
+    url.to_string()
+}
+
+async fn admin_execute(admin_url: &str, sql: &str) {
+    let db = tenant_app::db::Db::connect(admin_url, tenant_app::db::PoolSize { max: 1 })
+        .await
+        .expect("admin connection");
+    sqlx::query(sql)
+        .execute(db.pool())
+        .await
+        .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    db.close().await;
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_in(backend, data_dir, None).await
+    }
+
+    /// Starts (or restarts) an app on an existing data directory and database.
+    async fn spawn_in(
+        backend: Backend,
+        data_dir: tempfile::TempDir,
+        pg_database: Option<String>,
+    ) -> TestApp {
+        let mut figment = Config::defaults()
+            .merge(Serialized::default("data_dir", data_dir.path()))
+            .merge(Serialized::default("listen", "127.0.0.1:0"))
+            .merge(Serialized::default("log_mail_links", false));
+        let mut pg_database = pg_database;
+        if let Backend::Postgres(admin_url) = &backend {
+            let database = match pg_database.clone() {
+                Some(existing) => existing,
+                None => {
+                    let name = format!("ordo_test_{}", random_suffix());
+                    admin_execute(admin_url, &format!("CREATE DATABASE {name}")).await;
+                    name
+                }
+            };
+            figment = figment
+                .merge(Serialized::default(
+                    "database_url",
+                    with_database(admin_url, &database),
+                ))
+                .merge(Serialized::default(
+                    "master_key",
+                    test_master_key(data_dir.path()),
+                ));
+            pg_database = Some(database);
+        }
+        let config = Config::extract(figment).expect("test configuration");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let state = AppState::build(config.clone(), addr.port())
+            .await
+            .expect("app builds");
+        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(app::run(state.clone(), listener, async move {
+            let _ = shutdown_rx.await;
+        }));
+        let app = TestApp {
+            addr,
+            state,
+            config,
+            data_dir,
+            backend,
+            pg_database,
+            shutdown: Some(shutdown),
+            server: Some(server),
+        };
+        app.wait_until_serving().await;
+        app
+    }
+
+    async fn wait_until_serving(&self) {
+        let client = self.client();
+        for _ in 0..200 {
+            if let Ok(response) = client.get(self.url("", "/healthz")).send().await
+                && response.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("app did not start serving");
+    }
+
+    /// Stops the server and starts a new one on the same data: a restart.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop_server().await;
+        let backend = self.backend.clone();
+        let pg_database = self.pg_database.take();
+        let data_dir =
+            std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
+        TestApp::spawn_in(backend, data_dir, pg_database).await
+    }
+
+    async fn stop_server(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server ran cleanly");
+        }
+        for slug in self.slugs().await {
+            let _ = self.state.provisioner.suspend("", &slug).await;
+        }
+        self.state.db.close().await;
+    }
+
+    async fn slugs(&self) -> Vec<String> {
+        control_plane::tenants::list(&self.state.db)
+            .await
+            .map(|ts| ts.into_iter().map(|t| t.slug).collect())
+            .unwrap_or_default()
+    }
+
+    /// Stops the app and removes every database it made.
+    pub async fn stop(mut self) {
+        let tenant_ids: Vec<String> = control_plane::tenants::list(&self.state.db)
+            .await
+            .map(|ts| ts.into_iter().map(|t| t.id).collect())
+            .unwrap_or_default();
+        self.stop_server().await;
+        if let (Backend::Postgres(admin_url), Some(database)) =
+            (&self.backend, self.pg_database.take())
+        {
+            for id in tenant_ids {
+                let name = control_plane::tenants::databases::database_name(&id)
+                    .expect("tenant database name");
+                admin_execute(
+                    admin_url,
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                )
+                .await;
+                admin_execute(admin_url, &format!("DROP ROLE IF EXISTS {name}")).await;
+            }
+            admin_execute(
+                admin_url,
+                &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
+            )
+            .await;
+        }
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.path().to_path_buf()
+    }
+
+    /// `site` is `""` (public), `"admin"`, or a tenant slug.
+    pub fn url(&self, site: &str, path: &str) -> String {
+        let host = if site.is_empty() {
+            "localhost".to_owned()
+        } else {
+            format!("{site}.localhost")
+        };
+        format!("http://{host}:{}{path}", self.addr.port())
+    }
+
+    /// A browser-like client: its own cookie jar, no automatic redirects, and every
+    /// `*.localhost` name resolved to the loopback address.
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .dns_resolver(Arc::new(Loopback))
+            .build()
+            .expect("client")
+    }
+
+    /// Every mail written so far, oldest first.
+    pub fn mails(&self) -> Vec<Mail> {
+        let dir = self.data_dir.path().join("mail");
+        let mut mails: Vec<(std::time::SystemTime, Mail)> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .map(|e| {
+                        let modified = e
+                            .metadata()
+                            .and_then(|m| m.modified())
+                            .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+                        (
+                            modified,
+                            Mail::parse(&std::fs::read(e.path()).expect("read mail")),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        mails.sort_by_key(|(modified, _)| *modified);
+        mails.into_iter().map(|(_, mail)| mail).collect()
+    }
+
+    /// The newest mail to `to`.
+    pub fn last_mail_to(&self, to: &str) -> Mail {
+        self.mails()
+            .into_iter()
+            .rev()
+            .find(|m| m.to.contains(to))
+            .unwrap_or_else(|| panic!("no mail to {to}"))
+    }
+
+    /// Signs up through the JSON API and returns the 201 body.
+    pub async fn sign_up(&self, name: &str, company: Option<&str>, email: &str) -> Value {
+        let response = self
+            .client()
+            .post(self.url("", "/api/v1/trials"))
+            .json(&json!({
+                "name": name, "company": company, "street": "Hauptstraße 1", "postal_code": "10115",
+                "city": "Berlin", "phone": "030 1234567", "email": email
+            }))
+            .send()
+            .await
+            .expect("sign-up request");
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "sign-up failed: {}",
+            response.text().await.unwrap_or_default()
+        );
+        response.json().await.expect("sign-up body")
+    }
+
+    /// Signs up and sets the broker's password through the e-mailed link;
+    /// returns the slug and a client logged in as the broker.
+    pub async fn broker(&self, company: &str, email: &str, password: &str) -> (String, Client) {
+        let created = self.sign_up("Erika Muster", Some(company), email).await;
+        let slug = created["slug"].as_str().expect("slug").to_owned();
+        let link = self.last_mail_to(email).password_link();
+        let client = self.client();
+        set_password_via_link(&client, &link, password).await;
+        (slug, client)
+    }
+}
+
+fn test_master_key(dir: &std::path::Path) -> String {
+    let path = dir.join("test-master.key");
+    match std::fs::read_to_string(&path) {
+        Ok(key) => key,
+        Err(_) => {
+            let key = Key::generate().to_base64();
+            std::fs::write(&path, &key).expect("write test key");
+            key
+        }
+    }
+}
+
+/// Follows an e-mailed set-password link with `client` and sets `password`;
+/// the client is logged in afterwards. Returns the raw `Set-Cookie` of the new session.
+pub async fn set_password_via_link(client: &Client, link: &str, password: &str) -> String {
+    let page = client.get(link).send().await.expect("open link");
+    assert_eq!(page.status(), StatusCode::OK, "link page");
+    let html = page.text().await.expect("page");
+    let token = hidden_field(&html, "token");
+    let origin = origin_of(link);
+    let response = post_form(
+        client,
+        &format!("{origin}/passwort-setzen"),
+        &html,
+        &[
+            ("token", token.as_str()),
+            ("password", password),
+            ("password_confirm", password),
+        ],
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "set password: {}",
+        response.text().await.unwrap_or_default()
+    );
+    session_set_cookie(&response)
+}
+
+/// The `Set-Cookie` header that carries the session, verbatim.
+pub fn session_set_cookie(response: &Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("ordo_session="))
+        .expect("a session cookie")
+        .to_owned()
+}
+
+/// Logs in with e-mail and password on a site; returns the response to the POST.
+pub async fn log_in(client: &Client, origin: &str, email: &str, password: &str) -> Response {
+    let (status, html) = get_page(client, &format!("{origin}/anmelden")).await;
+    assert_eq!(status, StatusCode::OK, "login page");
+    post_form(
+        client,
+        &format!("{origin}/anmelden"),
+        &html,
+        &[("email", email), ("password", password)],
+    )
+    .await
+}
+
+pub fn origin_of(url: &str) -> String {
+    let parsed = url::Url::parse(url).expect("url");
+    format!(
+        "{}://{}:{}",
+        parsed.scheme(),
+        parsed.host_str().expect("host"),
+        parsed.port().expect("port")
+    )
+}
+
+/// The value of a hidden input in a page.
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let pattern = format!(r#"name="{name}" value="([^"]*)""#);
+    let re = regex_lite::Regex::new(&pattern).expect("regex");
+    re.captures(html)
+        .unwrap_or_else(|| panic!("no field {name} in page"))
+        .get(1)
+        .expect("group")
+        .as_str()
+        .replace("&#x2f;", "/")
+}
+
+/// Posts a form, taking the CSRF token from a page previously fetched by the same client.
+pub async fn post_form(
+    client: &Client,
+    url: &str,
+    page_html: &str,
+    fields: &[(&str, &str)],
+) -> Response {
+    let csrf = hidden_field(page_html, "_csrf");
+    let mut body: Vec<(&str, &str)> = vec![("_csrf", csrf.as_str())];
+    body.extend_from_slice(fields);
+    client
+        .post(url)
+        .form(&body)
+        .send()
+        .await
+        .expect("post form")
+}
+
+/// GETs a page and returns its status and HTML.
+pub async fn get_page(client: &Client, url: &str) -> (StatusCode, String) {
+    let response = client.get(url).send().await.expect("get page");
+    let status = response.status();
+    (status, response.text().await.expect("body"))
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A received e-mail.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub from: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Mail {
+    fn parse(raw: &[u8]) -> Mail {
+        let parsed = mailparse::parse_mail(raw).expect("valid mail");
+        let header = |name: &str| {
+            parsed
+                .headers
+                .iter()
+                .find(|h| h.get_key().eq_ignore_ascii_case(name))
+                .map(|h| h.get_value())
+                .unwrap_or_default()
+        };
+        Mail {
+            to: header("To"),
+            from: header("From"),
+            subject: header("Subject"),
+            body: parsed.get_body().expect("body"),
+        }
+    }
+
+    /// The first http(s) link in the body.
+    pub fn link(&self) -> String {
+        let re = regex_lite::Regex::new(r"https?://\S+").expect("regex");
+        re.find(&self.body)
+            .unwrap_or_else(|| panic!("no link in mail: {}", self.body))
+            .as_str()
+            .to_owned()
+    }
+
+    /// The link that sets a password.
+    pub fn password_link(&self) -> String {
+        let re = regex_lite::Regex::new(r"https?://\S+/passwort-setzen\?token=\S+").expect("regex");
+        re.find(&self.body)
+            .unwrap_or_else(|| panic!("no password link in mail: {}", self.body))
+            .as_str()
+            .to_owned()
+    }
+}
+
+/// Resolves every name to the loopback address, as browsers do for `*.localhost`.
+struct Loopback;
+
+impl reqwest::dns::Resolve for Loopback {
+    fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async {
+            let addrs: reqwest::dns::Addrs =
+                Box::new(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0))));
+            Ok(addrs)
+        })
+    }
+}
+
+/// Reads a secret value for assertions on stored data.
+pub fn expose(secret: &secrecy::SecretString) -> &str {
+    secret.expose_secret()
+}

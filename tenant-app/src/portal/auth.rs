@@ -1,11 +1,11 @@
 //! Logging in and out, setting a password from an e-mail link, and the
 //! extractors that tell who is asking.
 
+use axum::Extension;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
 use serde::Deserialize;
 
 use crate::portal::Portal;
@@ -39,7 +39,9 @@ async fn session_user(parts: &Parts, portal: &Portal) -> Result<Option<SessionUs
     let Some(user_id) = sessions::lookup(portal.db(), &token).await? else {
         return Ok(None);
     };
-    let user = users::find_by_id(portal.db(), &user_id).await?.filter(|user| !user.disabled);
+    let user = users::find_by_id(portal.db(), &user_id)
+        .await?
+        .filter(|user| !user.disabled);
     Ok(user.map(|user| SessionUser {
         id: user.id,
         name: user.name,
@@ -52,15 +54,23 @@ async fn session_user(parts: &Parts, portal: &Portal) -> Result<Option<SessionUs
 impl FromRequestParts<Portal> for SessionUser {
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, Self::Rejection> {
-        session_user(parts, portal).await?.ok_or(PageError::LoginRequired)
+    async fn from_request_parts(
+        parts: &mut Parts,
+        portal: &Portal,
+    ) -> Result<Self, Self::Rejection> {
+        session_user(parts, portal)
+            .await?
+            .ok_or(PageError::LoginRequired)
     }
 }
 
 impl OptionalFromRequestParts<Portal> for SessionUser {
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        portal: &Portal,
+    ) -> Result<Option<Self>, Self::Rejection> {
         session_user(parts, portal).await
     }
 }
@@ -71,9 +81,17 @@ pub struct BrokerUser(pub SessionUser);
 impl FromRequestParts<Portal> for BrokerUser {
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, Self::Rejection> {
-        let user = <SessionUser as FromRequestParts<Portal>>::from_request_parts(parts, portal).await?;
-        if user.is_broker() { Ok(BrokerUser(user)) } else { Err(PageError::Forbidden) }
+    async fn from_request_parts(
+        parts: &mut Parts,
+        portal: &Portal,
+    ) -> Result<Self, Self::Rejection> {
+        let user =
+            <SessionUser as FromRequestParts<Portal>>::from_request_parts(parts, portal).await?;
+        if user.is_broker() {
+            Ok(BrokerUser(user))
+        } else {
+            Err(PageError::Forbidden)
+        }
     }
 }
 
@@ -86,8 +104,12 @@ pub struct CustomerUser {
 impl FromRequestParts<Portal> for CustomerUser {
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, Self::Rejection> {
-        let user = <SessionUser as FromRequestParts<Portal>>::from_request_parts(parts, portal).await?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        portal: &Portal,
+    ) -> Result<Self, Self::Rejection> {
+        let user =
+            <SessionUser as FromRequestParts<Portal>>::from_request_parts(parts, portal).await?;
         match (user.role, user.customer_id.clone()) {
             (Role::Customer, Some(customer_id)) => Ok(CustomerUser { user, customer_id }),
             _ => Err(PageError::Forbidden),
@@ -115,8 +137,15 @@ pub async fn login_page(
     Extension(csrf): Extension<CsrfToken>,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
-    let notice = query.passwort.map(|_| "Ihr Passwort wurde gespeichert. Bitte melden Sie sich an.");
-    render(&LoginPage { layout: Layout::new(&portal, &csrf, None), email: String::new(), error: None, notice })
+    let notice = query
+        .passwort
+        .map(|_| "Ihr Passwort wurde gespeichert. Bitte melden Sie sich an.");
+    render(&LoginPage {
+        layout: Layout::new(&portal, &csrf, None),
+        email: String::new(),
+        error: None,
+        notice,
+    })
 }
 
 #[derive(Deserialize)]
@@ -138,17 +167,30 @@ pub async fn login(
     let failed = |status: StatusCode, message: String| {
         render_with_status(
             status,
-            &LoginPage { layout: Layout::new(&portal, &csrf, None), email: email.clone(), error: Some(message), notice: None },
+            &LoginPage {
+                layout: Layout::new(&portal, &csrf, None),
+                email: email.clone(),
+                error: Some(message),
+                notice: None,
+            },
         )
     };
-    if let Err(throttled) = portal.throttle().check(portal.db(), &email, &address).await? {
+    if let Err(throttled) = portal
+        .throttle()
+        .check(portal.db(), &email, &address)
+        .await?
+    {
         let minutes = (throttled.retry_after_secs + 59) / 60;
         return failed(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in {minutes} Minuten erneut."),
+            format!(
+                "Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in {minutes} Minuten erneut."
+            ),
         );
     }
-    let user = users::find_by_email(portal.db(), &email).await?.filter(|user| !user.disabled);
+    let user = users::find_by_email(portal.db(), &email)
+        .await?
+        .filter(|user| !user.disabled);
     let verified = match user.as_ref().and_then(|user| user.password_hash.as_deref()) {
         Some(hash) => passwords::verify(&form.password, hash),
         None => {
@@ -157,17 +199,29 @@ pub async fn login(
         }
     };
     let Some(user) = user.filter(|_| verified) else {
-        portal.throttle().record_failure(portal.db(), &email, &address).await?;
-        return failed(StatusCode::UNAUTHORIZED, "E-Mail-Adresse oder Passwort ist falsch.".into());
+        portal
+            .throttle()
+            .record_failure(portal.db(), &email, &address)
+            .await?;
+        return failed(
+            StatusCode::UNAUTHORIZED,
+            "E-Mail-Adresse oder Passwort ist falsch.".into(),
+        );
     };
-    portal.throttle().record_success(portal.db(), &email).await?;
+    portal
+        .throttle()
+        .record_success(portal.db(), &email)
+        .await?;
     // A new session id at every login: a session fixed before login is useless.
     if let Some(old) = cookie_value(&headers, SESSION_COOKIE) {
         sessions::revoke(portal.db(), &old).await?;
     }
     let token = sessions::create(portal.db(), &user.id).await?;
     tracing::info!(user_id = %user.id, role = user.role.as_str(), "login");
-    Ok(with_cookie(Redirect::to("/").into_response(), sessions::session_cookie(token, portal.settings().secure_cookies())))
+    Ok(with_cookie(
+        Redirect::to("/").into_response(),
+        sessions::session_cookie(token, portal.settings().secure_cookies()),
+    ))
 }
 
 fn with_cookie(mut response: Response, cookie: cookie::Cookie<'static>) -> Response {
@@ -188,7 +242,10 @@ pub async fn logout(
     if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
         sessions::revoke(portal.db(), &token).await?;
     }
-    Ok(with_cookie(Redirect::to("/anmelden").into_response(), sessions::clear_session_cookie(portal.settings().secure_cookies())))
+    Ok(with_cookie(
+        Redirect::to("/anmelden").into_response(),
+        sessions::clear_session_cookie(portal.settings().secure_cookies()),
+    ))
 }
 
 #[derive(askama::Template)]
@@ -219,7 +276,12 @@ pub async fn set_password_page(
 ) -> Result<Response, PageError> {
     let layout = Layout::new(&portal, &csrf, None);
     match users::peek_link(portal.db(), &query.token).await? {
-        Some(user) => render(&SetPasswordPage { layout, token: query.token, email: user.email, error: None }),
+        Some(user) => render(&SetPasswordPage {
+            layout,
+            token: query.token,
+            email: user.email,
+            error: None,
+        }),
         None => render_with_status(StatusCode::NOT_FOUND, &LinkInvalidPage { layout }),
     }
 }
@@ -248,15 +310,24 @@ pub async fn set_password(
         Err(message) => {
             return render_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &SetPasswordPage { layout, token: form.token, email: user.email, error: Some(message.into()) },
+                &SetPasswordPage {
+                    layout,
+                    token: form.token,
+                    email: user.email,
+                    error: Some(message.into()),
+                },
             );
         }
     };
     let hash = password.hash();
-    let Some(user) = users::redeem_link_with_password(portal.db(), &form.token, &hash).await? else {
+    let Some(user) = users::redeem_link_with_password(portal.db(), &form.token, &hash).await?
+    else {
         return render_with_status(StatusCode::NOT_FOUND, &LinkInvalidPage { layout });
     };
     tracing::info!(user_id = %user.id, "password set from e-mail link");
     let token = sessions::create(portal.db(), &user.id).await?;
-    Ok(with_cookie(Redirect::to("/").into_response(), sessions::session_cookie(token, portal.settings().secure_cookies())))
+    Ok(with_cookie(
+        Redirect::to("/").into_response(),
+        sessions::session_cookie(token, portal.settings().secure_cookies()),
+    ))
 }

@@ -9,12 +9,14 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::catalog::{self, Sparte};
-use crate::contracts::{self, Contract, ContractForm, ContractStatus, NewContract, PaymentFrequency};
+use crate::contracts::{
+    self, Contract, ContractForm, ContractStatus, NewContract, PaymentFrequency,
+};
 use crate::customers::{self, Customer, CustomerForm, NewCustomer};
 use crate::mail::Email;
+use crate::portal::Portal;
 use crate::portal::auth::{BrokerUser, EmptyForm};
 use crate::portal::layout::Layout;
-use crate::portal::Portal;
 use crate::security::csrf::{CsrfForm, CsrfToken};
 use crate::users::{self, LinkPurpose};
 use crate::values::EmailAddress;
@@ -26,9 +28,15 @@ pub fn routes() -> Router<Portal> {
     Router::new()
         .route("/makler", get(|| async { Redirect::to("/makler/kunden") }))
         .route("/makler/kunden", get(customer_list))
-        .route("/makler/kunden/neu", get(new_customer_page).post(create_customer))
+        .route(
+            "/makler/kunden/neu",
+            get(new_customer_page).post(create_customer),
+        )
         .route("/makler/kunden/{id}", get(customer_page))
-        .route("/makler/kunden/{id}/vertraege/neu", get(new_contract_page).post(create_contract))
+        .route(
+            "/makler/kunden/{id}/vertraege/neu",
+            get(new_contract_page).post(create_contract),
+        )
         .route("/makler/kunden/{id}/einladen", post(invite_customer))
 }
 
@@ -56,10 +64,17 @@ async fn customer_list(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let page = query.seite.unwrap_or(1).max(1);
-    let mut customers = customers::search(portal.db(), &query.q, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
+    let mut customers =
+        customers::search(portal.db(), &query.q, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
     let has_next = customers.len() as i64 > PAGE_SIZE;
     customers.truncate(PAGE_SIZE as usize);
-    render(&CustomerListPage { layout: Layout::new(&portal, &csrf, Some(&user)), query: query.q, customers, page, has_next })
+    render(&CustomerListPage {
+        layout: Layout::new(&portal, &csrf, Some(&user)),
+        query: query.q,
+        customers,
+        page,
+        has_next,
+    })
 }
 
 #[derive(askama::Template)]
@@ -95,7 +110,11 @@ async fn create_customer(
         }
         Err(errors) => render_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &CustomerFormPage { layout: Layout::new(&portal, &csrf, Some(&user)), form, errors },
+            &CustomerFormPage {
+                layout: Layout::new(&portal, &csrf, Some(&user)),
+                form,
+                errors,
+            },
         ),
     }
 }
@@ -118,7 +137,9 @@ struct CustomerQuery {
 }
 
 async fn load_customer(portal: &Portal, id: &str) -> Result<Customer, PageError> {
-    customers::find(portal.db(), id).await?.ok_or(PageError::NotFound)
+    customers::find(portal.db(), id)
+        .await?
+        .ok_or(PageError::NotFound)
 }
 
 async fn customer_page(
@@ -133,14 +154,18 @@ async fn customer_page(
     let login = users::find_by_customer(portal.db(), &id).await?;
     let notice = match query.hinweis.as_str() {
         "eingeladen" => Some("Die Einladung wurde per E-Mail verschickt."),
-        "keine-email" => Some("Bitte hinterlegen Sie zuerst eine E-Mail-Adresse, um den Kunden einzuladen."),
+        "keine-email" => {
+            Some("Bitte hinterlegen Sie zuerst eine E-Mail-Adresse, um den Kunden einzuladen.")
+        }
         "vertrag" => Some("Der Vertrag wurde angelegt."),
         _ => None,
     };
     render(&CustomerPage {
         layout: Layout::new(&portal, &csrf, Some(&user)),
         invited: login.as_ref().is_some_and(|login| !login.disabled),
-        has_login: login.as_ref().is_some_and(|login| login.password_hash.is_some() && !login.disabled),
+        has_login: login
+            .as_ref()
+            .is_some_and(|login| login.password_hash.is_some() && !login.disabled),
         customer,
         contracts,
         notice,
@@ -167,7 +192,11 @@ async fn contract_form_page(
     form: ContractForm,
     errors: FieldErrors,
 ) -> Result<Response, PageError> {
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     render_with_status(
         status,
         &ContractFormPage {
@@ -189,8 +218,20 @@ async fn new_contract_page(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let customer = load_customer(&portal, &id).await?;
-    let form = ContractForm { payment_frequency: "monthly".into(), status: "active".into(), ..Default::default() };
-    contract_form_page(&portal, &user, &csrf, customer, form, FieldErrors::default()).await
+    let form = ContractForm {
+        payment_frequency: "monthly".into(),
+        status: "active".into(),
+        ..Default::default()
+    };
+    contract_form_page(
+        &portal,
+        &user,
+        &csrf,
+        customer,
+        form,
+        FieldErrors::default(),
+    )
+    .await
 }
 
 async fn create_contract(
@@ -203,11 +244,16 @@ async fn create_contract(
     let customer = load_customer(&portal, &id).await?;
     let contract = match NewContract::parse(&form) {
         Ok(contract) => contract,
-        Err(errors) => return contract_form_page(&portal, &user, &csrf, customer, form, errors).await,
+        Err(errors) => {
+            return contract_form_page(&portal, &user, &csrf, customer, form, errors).await;
+        }
     };
     let Some(produkt) = catalog::find_produkt(portal.db(), &contract.produkt_id).await? else {
         let mut errors = FieldErrors::default();
-        errors.add("produkt_id", "Dieses Produkt gibt es nicht mehr. Bitte wählen Sie ein anderes.");
+        errors.add(
+            "produkt_id",
+            "Dieses Produkt gibt es nicht mehr. Bitte wählen Sie ein anderes.",
+        );
         return contract_form_page(&portal, &user, &csrf, customer, form, errors).await;
     };
     contracts::create(portal.db(), &customer.id, &produkt.sparte_id, &contract).await?;
@@ -221,10 +267,18 @@ async fn invite_customer(
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     let customer = load_customer(&portal, &id).await?;
-    let Some(email) = customer.email.as_deref().and_then(|e| EmailAddress::parse(e).ok()) else {
-        return Ok(Redirect::to(&format!("/makler/kunden/{id}?hinweis=keine-email")).into_response());
+    let Some(email) = customer
+        .email
+        .as_deref()
+        .and_then(|e| EmailAddress::parse(e).ok())
+    else {
+        return Ok(
+            Redirect::to(&format!("/makler/kunden/{id}?hinweis=keine-email")).into_response(),
+        );
     };
-    let login = users::ensure_customer_login(portal.db(), &customer.id, &email, &customer.full_name()).await?;
+    let login =
+        users::ensure_customer_login(portal.db(), &customer.id, &email, &customer.full_name())
+            .await?;
     let token = users::issue_link(portal.db(), &login.id, LinkPurpose::Invitation).await?;
     let settings = portal.settings();
     let link = settings.link(&format!("/passwort-setzen?token={token}"));

@@ -15,7 +15,9 @@ use crate::values::Cents;
 use crate::web::{PageError, render};
 
 pub fn routes() -> Router<Portal> {
-    Router::new().route("/ordner", get(dashboard)).route("/ordner/vertraege/{id}", get(contract_page))
+    Router::new()
+        .route("/ordner", get(dashboard))
+        .route("/ordner/vertraege/{id}", get(contract_page))
 }
 
 #[derive(askama::Template)]
@@ -37,7 +39,11 @@ async fn dashboard(
         .filter(|c| c.status == contracts::ContractStatus::Active)
         .collect();
     let (groups, total) = contracts::group_by_sparte(active);
-    render(&DashboardPage { layout: Layout::new(&portal, &csrf, Some(&customer.user)), groups, total })
+    render(&DashboardPage {
+        layout: Layout::new(&portal, &csrf, Some(&customer.user)),
+        groups,
+        total,
+    })
 }
 
 #[derive(askama::Template)]
@@ -55,6 +61,11 @@ async fn contract_page(
 ) -> Result<Response, PageError> {
     // Looked up together with the customer's id: another customer's contract is
     // indistinguishable from one that does not exist.
-    let contract = contracts::find_for_customer(portal.db(), &customer.customer_id, &id).await?.ok_or(PageError::NotFound)?;
-    render(&ContractPage { layout: Layout::new(&portal, &csrf, Some(&customer.user)), contract })
+    let contract = contracts::find_for_customer(portal.db(), &customer.customer_id, &id)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    render(&ContractPage {
+        layout: Layout::new(&portal, &csrf, Some(&customer.user)),
+        contract,
+    })
 }

@@ -47,7 +47,11 @@ impl PortalSettings {
 
     /// A link into this portal.
     pub fn link(&self, path_and_query: &str) -> String {
-        format!("{}{}", self.public_url.trim_end_matches('/'), path_and_query)
+        format!(
+            "{}{}",
+            self.public_url.trim_end_matches('/'),
+            path_and_query
+        )
     }
 }
 
@@ -65,7 +69,14 @@ struct PortalInner {
 
 impl Portal {
     pub fn new(db: Db, settings: PortalSettings, mailer: Mailer) -> Portal {
-        Portal { inner: Arc::new(PortalInner { db, settings, mailer, throttle: LoginThrottle::default() }) }
+        Portal {
+            inner: Arc::new(PortalInner {
+                db,
+                settings,
+                mailer,
+                throttle: LoginThrottle::default(),
+            }),
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -87,19 +98,26 @@ impl Portal {
     /// The portal's routes. The caller adds the request layers (ids, tracing,
     /// security headers) once for its whole server.
     pub fn router(&self) -> Router {
-        let csrf_config = CsrfConfig::new(self.settings().csrf_key, self.settings().secure_cookies());
+        let csrf_config =
+            CsrfConfig::new(self.settings().csrf_key, self.settings().secure_cookies());
         Router::new()
             .route("/", get(home))
             .route("/anmelden", get(auth::login_page).post(auth::login))
             .route("/abmelden", post(auth::logout))
-            .route("/passwort-setzen", get(auth::set_password_page).post(auth::set_password))
+            .route(
+                "/passwort-setzen",
+                get(auth::set_password_page).post(auth::set_password),
+            )
             .merge(broker::routes())
             .merge(customer::routes())
             .route("/static/ordo.css", get(crate::web::stylesheet))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .fallback(not_found)
-            .layer(axum::middleware::from_fn_with_state(csrf_config, csrf::ensure_cookie))
+            .layer(axum::middleware::from_fn_with_state(
+                csrf_config,
+                csrf::ensure_cookie,
+            ))
             .with_state(self.clone())
     }
 }

@@ -1,0 +1,262 @@
+//! The control plane's shared state, how it is built from configuration, and
+//! how the server runs.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
+use tenant_app::crypto::Key;
+use tenant_app::db::{Backend, Db, EmbeddedMigrations, PoolSize, new_id, now};
+use tenant_app::mail::{MailTransport, Mailer};
+use tenant_app::security::csrf::CsrfConfig;
+use tenant_app::security::throttle::LoginThrottle;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::hosts::Hosts;
+use crate::metrics::Metrics;
+use crate::provisioning::local::{LocalProvisioner, TenantRegistry};
+use crate::provisioning::{self, Provisioner};
+use crate::tenants::databases::TenantDatabases;
+
+/// The control plane's schema (`migrations/control-plane`).
+pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[(
+    1,
+    "control plane schema",
+    include_str!("../../migrations/control-plane/0001_control_plane.sql"),
+)]);
+
+/// Shared by every request handler and background task; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+pub struct AppInner {
+    pub config: Config,
+    pub db: Db,
+    pub master_key: Key,
+    pub hosts: Hosts,
+    pub mailer: Mailer,
+    pub tenant_dbs: TenantDatabases,
+    pub provisioner: Arc<dyn Provisioner>,
+    /// Portals served by this process (the local provisioner's instances).
+    pub registry: Arc<TenantRegistry>,
+    pub metrics: Metrics,
+    pub csrf: CsrfConfig,
+    pub throttle: LoginThrottle,
+    provisioning_now: Mutex<HashSet<String>>,
+}
+
+impl Deref for AppState {
+    type Target = AppInner;
+
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+/// Held while one task provisions a tenant; releases the claim when dropped.
+pub struct ProvisioningClaim {
+    app: AppState,
+    tenant_id: String,
+}
+
+impl Drop for ProvisioningClaim {
+    fn drop(&mut self) {
+        self.app
+            .provisioning_now
+            .lock()
+            .expect("claim lock poisoned")
+            .remove(&self.tenant_id);
+    }
+}
+
+/// The control plane's database URL: configured, or a SQLite file in the data directory.
+pub fn control_database_url(config: &Config) -> anyhow::Result<SecretString> {
+    match &config.database_url {
+        Some(url) => Ok(url.clone()),
+        None => {
+            let dir = absolute(&config.data_dir)?;
+            Ok(SecretString::from(format!(
+                "sqlite://{}?mode=rwc",
+                dir.join("control-plane.db").display()
+            )))
+        }
+    }
+}
+
+fn absolute(path: &Path) -> anyhow::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(path)
+        .with_context(|| format!("creating the data directory {}", path.display()))?;
+    path.canonicalize()
+        .with_context(|| format!("resolving {}", path.display()))
+}
+
+/// The master key: configured, or (embedded default only) kept in `<data dir>/master.key`.
+fn master_key(config: &Config, backend: Backend) -> anyhow::Result<Key> {
+    if let Some(key) = &config.master_key {
+        return Key::from_base64(key.expose_secret())
+            .context("ORDO_MASTER_KEY must be 32 bytes, base64");
+    }
+    if backend == Backend::Postgres {
+        bail!("ORDO_MASTER_KEY must be set when ORDO_DATABASE_URL is PostgreSQL");
+    }
+    let path = absolute(&config.data_dir)?.join("master.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Key::from_base64(&text)
+            .with_context(|| format!("{} is not a valid key", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let key = Key::generate();
+            write_private(&path, &key.to_base64())?;
+            tracing::info!(path = %path.display(), "generated a new master key");
+            Ok(key)
+        }
+        Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+/// Opens and migrates the control-plane database.
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let url = control_database_url(config)?;
+    let db = Db::connect(url.expose_secret(), PoolSize { max: 10 })
+        .await
+        .context("opening the control-plane database")?;
+    db.migrate(MIGRATIONS)
+        .await
+        .context("migrating the control-plane database")?;
+    Ok(db)
+}
+
+impl AppState {
+    /// Builds the state; `listen_port` is the port actually bound, used in links
+    /// unless `public_port` is configured.
+    pub async fn build(config: Config, listen_port: u16) -> anyhow::Result<AppState> {
+        let db = open_database(&config).await?;
+        let master_key = master_key(&config, db.backend())?;
+        let hosts = Hosts::new(
+            &config.public_scheme,
+            &config.base_domain,
+            config.public_port.unwrap_or(listen_port),
+        );
+        let transport = match &config.smtp_url {
+            Some(url) => MailTransport::Smtp(url.clone()),
+            None => MailTransport::Files(absolute(&config.data_dir)?.join("mail")),
+        };
+        let mailer = Mailer::new(&transport, &config.mail_from).context("setting up mail")?;
+        let tenant_dbs = match db.backend() {
+            Backend::Sqlite => TenantDatabases::Sqlite {
+                dir: absolute(&config.data_dir)?.join("tenants"),
+            },
+            Backend::Postgres => TenantDatabases::Postgres {
+                admin: db.clone(),
+                server_url: config
+                    .database_url
+                    .clone()
+                    .expect("postgres backend implies a URL"),
+            },
+        };
+        let registry = Arc::new(TenantRegistry::default());
+        let provisioner: Arc<dyn Provisioner> = Arc::new(LocalProvisioner::new(
+            registry.clone(),
+            mailer.clone(),
+            config.operator_name.clone(),
+        ));
+        let csrf = CsrfConfig::new(master_key.derive("control-plane csrf"), hosts.secure());
+        Ok(AppState(Arc::new(AppInner {
+            config,
+            db,
+            master_key,
+            hosts,
+            mailer,
+            tenant_dbs,
+            provisioner,
+            registry,
+            metrics: Metrics::default(),
+            csrf,
+            throttle: LoginThrottle::default(),
+            provisioning_now: Mutex::new(HashSet::new()),
+        })))
+    }
+
+    /// Claims the right to provision a tenant in this process; `None` if another
+    /// task holds it.
+    pub fn claim_provisioning(&self, tenant_id: &str) -> Option<ProvisioningClaim> {
+        let mut claims = self.provisioning_now.lock().expect("claim lock poisoned");
+        claims
+            .insert(tenant_id.to_owned())
+            .then(|| ProvisioningClaim {
+                app: self.clone(),
+                tenant_id: tenant_id.to_owned(),
+            })
+    }
+
+    /// Appends to the audit log: who did what to which subject.
+    pub async fn audit(&self, actor: &str, action: &str, subject: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, actor, action, subject) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(new_id())
+        .bind(now())
+        .bind(actor)
+        .bind(action)
+        .bind(subject)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+/// Serves until `shutdown` resolves: first brings every tenant back (and
+/// finishes interrupted provisioning), then answers on the listener.
+pub async fn run(
+    app: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    provisioning::resume_all(&app)
+        .await
+        .context("resuming tenants")?;
+    let router = crate::web::router(app.clone());
+    tracing::info!(
+        public = %app.hosts.public_url(),
+        admin = %app.hosts.admin_url(),
+        provisioner = app.provisioner.kind(),
+        "control plane listening"
+    );
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving")?;
+    app.db.close().await;
+    Ok(())
+}
+
+/// `control-plane serve`.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let port = listener.local_addr()?.port();
+    let app = AppState::build(config, port).await?;
+    run(app, listener, tenant_app::web::shutdown_signal()).await
+}

@@ -1,0 +1,191 @@
+//! Configuration, layered: built-in defaults (the embedded default), then an
+//! optional TOML file (`--config` or `ORDO_CONFIG`), then `ORDO_…` environment
+//! variables. Nested keys use a double underscore: `ORDO_PRICING__SETUP_FEE_CENTS`.
+//! Every key is documented in docs/configuration.md.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use tenant_app::telemetry::LogFormat;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// Address the one HTTP listener binds to.
+    pub listen: SocketAddr,
+    /// Where the embedded default keeps its SQLite files, mail and keys.
+    pub data_dir: PathBuf,
+    /// `localhost` serves `localhost`, `admin.localhost` and `<slug>.localhost`.
+    pub base_domain: String,
+    /// `http` or `https`: the scheme of links and whether cookies are `Secure`.
+    pub public_scheme: String,
+    /// The port in links, if not the scheme's default; defaults to the listen port.
+    pub public_port: Option<u16>,
+    /// `postgres://…` switches to PostgreSQL (one database per tenant); unset is SQLite.
+    pub database_url: Option<SecretString>,
+    /// 32 bytes, base64. Wraps every tenant key. Generated into the data directory if unset
+    /// (SQLite only; PostgreSQL deployments must set it).
+    pub master_key: Option<SecretString>,
+    /// `smtp://…` sends real mail; unset writes `.eml` files to `<data dir>/mail`.
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    /// The product's name as shown to brokers and customers.
+    pub operator_name: String,
+    pub log_format: LogFormat,
+    /// Log e-mail links (sign-up, invitations) so a developer can follow them.
+    pub log_mail_links: bool,
+    pub trial_days: i64,
+    pub pricing: Pricing,
+}
+
+/// Plan prices shown on the pricing page, in euro cents, net of VAT.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pricing {
+    pub setup_fee_cents: i64,
+    pub pay_per_use_base_cents: i64,
+    pub pay_per_use_contact_cents: i64,
+    pub premium_starter_cents: i64,
+    pub premium_cents: i64,
+    pub whitelabel_setup_cents: i64,
+    pub whitelabel_monthly_cents: i64,
+    pub trial_extension_cents: i64,
+}
+
+impl Default for Pricing {
+    fn default() -> Self {
+        Pricing {
+            setup_fee_cents: 19_900,
+            pay_per_use_base_cents: 1_900,
+            pay_per_use_contact_cents: 50,
+            premium_starter_cents: 4_900,
+            premium_cents: 19_900,
+            whitelabel_setup_cents: 29_900,
+            whitelabel_monthly_cents: 2_900,
+            trial_extension_cents: 7_490,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Defaults {
+    listen: &'static str,
+    data_dir: &'static str,
+    base_domain: &'static str,
+    public_scheme: &'static str,
+    mail_from: &'static str,
+    operator_name: &'static str,
+    log_format: &'static str,
+    log_mail_links: bool,
+    trial_days: i64,
+    pricing: Pricing,
+}
+
+impl Config {
+    /// The built-in defaults alone (the embedded default), as a figment to merge onto.
+    pub fn defaults() -> Figment {
+        let defaults = Defaults {
+            listen: "127.0.0.1:8080",
+            data_dir: "./data",
+            base_domain: "localhost",
+            public_scheme: "http",
+            mail_from: "noreply@ordo.localhost.localdomain",
+            operator_name: "Ordo",
+            log_format: "pretty",
+            log_mail_links: true,
+            trial_days: 30,
+            pricing: Pricing::default(),
+        };
+        Figment::from(Serialized::defaults(defaults))
+    }
+
+    /// Loads the layers; `file` wins over `ORDO_CONFIG`.
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+        let mut figment = Config::defaults();
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("ORDO_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        Config::extract(figment.merge(Env::prefixed("ORDO_").ignore(&["config"]).split("__")))
+    }
+
+    /// Extracts and validates a configuration from any figment.
+    pub fn extract(figment: Figment) -> Result<Config, Box<figment::Error>> {
+        let config: Config = figment.extract().map_err(Box::new)?;
+        config
+            .validate()
+            .map_err(|message| Box::new(figment::Error::from(message)))?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !matches!(self.public_scheme.as_str(), "http" | "https") {
+            return Err("public_scheme must be http or https".into());
+        }
+        if self.base_domain.is_empty()
+            || self.base_domain.contains('/')
+            || self.base_domain.contains(':')
+        {
+            return Err("base_domain must be a bare host name such as ordo.example".into());
+        }
+        if self.trial_days < 1 {
+            return Err("trial_days must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
+    }
+}
+
+#[cfg(test)]
+// figment's Jail API returns its large error type by design.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_default_and_secrets_do_not_print() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ORDO_DATABASE_URL", "postgres://ordo:s3cret@db/ordo");
+            jail.set_env("ORDO_PRICING__SETUP_FEE_CENTS", "1000");
+            let config = Config::load(None).expect("loads");
+            assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+            assert_eq!(config.data_dir, PathBuf::from("./data"));
+            assert_eq!(config.base_domain, "localhost");
+            assert_eq!(config.pricing.setup_fee_cents, 1000);
+            assert_eq!(config.pricing.trial_extension_cents, 7490);
+            assert!(!format!("{config:?}").contains("s3cret"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_file_layer_sits_between_defaults_and_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "ordo.toml",
+                "base_domain = \"ordo.example\"\nlisten = \"0.0.0.0:9000\"\n",
+            )?;
+            jail.set_env("ORDO_LISTEN", "127.0.0.1:9100");
+            let config = Config::load(Some(Path::new("ordo.toml"))).expect("loads");
+            assert_eq!(config.base_domain, "ordo.example");
+            assert_eq!(config.listen.to_string(), "127.0.0.1:9100");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ORDO_PUBLIC_SCHEME", "ftp");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+}

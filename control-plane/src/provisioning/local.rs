@@ -1,0 +1,141 @@
+//! The embedded default: every tenant's portal runs inside the control plane's
+//! process, on the same listener, found by its host name.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context;
+use async_trait::async_trait;
+use axum::Router;
+use secrecy::ExposeSecret;
+use tenant_app::instance;
+use tenant_app::mail::Mailer;
+use tenant_app::portal::{Portal, PortalSettings};
+
+use crate::provisioning::{Provisioner, TenantDeployment};
+
+/// A portal that this process serves.
+#[derive(Clone)]
+pub struct RunningTenant {
+    pub tenant_id: String,
+    pub portal: Portal,
+    pub router: Router,
+}
+
+/// The portals this process serves, by slug.
+#[derive(Default)]
+pub struct TenantRegistry {
+    running: RwLock<HashMap<String, RunningTenant>>,
+}
+
+impl TenantRegistry {
+    pub fn get(&self, slug: &str) -> Option<RunningTenant> {
+        self.running
+            .read()
+            .expect("registry lock poisoned")
+            .get(slug)
+            .cloned()
+    }
+
+    pub fn by_tenant_id(&self, tenant_id: &str) -> Option<RunningTenant> {
+        self.running
+            .read()
+            .expect("registry lock poisoned")
+            .values()
+            .find(|t| t.tenant_id == tenant_id)
+            .cloned()
+    }
+
+    fn insert(&self, slug: &str, tenant: RunningTenant) {
+        self.running
+            .write()
+            .expect("registry lock poisoned")
+            .insert(slug.to_owned(), tenant);
+    }
+
+    fn remove(&self, slug: &str) -> Option<RunningTenant> {
+        self.running
+            .write()
+            .expect("registry lock poisoned")
+            .remove(slug)
+    }
+
+    pub fn len(&self) -> usize {
+        self.running.read().expect("registry lock poisoned").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub struct LocalProvisioner {
+    registry: Arc<TenantRegistry>,
+    mailer: Mailer,
+    operator_name: String,
+}
+
+impl LocalProvisioner {
+    pub fn new(
+        registry: Arc<TenantRegistry>,
+        mailer: Mailer,
+        operator_name: String,
+    ) -> LocalProvisioner {
+        LocalProvisioner {
+            registry,
+            mailer,
+            operator_name,
+        }
+    }
+}
+
+#[async_trait]
+impl Provisioner for LocalProvisioner {
+    fn kind(&self) -> &'static str {
+        "local"
+    }
+
+    async fn deploy(&self, deployment: &TenantDeployment) -> anyhow::Result<()> {
+        if self
+            .registry
+            .get(&deployment.slug)
+            .is_some_and(|t| t.tenant_id == deployment.tenant_id)
+        {
+            return Ok(());
+        }
+        let db = instance::open_database(deployment.database_url.expose_secret())
+            .await
+            .context("opening the portal database")?;
+        let settings = PortalSettings {
+            tenant_id: deployment.tenant_id.clone(),
+            slug: deployment.slug.clone(),
+            display_name: deployment.display_name.clone(),
+            public_url: deployment.public_url.clone(),
+            operator_name: self.operator_name.clone(),
+            whitelabel: deployment.whitelabel,
+            csrf_key: *deployment.session_key.bytes(),
+        };
+        let portal = instance::start(db, settings, self.mailer.clone());
+        let router = portal.router();
+        self.registry.insert(
+            &deployment.slug,
+            RunningTenant {
+                tenant_id: deployment.tenant_id.clone(),
+                portal,
+                router,
+            },
+        );
+        Ok(())
+    }
+
+    async fn suspend(&self, _tenant_id: &str, slug: &str) -> anyhow::Result<()> {
+        if let Some(running) = self.registry.remove(slug) {
+            running.portal.db().close().await;
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, tenant_id: &str, slug: &str) -> anyhow::Result<()> {
+        self.suspend(tenant_id, slug).await
+    }
+}

@@ -1,0 +1,236 @@
+//! Provisioning: turning a sign-up into a running portal.
+//!
+//! A recorded state machine. The tenant row holds the status (requested →
+//! provisioning → ready, or failed with a reason) and the last completed step
+//! (database → migrated → seeded → deployed). Every step is idempotent, so
+//! running `provision` again — after a crash, a restart or a failure — continues
+//! where it stopped. Where the instance runs is the [`Provisioner`]'s business.
+
+pub mod local;
+
+use std::time::Instant;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::TimeZone;
+use secrecy::{ExposeSecret, SecretString};
+use tenant_app::crypto::Key;
+use tenant_app::db::Db;
+use tenant_app::instance::{self, TENANT_POOL};
+use tenant_app::mail::Email;
+use tenant_app::values::EmailAddress;
+
+use crate::app::AppState;
+use crate::tenants::{self, ProvisionStep, Tenant, TenantStatus};
+
+/// Everything an instance needs to serve one tenant.
+#[derive(Clone)]
+pub struct TenantDeployment {
+    pub tenant_id: String,
+    pub slug: String,
+    pub display_name: String,
+    pub public_url: String,
+    pub database_url: SecretString,
+    pub session_key: Key,
+    pub whitelabel: bool,
+    pub plan: String,
+}
+
+impl std::fmt::Debug for TenantDeployment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantDeployment")
+            .field("tenant_id", &self.tenant_id)
+            .field("slug", &self.slug)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs tenant instances somewhere: in this process (the embedded default) or
+/// on Kubernetes. Every method is idempotent.
+#[async_trait]
+pub trait Provisioner: Send + Sync + 'static {
+    /// A short name for logs and the console.
+    fn kind(&self) -> &'static str;
+    /// Makes the instance run and serve its host names; returns once it does.
+    async fn deploy(&self, deployment: &TenantDeployment) -> anyhow::Result<()>;
+    /// Stops serving the tenant, keeping its data.
+    async fn suspend(&self, tenant_id: &str, slug: &str) -> anyhow::Result<()>;
+    /// Removes the instance; its database is removed separately.
+    async fn remove(&self, tenant_id: &str, slug: &str) -> anyhow::Result<()>;
+}
+
+/// Builds what the provisioner needs from the tenant record.
+pub fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<TenantDeployment> {
+    let tenant_key = tenant
+        .key(&app.master_key)
+        .context("unwrapping the tenant key")?;
+    let password = tenant
+        .db_password_enc
+        .as_deref()
+        .map(|sealed| tenant_key.open_string(sealed))
+        .transpose()
+        .context("opening the database password")?;
+    Ok(TenantDeployment {
+        tenant_id: tenant.id.clone(),
+        slug: tenant.slug.clone(),
+        display_name: tenant.display_name().to_owned(),
+        public_url: app.hosts.tenant_url(&tenant.slug),
+        database_url: app.tenant_dbs.url(&tenant.id, password.as_deref())?,
+        session_key: tenant
+            .session_key(&app.master_key)
+            .context("opening the session key")?,
+        whitelabel: false,
+        plan: tenant.plan.clone(),
+    })
+}
+
+/// Provisions a tenant to `ready`, or records why it failed. Returns the final status.
+pub async fn provision(app: &AppState, tenant_id: &str) -> anyhow::Result<TenantStatus> {
+    let Some(_guard) = app.claim_provisioning(tenant_id) else {
+        // Another task is on it; report what the record says.
+        let tenant = tenants::find(&app.db, tenant_id)
+            .await?
+            .context("tenant vanished")?;
+        return Ok(tenant.status);
+    };
+    let tenant = tenants::find(&app.db, tenant_id)
+        .await?
+        .context("no such tenant")?;
+    if tenant.status == TenantStatus::Ready && tenant.step == ProvisionStep::Deployed {
+        return Ok(TenantStatus::Ready);
+    }
+    let started = Instant::now();
+    tenants::set_status(&app.db, tenant_id, TenantStatus::Provisioning, None).await?;
+    match run_steps(app, &tenant).await {
+        Ok(()) => {
+            tenants::set_status(&app.db, tenant_id, TenantStatus::Ready, None).await?;
+            tenants::record_event(&app.db, tenant_id, "ready", "Portal ist bereit.").await?;
+            app.metrics
+                .provisioning_finished("ready", started.elapsed());
+            tracing::info!(tenant_id, slug = %tenant.slug, elapsed_ms = started.elapsed().as_millis() as u64, "tenant ready");
+            Ok(TenantStatus::Ready)
+        }
+        Err(err) => {
+            let reason = format!("{err:#}");
+            tracing::error!(tenant_id, error = %reason, "provisioning failed");
+            tenants::set_status(&app.db, tenant_id, TenantStatus::Failed, Some(&reason)).await?;
+            tenants::record_event(&app.db, tenant_id, "failed", &reason).await?;
+            app.metrics
+                .provisioning_finished("failed", started.elapsed());
+            Ok(TenantStatus::Failed)
+        }
+    }
+}
+
+async fn run_steps(app: &AppState, tenant: &Tenant) -> anyhow::Result<()> {
+    let tenant_key = tenant
+        .key(&app.master_key)
+        .context("unwrapping the tenant key")?;
+    let stored_password = tenant
+        .db_password_enc
+        .as_deref()
+        .map(|sealed| tenant_key.open_string(sealed))
+        .transpose()?;
+
+    // 1. The database exists (cheap to confirm, so confirmed every time).
+    let ensured = app
+        .tenant_dbs
+        .ensure(&tenant.id, stored_password)
+        .await
+        .context("creating the database")?;
+    if let Some(password) = &ensured.new_password {
+        tenants::set_db_password(&app.db, &tenant.id, &tenant_key.seal(password.as_bytes()))
+            .await?;
+    }
+    advance(app, tenant, ProvisionStep::Database).await?;
+
+    // 2. The schema is applied.
+    if tenant.step < ProvisionStep::Migrated {
+        let db = instance::open_database(ensured.url.expose_secret()).await?;
+        db.close().await;
+        advance(app, tenant, ProvisionStep::Migrated).await?;
+    }
+
+    // 3. Catalog, admin account, and the sign-up mail with the set-password link.
+    if tenant.step < ProvisionStep::Seeded {
+        let db = Db::connect(ensured.url.expose_secret(), TENANT_POOL).await?;
+        let email = EmailAddress::parse(&tenant.email)
+            .map_err(|m| anyhow::anyhow!("stored e-mail invalid: {m}"))?;
+        let token = instance::seed(&db, &email, &tenant.name).await;
+        db.close().await;
+        if let Some(token) = token? {
+            send_welcome(app, tenant, &token)
+                .await
+                .context("sending the sign-up e-mail")?;
+        }
+        advance(app, tenant, ProvisionStep::Seeded).await?;
+    }
+
+    // 4. The instance runs (always asked: after a restart it must start again).
+    let deployment = deployment_for(app, tenant)?;
+    app.provisioner
+        .deploy(&deployment)
+        .await
+        .context("deploying the instance")?;
+    advance(app, tenant, ProvisionStep::Deployed).await?;
+    Ok(())
+}
+
+async fn advance(app: &AppState, tenant: &Tenant, step: ProvisionStep) -> anyhow::Result<()> {
+    if tenant.step < step {
+        tenants::set_step(&app.db, &tenant.id, step).await?;
+        tenants::record_event(&app.db, &tenant.id, "step", step.as_str()).await?;
+    }
+    Ok(())
+}
+
+async fn send_welcome(app: &AppState, tenant: &Tenant, token: &str) -> anyhow::Result<()> {
+    let portal_url = app.hosts.tenant_url(&tenant.slug);
+    let link = format!("{portal_url}/passwort-setzen?token={token}");
+    if app.config.log_mail_links {
+        tracing::info!(tenant = %tenant.slug, %link, "sign-up link (log_mail_links is on)");
+    }
+    let trial_end = tenant
+        .trial_ends_at
+        .and_then(|at| chrono_tz::Europe::Berlin.timestamp_opt(at - 1, 0).single())
+        .map(|at| at.format("%d.%m.%Y").to_string())
+        .unwrap_or_default();
+    let operator = &app.config.operator_name;
+    app.mailer
+        .send(Email {
+            to: tenant.email.clone(),
+            sender_name: operator.clone(),
+            subject: format!("Ihr {operator}-Portal ist bereit: bitte E-Mail-Adresse bestätigen"),
+            body: format!(
+                "Guten Tag {name},\n\n\
+                 Ihr Kundenportal „{display}“ ist eingerichtet:\n{portal_url}\n\n\
+                 Bitte bestätigen Sie Ihre E-Mail-Adresse und legen Sie Ihr Passwort fest:\n{link}\n\n\
+                 Ihr Benutzername ist Ihre E-Mail-Adresse ({email}). Der Link ist 7 Tage gültig.\n\n\
+                 Ihre Testphase ist kostenlos und endet am {trial_end}. Sie müssen nichts kündigen: \
+                 ohne Bestellung endet sie von selbst.\n\n\
+                 Ihr {operator}-Team\n",
+                name = tenant.name,
+                display = tenant.display_name(),
+                email = tenant.email,
+            ),
+        })
+        .await?;
+    Ok(())
+}
+
+/// After a start: finish every unfinished provisioning and bring every ready
+/// tenant's instance back.
+pub async fn resume_all(app: &AppState) -> anyhow::Result<()> {
+    for tenant in tenants::list_unfinished(&app.db).await? {
+        tracing::info!(tenant_id = %tenant.id, step = tenant.step.as_str(), "resuming provisioning");
+        provision(app, &tenant.id).await?;
+    }
+    for tenant in tenants::list_ready(&app.db).await? {
+        let result = async { app.provisioner.deploy(&deployment_for(app, &tenant)?).await }.await;
+        if let Err(err) = result {
+            tracing::error!(tenant_id = %tenant.id, error = format!("{err:#}"), "could not start tenant instance");
+            tenants::record_event(&app.db, &tenant.id, "start_failed", &format!("{err:#}")).await?;
+        }
+    }
+    Ok(())
+}

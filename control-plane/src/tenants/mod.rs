@@ -1,0 +1,280 @@
+//! Tenants: one broker each, with their own portal, database and secrets.
+
+pub mod databases;
+pub mod signup;
+
+use tenant_app::crypto::Key;
+use tenant_app::db::{Db, new_id, now};
+
+/// Where a tenant is in its life. Provisioning moves it from `Requested` through
+/// `Provisioning` to `Ready`, or to `Failed` with a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantStatus {
+    Requested,
+    Provisioning,
+    Ready,
+    Failed,
+}
+
+impl TenantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Requested => "requested",
+            TenantStatus::Provisioning => "provisioning",
+            TenantStatus::Ready => "ready",
+            TenantStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> TenantStatus {
+        match text {
+            "requested" => TenantStatus::Requested,
+            "provisioning" => TenantStatus::Provisioning,
+            "ready" => TenantStatus::Ready,
+            _ => TenantStatus::Failed,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TenantStatus::Requested => "angefragt",
+            TenantStatus::Provisioning => "wird eingerichtet",
+            TenantStatus::Ready => "bereit",
+            TenantStatus::Failed => "fehlgeschlagen",
+        }
+    }
+}
+
+/// The provisioning steps, in order. A tenant records the last one completed,
+/// so that provisioning resumes after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProvisionStep {
+    None,
+    /// The database (SQLite file or PostgreSQL database and role) exists.
+    Database,
+    /// The tenant schema is applied.
+    Migrated,
+    /// Catalog and admin account are there, and the sign-up mail went out.
+    Seeded,
+    /// The instance serves the portal.
+    Deployed,
+}
+
+impl ProvisionStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProvisionStep::None => "none",
+            ProvisionStep::Database => "database",
+            ProvisionStep::Migrated => "migrated",
+            ProvisionStep::Seeded => "seeded",
+            ProvisionStep::Deployed => "deployed",
+        }
+    }
+
+    pub fn parse(text: &str) -> ProvisionStep {
+        match text {
+            "database" => ProvisionStep::Database,
+            "migrated" => ProvisionStep::Migrated,
+            "seeded" => ProvisionStep::Seeded,
+            "deployed" => ProvisionStep::Deployed,
+            _ => ProvisionStep::None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub company: Option<String>,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    pub phone: String,
+    pub email: String,
+    pub status: TenantStatus,
+    pub status_reason: Option<String>,
+    pub step: ProvisionStep,
+    pub plan: String,
+    pub trial_ends_at: Option<i64>,
+    pub wrapped_key: String,
+    pub db_password_enc: Option<String>,
+    pub session_key_enc: String,
+    pub created_at: i64,
+}
+
+impl Tenant {
+    /// The name the portal shows: the company, else the person.
+    pub fn display_name(&self) -> &str {
+        self.company
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .unwrap_or(&self.name)
+    }
+
+    pub fn key(&self, master: &Key) -> Result<Key, tenant_app::crypto::CryptoError> {
+        master.unwrap_key(&self.wrapped_key)
+    }
+
+    /// The portal's CSRF/session signing key.
+    pub fn session_key(&self, master: &Key) -> Result<Key, tenant_app::crypto::CryptoError> {
+        Key::from_base64(&self.key(master)?.open_string(&self.session_key_enc)?)
+    }
+
+    pub fn plan_label(&self) -> &str {
+        match self.plan.as_str() {
+            "trial" => "Testphase",
+            "pay_per_use" => "Pay-per-Use",
+            "premium_starter" => "PREMIUMstarter",
+            "premium" => "PREMIUM",
+            other => other,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, slug, name, company, street, postal_code, city, phone, email, \
+                       status, status_reason, provision_step, plan, trial_ends_at, wrapped_key, db_password_enc, session_key_enc, created_at";
+
+fn from_row(row: sqlx::any::AnyRow) -> Result<Tenant, sqlx::Error> {
+    use sqlx::Row;
+    Ok(Tenant {
+        id: row.try_get(0)?,
+        slug: row.try_get(1)?,
+        name: row.try_get(2)?,
+        company: row.try_get(3)?,
+        street: row.try_get(4)?,
+        postal_code: row.try_get(5)?,
+        city: row.try_get(6)?,
+        phone: row.try_get(7)?,
+        email: row.try_get(8)?,
+        status: TenantStatus::parse(&row.try_get::<String, _>(9)?),
+        status_reason: row.try_get(10)?,
+        step: ProvisionStep::parse(&row.try_get::<String, _>(11)?),
+        plan: row.try_get(12)?,
+        trial_ends_at: row.try_get(13)?,
+        wrapped_key: row.try_get(14)?,
+        db_password_enc: row.try_get(15)?,
+        session_key_enc: row.try_get(16)?,
+        created_at: row.try_get(17)?,
+    })
+}
+
+pub async fn find(db: &Db, id: &str) -> Result<Option<Tenant>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(from_row).transpose()
+}
+
+pub async fn find_by_slug(db: &Db, slug: &str) -> Result<Option<Tenant>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE slug = $1"))
+        .bind(slug)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(from_row).transpose()
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Tenant>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM tenants ORDER BY created_at DESC, id DESC"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// Tenants whose provisioning has not finished (after a crash or restart).
+pub async fn list_unfinished(db: &Db) -> Result<Vec<Tenant>, sqlx::Error> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE status IN ('requested', 'provisioning') ORDER BY created_at"))
+        .fetch_all(db.pool())
+        .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+pub async fn list_ready(db: &Db) -> Result<Vec<Tenant>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM tenants WHERE status = 'ready' ORDER BY created_at"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+pub async fn set_status(
+    db: &Db,
+    id: &str,
+    status: TenantStatus,
+    reason: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tenants SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(status.as_str())
+    .bind(reason)
+    .bind(now())
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+pub async fn set_step(db: &Db, id: &str, step: ProvisionStep) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tenants SET provision_step = $1, updated_at = $2 WHERE id = $3")
+        .bind(step.as_str())
+        .bind(now())
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn set_db_password(db: &Db, id: &str, sealed: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tenants SET db_password_enc = $1, updated_at = $2 WHERE id = $3")
+        .bind(sealed)
+        .bind(now())
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Records something that happened to a tenant, for the operator to read.
+pub async fn record_event(
+    db: &Db,
+    tenant_id: &str,
+    kind: &str,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO tenant_events (id, tenant_id, at, kind, message) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(new_id())
+    .bind(tenant_id)
+    .bind(now())
+    .bind(kind)
+    .bind(message)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct TenantEvent {
+    pub at: i64,
+    pub kind: String,
+    pub message: String,
+}
+
+pub async fn events(db: &Db, tenant_id: &str) -> Result<Vec<TenantEvent>, sqlx::Error> {
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT at, kind, message FROM tenant_events WHERE tenant_id = $1 ORDER BY at DESC, id DESC")
+            .bind(tenant_id)
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, kind, message)| TenantEvent { at, kind, message })
+        .collect())
+}

@@ -1,0 +1,212 @@
+//! The JSON API under `/api/v1`: trial sign-up on the public host, tenants on
+//! the admin host (bearer tokens). Every error is an RFC 9457 problem body.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tenant_app::web::Problem;
+
+use crate::app::AppState;
+use crate::operators::{self, Operator};
+use crate::tenants::signup::{self, NewTrial, SignupError, TrialRequest};
+use crate::tenants::{self, Tenant};
+
+pub fn public_routes() -> Router<AppState> {
+    Router::new().route("/api/v1/trials", post(create_trial))
+}
+
+pub fn admin_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/tenants", get(list_tenants))
+        .route("/api/v1/tenants/{id}", get(get_tenant))
+}
+
+/// The OpenAPI document, served on the public and the admin host.
+pub async fn openapi() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        include_str!("openapi.json"),
+    )
+        .into_response()
+}
+
+/// Errors of the API.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0:?}")]
+    Problem(Problem),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        ApiError::Internal(err.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Problem(problem) => problem.into_response(),
+            ApiError::Internal(err) => {
+                tracing::error!(error = format!("{err:#}"), "API request failed");
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response()
+            }
+        }
+    }
+}
+
+/// A JSON body whose rejection is a problem body too.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(ApiError::Problem(
+                Problem::new(rejection.status(), "Unreadable request body")
+                    .detail(rejection.body_text()),
+            )),
+        }
+    }
+}
+
+/// An operator authenticated by `Authorization: Bearer <token>`.
+pub struct ApiOperator(#[allow(dead_code)] pub Operator);
+
+impl FromRequestParts<AppState> for ApiOperator {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let unauthorized = || {
+            let mut response = Problem::new(StatusCode::UNAUTHORIZED, "Authentication required")
+                .detail("Send an operator API token as `Authorization: Bearer <token>`.")
+                .into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+        };
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(unauthorized)?;
+        match operators::authenticate_api_token(&app.db, token).await {
+            Ok(Some(operator)) => Ok(ApiOperator(operator)),
+            Ok(None) => Err(unauthorized()),
+            Err(err) => Err(ApiError::from(err).into_response()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TrialCreated {
+    id: String,
+    slug: String,
+    status: &'static str,
+    portal_url: String,
+}
+
+async fn create_trial(
+    State(app): State<AppState>,
+    ApiJson(request): ApiJson<TrialRequest>,
+) -> Result<Response, ApiError> {
+    let trial = NewTrial::parse(&request)
+        .map_err(|errors| ApiError::Problem(Problem::validation(errors)))?;
+    match signup::sign_up(&app, &trial).await {
+        Ok(tenant) => {
+            let body = TrialCreated {
+                portal_url: app.hosts.tenant_url(&tenant.slug),
+                status: tenant.status.as_str(),
+                id: tenant.id,
+                slug: tenant.slug,
+            };
+            Ok((StatusCode::CREATED, Json(body)).into_response())
+        }
+        Err(SignupError::EmailTaken) => Err(ApiError::Problem(
+            Problem::new(StatusCode::CONFLICT, "E-mail address already registered")
+                .detail("A tenant with this e-mail address exists; log in to its portal instead."),
+        )),
+        Err(err) => Err(ApiError::Internal(err.into())),
+    }
+}
+
+/// A tenant as the operator API shows it.
+#[derive(Serialize)]
+struct TenantView {
+    id: String,
+    slug: String,
+    name: String,
+    company: Option<String>,
+    email: String,
+    status: &'static str,
+    status_reason: Option<String>,
+    plan: String,
+    trial_ends_at: Option<String>,
+    portal_url: String,
+    contact_count: Option<i64>,
+    created_at: String,
+}
+
+fn rfc3339(at: i64) -> String {
+    chrono::DateTime::from_timestamp(at, 0)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default()
+}
+
+async fn view(app: &AppState, tenant: Tenant) -> TenantView {
+    TenantView {
+        contact_count: super::console::contact_count(app, &tenant.id).await,
+        portal_url: app.hosts.tenant_url(&tenant.slug),
+        status: tenant.status.as_str(),
+        trial_ends_at: tenant.trial_ends_at.map(rfc3339),
+        created_at: rfc3339(tenant.created_at),
+        id: tenant.id,
+        slug: tenant.slug,
+        name: tenant.name,
+        company: tenant.company,
+        email: tenant.email,
+        status_reason: tenant.status_reason,
+        plan: tenant.plan,
+    }
+}
+
+async fn list_tenants(
+    State(app): State<AppState>,
+    _operator: ApiOperator,
+) -> Result<Json<Vec<TenantView>>, ApiError> {
+    let mut views = Vec::new();
+    for tenant in tenants::list(&app.db).await? {
+        views.push(view(&app, tenant).await);
+    }
+    Ok(Json(views))
+}
+
+async fn get_tenant(
+    State(app): State<AppState>,
+    _operator: ApiOperator,
+    Path(id): Path<String>,
+) -> Result<Json<TenantView>, ApiError> {
+    let tenant = tenants::find(&app.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::Problem(Problem::new(StatusCode::NOT_FOUND, "No such tenant")))?;
+    Ok(Json(view(&app, tenant).await))
+}

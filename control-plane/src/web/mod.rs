@@ -1,0 +1,92 @@
+//! The one HTTP listener: requests are dispatched by `Host` to the public site,
+//! the operator console, or a tenant's portal. Each site is a router of its own,
+//! built here once.
+
+mod api;
+pub(crate) mod console;
+mod ops;
+mod public;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tenant_app::security::csrf;
+use tower::ServiceExt;
+
+use crate::app::AppState;
+use crate::hosts::Site;
+
+#[derive(Clone)]
+struct Sites {
+    app: AppState,
+    public: Router,
+    admin: Router,
+    ops: Router,
+}
+
+/// The whole server: host dispatch wrapped in the request layers.
+pub fn router(app: AppState) -> Router {
+    let csrf_layer = axum::middleware::from_fn_with_state(app.csrf.clone(), csrf::ensure_cookie);
+    let public = public::routes()
+        .merge(api::public_routes())
+        .layer(csrf_layer.clone())
+        .with_state(app.clone());
+    let admin = console::routes()
+        .merge(api::admin_routes())
+        .layer(csrf_layer)
+        .with_state(app.clone());
+    let ops = ops::routes().with_state(app.clone());
+    let sites = Arc::new(Sites {
+        app,
+        public,
+        admin,
+        ops,
+    });
+    tenant_app::web::with_request_layers(Router::new().fallback(dispatch).with_state(sites))
+}
+
+async fn dispatch(State(sites): State<Arc<Sites>>, request: Request) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let site = sites.app.hosts.classify(host);
+    let path = request.uri().path();
+    let is_probe = path == "/healthz" || path == "/readyz";
+    let (label, router) = match &site {
+        Site::Public => ("public", Some(sites.public.clone())),
+        Site::Admin => ("admin", Some(sites.admin.clone())),
+        Site::Tenant(slug) => (
+            "tenant",
+            sites.app.registry.get(slug).map(|running| running.router),
+        ),
+        Site::Unknown => ("unknown", None),
+    };
+    let response = match router {
+        Some(router) => router
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {}),
+        // Probes from the orchestrator arrive with an IP as Host.
+        None if is_probe => sites
+            .ops
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {}),
+        // Nothing here: the same bare page for every unknown host, naming nothing.
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "Not Found",
+        )
+            .into_response(),
+    };
+    sites.app.metrics.request(label, response.status().as_u16());
+    response
+}
+pub use console::berlin;

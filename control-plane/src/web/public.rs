@@ -1,0 +1,190 @@
+//! The public site: product page, pricing and the trial sign-up form.
+
+use axum::Extension;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use tenant_app::security::csrf::{CsrfForm, CsrfToken};
+use tenant_app::values::Cents;
+use tenant_app::web::{FieldErrors, PageError, render, render_with_status};
+
+use crate::app::AppState;
+use crate::config::Pricing;
+use crate::tenants::TenantStatus;
+use crate::tenants::signup::{self, NewTrial, SignupError, TrialRequest};
+use crate::web::api;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/preise", get(pricing))
+        .route("/testen", get(signup_page).post(signup))
+        .route("/static/ordo.css", get(tenant_app::web::stylesheet))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .merge(super::ops::routes())
+}
+
+/// What every public page shows around its content.
+pub struct PublicLayout {
+    pub product: String,
+    pub csrf: String,
+}
+
+impl PublicLayout {
+    fn new(app: &AppState, csrf: &CsrfToken) -> PublicLayout {
+        PublicLayout {
+            product: app.config.operator_name.clone(),
+            csrf: csrf.as_str().to_owned(),
+        }
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: PublicLayout,
+    trial_days: i64,
+}
+
+async fn home(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Result<Response, PageError> {
+    render(&HomePage {
+        layout: PublicLayout::new(&app, &csrf),
+        trial_days: app.config.trial_days,
+    })
+}
+
+/// Prices as shown: net and with 19 % VAT.
+pub struct ShownPrice {
+    pub net: Cents,
+    pub gross: Cents,
+}
+
+impl ShownPrice {
+    fn of(cents: i64) -> ShownPrice {
+        // Display only; invoices compute VAT per invoice total (docs/billing.md).
+        ShownPrice {
+            net: Cents(cents),
+            gross: Cents((cents * 119 + 50) / 100),
+        }
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "pricing.html")]
+struct PricingPage {
+    layout: PublicLayout,
+    trial_days: i64,
+    setup: ShownPrice,
+    ppu_base: ShownPrice,
+    ppu_contact: ShownPrice,
+    starter: ShownPrice,
+    premium: ShownPrice,
+    whitelabel_setup: ShownPrice,
+    whitelabel_monthly: ShownPrice,
+    extension: ShownPrice,
+}
+
+async fn pricing(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Result<Response, PageError> {
+    let Pricing {
+        setup_fee_cents,
+        pay_per_use_base_cents,
+        pay_per_use_contact_cents,
+        premium_starter_cents,
+        premium_cents,
+        whitelabel_setup_cents,
+        whitelabel_monthly_cents,
+        trial_extension_cents,
+    } = app.config.pricing;
+    render(&PricingPage {
+        layout: PublicLayout::new(&app, &csrf),
+        trial_days: app.config.trial_days,
+        setup: ShownPrice::of(setup_fee_cents),
+        ppu_base: ShownPrice::of(pay_per_use_base_cents),
+        ppu_contact: ShownPrice::of(pay_per_use_contact_cents),
+        starter: ShownPrice::of(premium_starter_cents),
+        premium: ShownPrice::of(premium_cents),
+        whitelabel_setup: ShownPrice::of(whitelabel_setup_cents),
+        whitelabel_monthly: ShownPrice::of(whitelabel_monthly_cents),
+        extension: ShownPrice::of(trial_extension_cents),
+    })
+}
+
+#[derive(askama::Template)]
+#[template(path = "signup.html")]
+struct SignupPage {
+    layout: PublicLayout,
+    form: TrialRequest,
+    errors: FieldErrors,
+    trial_days: i64,
+}
+
+impl SignupPage {
+    fn company(&self) -> &str {
+        self.form.company.as_deref().unwrap_or("")
+    }
+}
+
+async fn signup_page(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+) -> Result<Response, PageError> {
+    render(&SignupPage {
+        layout: PublicLayout::new(&app, &csrf),
+        form: TrialRequest::default(),
+        errors: FieldErrors::default(),
+        trial_days: app.config.trial_days,
+    })
+}
+
+#[derive(askama::Template)]
+#[template(path = "signup_done.html")]
+struct SignupDonePage {
+    layout: PublicLayout,
+    email: String,
+    portal_url: String,
+    ready: bool,
+}
+
+async fn signup(
+    State(app): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<TrialRequest>,
+) -> Result<Response, PageError> {
+    let invalid = |form: TrialRequest, errors: FieldErrors| {
+        render_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SignupPage {
+                layout: PublicLayout::new(&app, &csrf),
+                form,
+                errors,
+                trial_days: app.config.trial_days,
+            },
+        )
+    };
+    let trial = match NewTrial::parse(&form) {
+        Ok(trial) => trial,
+        Err(errors) => return invalid(form, errors),
+    };
+    match signup::sign_up(&app, &trial).await {
+        Ok(tenant) => render(&SignupDonePage {
+            layout: PublicLayout::new(&app, &csrf),
+            email: tenant.email.clone(),
+            portal_url: app.hosts.tenant_url(&tenant.slug),
+            ready: tenant.status == TenantStatus::Ready,
+        }),
+        Err(SignupError::EmailTaken) => {
+            let mut errors = FieldErrors::default();
+            errors.add("email", "Für diese E-Mail-Adresse gibt es bereits ein Portal. Bitte melden Sie sich dort an.");
+            invalid(form, errors)
+        }
+        Err(err) => Err(PageError::Internal(err.into())),
+    }
+}
