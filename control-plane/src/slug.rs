@@ -51,6 +51,26 @@ pub const RESERVED: &[&str] = &[
 
 pub const MAX_LEN: usize = 40;
 
+/// Words of German company names that are legal forms, dropped from slugs.
+const LEGAL_FORMS: &[&str] = &[
+    "gmbh",
+    "mbh",
+    "ag",
+    "kg",
+    "ohg",
+    "gbr",
+    "ug",
+    "ek",
+    "e",
+    "k",
+    "co",
+    "haftungsbeschraenkt",
+    "partg",
+    "partgmbb",
+    "kgaa",
+    "se",
+];
+
 /// A valid, non-reserved host label of lower-case letters, digits and hyphens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Slug(String);
@@ -109,8 +129,20 @@ impl Slug {
             };
             out.push_str(mapped);
         }
+        let parts: Vec<&str> = out.split('-').filter(|p| !p.is_empty()).collect();
+        // Legal forms say nothing about the broker: `Müller GmbH & Co. KG` → `mueller`.
+        let meaningful: Vec<&str> = parts
+            .iter()
+            .copied()
+            .filter(|p| !LEGAL_FORMS.contains(p))
+            .collect();
+        let parts = if meaningful.is_empty() {
+            parts
+        } else {
+            meaningful
+        };
         let mut collapsed = String::new();
-        for part in out.split('-').filter(|p| !p.is_empty()) {
+        for part in parts {
             if collapsed.len() + part.len() + 1 > MAX_LEN - 4 {
                 break;
             }
@@ -155,9 +187,11 @@ mod tests {
     fn derives_readable_slugs_from_german_names() {
         assert_eq!(
             Slug::base_for("Müller & Söhne Versicherungsmakler GmbH"),
-            "mueller-soehne-versicherungsmakler-gmbh"
+            "mueller-soehne-versicherungsmakler"
         );
         assert_eq!(Slug::base_for("  Jürgen Weiß  "), "juergen-weiss");
+        assert_eq!(Slug::base_for("Berg GmbH & Co. KG"), "berg");
+        assert_eq!(Slug::base_for("GmbH"), "gmbh");
         assert_eq!(Slug::base_for("!!!"), "");
         assert!(Slug::base_for(&"sehr langer name ".repeat(10)).len() <= MAX_LEN);
     }

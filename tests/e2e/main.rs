@@ -6,3 +6,4 @@ mod operator;
 mod provisioning;
 mod security;
 mod signup;
+mod smtp;

@@ -70,6 +70,8 @@ pub struct TestApp {
     backend: Backend,
     /// The control-plane database this test created on PostgreSQL.
     pg_database: Option<String>,
+    /// Configuration set by the test, kept for restarts.
+    settings: Vec<(String, String)>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -101,8 +103,17 @@ async fn admin_execute(admin_url: &str, sql: &str) {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Starts an app with some configuration keys set, e.g. `("smtp_url", "smtp://…")`.
+    pub async fn spawn_with(backend: Backend, settings: &[(&str, &str)]) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        Self::spawn_in(backend, data_dir, None).await
+        let settings = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::spawn_in(backend, data_dir, None, settings).await
     }
 
     /// Starts (or restarts) an app on an existing data directory and database.
@@ -110,11 +121,15 @@ impl TestApp {
         backend: Backend,
         data_dir: tempfile::TempDir,
         pg_database: Option<String>,
+        settings: Vec<(String, String)>,
     ) -> TestApp {
         let mut figment = Config::defaults()
             .merge(Serialized::default("data_dir", data_dir.path()))
             .merge(Serialized::default("listen", "127.0.0.1:0"))
             .merge(Serialized::default("log_mail_links", false));
+        for (key, value) in &settings {
+            figment = figment.merge(Serialized::default(key, value));
+        }
         let mut pg_database = pg_database;
         if let Backend::Postgres(admin_url) = &backend {
             let database = match pg_database.clone() {
@@ -155,6 +170,7 @@ impl TestApp {
             data_dir,
             backend,
             pg_database,
+            settings,
             shutdown: Some(shutdown),
             server: Some(server),
         };
@@ -182,7 +198,8 @@ impl TestApp {
         let pg_database = self.pg_database.take();
         let data_dir =
             std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
-        TestApp::spawn_in(backend, data_dir, pg_database).await
+        let settings = std::mem::take(&mut self.settings);
+        TestApp::spawn_in(backend, data_dir, pg_database, settings).await
     }
 
     async fn stop_server(&mut self) {
