@@ -95,7 +95,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             for tenant in tenants::list(&db).await? {
                 let trial = tenant
                     .trial_ends_at
-                    .map(|at| crate::web::berlin(at - 1))
+                    .map(crate::web::trial_last_day)
                     .unwrap_or_default();
                 println!(
                     "{:<34} {:<28} {:<13} {:<10} {}",

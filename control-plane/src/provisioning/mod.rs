@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use chrono::TimeZone;
 use secrecy::{ExposeSecret, SecretString};
 use tenant_app::crypto::Key;
 use tenant_app::db::Db;
@@ -192,8 +191,7 @@ async fn send_welcome(app: &AppState, tenant: &Tenant, token: &str) -> anyhow::R
     }
     let trial_end = tenant
         .trial_ends_at
-        .and_then(|at| chrono_tz::Europe::Berlin.timestamp_opt(at - 1, 0).single())
-        .map(|at| at.format("%d.%m.%Y").to_string())
+        .map(crate::web::trial_last_day)
         .unwrap_or_default();
     let operator = &app.config.operator_name;
     app.mailer

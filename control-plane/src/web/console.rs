@@ -82,6 +82,15 @@ pub fn berlin(at: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The last day of a trial that ends at `end` (exclusive), as a Berlin date.
+pub fn trial_last_day(end: i64) -> String {
+    chrono_tz::Europe::Berlin
+        .timestamp_opt(end - 1, 0)
+        .single()
+        .map(|t| t.format("%d.%m.%Y").to_string())
+        .unwrap_or_default()
+}
+
 fn with_cookie(mut response: Response, cookie: cookie::Cookie<'static>) -> Response {
     if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -142,13 +151,8 @@ async fn login(
         );
     }
     let operator = operators::find_by_email(&app.db, &email).await?;
-    let verified = match operator.as_ref().and_then(|o| o.password_hash.as_deref()) {
-        Some(hash) => passwords::verify(&form.password, hash),
-        None => {
-            passwords::verify_dummy(&form.password);
-            false
-        }
-    };
+    let stored_hash = operator.as_ref().and_then(|o| o.password_hash.as_deref());
+    let verified = passwords::verify_off_thread(&form.password, stored_hash).await;
     let Some(operator) = operator.filter(|_| verified) else {
         app.throttle
             .record_failure(&app.db, &email, &address)
@@ -246,10 +250,7 @@ async fn tenant_list(
     for tenant in tenants::list(&app.db).await? {
         rows.push(TenantRow {
             portal_url: app.hosts.tenant_url(&tenant.slug),
-            trial_end: tenant
-                .trial_ends_at
-                .map(|at| berlin(at - 1))
-                .unwrap_or_default(),
+            trial_end: tenant.trial_ends_at.map(trial_last_day).unwrap_or_default(),
             contacts: contact_count(&app, &tenant.id).await,
             tenant,
         });
@@ -288,10 +289,7 @@ async fn tenant_page(
         created: berlin(tenant.created_at),
         row: TenantRow {
             portal_url: app.hosts.tenant_url(&tenant.slug),
-            trial_end: tenant
-                .trial_ends_at
-                .map(|at| berlin(at - 1))
-                .unwrap_or_default(),
+            trial_end: tenant.trial_ends_at.map(trial_last_day).unwrap_or_default(),
             contacts: contact_count(&app, &tenant.id).await,
             tenant,
         },
@@ -439,7 +437,8 @@ async fn set_password(
     let layout = ConsoleLayout::new(&app, &csrf, Some(&operator));
     match NewPassword::parse(&form.password, &form.password_confirm) {
         Ok(password) => {
-            operators::set_password(&app.db, &operator.id, &password.hash()).await?;
+            operators::set_password(&app.db, &operator.id, &password.hash_off_thread().await)
+                .await?;
             app.audit(&operator.email, "set_password", "console")
                 .await?;
             render(&AccountPage {

@@ -89,4 +89,4 @@ async fn dispatch(State(sites): State<Arc<Sites>>, request: Request) -> Response
     sites.app.metrics.request(label, response.status().as_u16());
     response
 }
-pub use console::berlin;
+pub use console::{berlin, trial_last_day};

@@ -191,13 +191,8 @@ pub async fn login(
     let user = users::find_by_email(portal.db(), &email)
         .await?
         .filter(|user| !user.disabled);
-    let verified = match user.as_ref().and_then(|user| user.password_hash.as_deref()) {
-        Some(hash) => passwords::verify(&form.password, hash),
-        None => {
-            passwords::verify_dummy(&form.password);
-            false
-        }
-    };
+    let stored_hash = user.as_ref().and_then(|user| user.password_hash.as_deref());
+    let verified = passwords::verify_off_thread(&form.password, stored_hash).await;
     let Some(user) = user.filter(|_| verified) else {
         portal
             .throttle()
@@ -319,7 +314,7 @@ pub async fn set_password(
             );
         }
     };
-    let hash = password.hash();
+    let hash = password.hash_off_thread().await;
     let Some(user) = users::redeem_link_with_password(portal.db(), &form.token, &hash).await?
     else {
         return render_with_status(StatusCode::NOT_FOUND, &LinkInvalidPage { layout });
