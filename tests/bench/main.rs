@@ -199,23 +199,29 @@ async fn main() {
         let mut url = url::Url::parse(&admin_url).unwrap();
         url.set_path(&format!("/{name}"));
         let report = measure(&args.binary, args.tenants, "PostgreSQL", Some(url.as_str())).await;
-        // Remove the bench database and every tenant database and role it made.
-        let leftovers: Vec<String> =
-            sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'ordo_t_%'")
-                .fetch_all(admin.pool())
-                .await
-                .unwrap();
+        // Remove the bench database and the tenant databases and roles it made (only those).
+        let bench = tenant_app::db::Db::connect(url.as_str(), tenant_app::db::PoolSize { max: 1 })
+            .await
+            .unwrap();
+        let tenant_ids: Vec<String> = sqlx::query_scalar("SELECT id FROM tenants")
+            .fetch_all(bench.pool())
+            .await
+            .unwrap();
+        bench.close().await;
         sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
             .execute(admin.pool())
             .await
             .unwrap();
-        for db in leftovers {
-            let _ = sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
+        for id in tenant_ids {
+            let db = control_plane::tenants::databases::database_name(&id).unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
                 .execute(admin.pool())
-                .await;
-            let _ = sqlx::query(&format!("DROP ROLE IF EXISTS {db}"))
+                .await
+                .unwrap();
+            sqlx::query(&format!("DROP ROLE IF EXISTS {db}"))
                 .execute(admin.pool())
-                .await;
+                .await
+                .unwrap();
         }
         reports.push(report);
     }
