@@ -357,3 +357,220 @@ mod tests {
         );
     }
 }
+
+/// The form for a Sparte or a Produkt: a name and what it is for.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct EntryForm {
+    pub name: String,
+    pub description: String,
+}
+
+/// A valid catalog entry.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: String,
+    pub description: String,
+}
+
+impl Entry {
+    pub fn parse(form: &EntryForm) -> Result<Entry, crate::web::FieldErrors> {
+        let mut errors = crate::web::FieldErrors::default();
+        let name = crate::values::required_text(&form.name, 100)
+            .map_err(|m| errors.add("name", m))
+            .unwrap_or_default();
+        let description = crate::values::optional_text(&form.description, 2000)
+            .map_err(|m| errors.add("description", m))
+            .unwrap_or_default();
+        errors.into_result(|| Entry { name, description })
+    }
+}
+
+/// Which way an entry moves in the broker's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+/// What happened to a delete request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    Deleted,
+    /// Refused: this many contracts still use the entry.
+    InUse(i64),
+    NotFound,
+}
+
+pub async fn find_sparte(db: &Db, id: &str) -> Result<Option<Sparte>, sqlx::Error> {
+    Ok(list(db).await?.into_iter().find(|s| s.id == id))
+}
+
+pub async fn add_sparte(db: &Db, entry: &Entry) -> Result<String, sqlx::Error> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO sparten (id, name, description, position) \
+         VALUES ($1, $2, $3, (SELECT COALESCE(MAX(position), -1) + 1 FROM sparten))",
+    )
+    .bind(&id)
+    .bind(&entry.name)
+    .bind(&entry.description)
+    .execute(db.pool())
+    .await?;
+    Ok(id)
+}
+
+pub async fn update_sparte(db: &Db, id: &str, entry: &Entry) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("UPDATE sparten SET name = $1, description = $2 WHERE id = $3")
+        .bind(&entry.name)
+        .bind(&entry.description)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn add_produkt(db: &Db, sparte_id: &str, entry: &Entry) -> Result<String, sqlx::Error> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO produkte (id, sparte_id, name, description, position) \
+         VALUES ($1, $2, $3, $4, (SELECT COALESCE(MAX(position), -1) + 1 FROM produkte WHERE sparte_id = $2))",
+    )
+    .bind(&id)
+    .bind(sparte_id)
+    .bind(&entry.name)
+    .bind(&entry.description)
+    .execute(db.pool())
+    .await?;
+    Ok(id)
+}
+
+pub async fn update_produkt(db: &Db, id: &str, entry: &Entry) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("UPDATE produkte SET name = $1, description = $2 WHERE id = $3")
+        .bind(&entry.name)
+        .bind(&entry.description)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Swaps an entry with its neighbour in the given direction, within its list
+/// (all Sparten, or the Produkte of one Sparte). At either end it stays put.
+async fn swap_position(
+    db: &Db,
+    table: CatalogTable,
+    id: &str,
+    direction: Direction,
+) -> Result<(), sqlx::Error> {
+    let (table_name, scope) = match table {
+        CatalogTable::Sparten => ("sparten", "1 = 1"),
+        CatalogTable::Produkte => (
+            "produkte",
+            "sparte_id = (SELECT sparte_id FROM produkte WHERE id = $1)",
+        ),
+    };
+    let mut tx = db.pool().begin().await?;
+    let Some(position): Option<i64> =
+        sqlx::query_scalar(&format!("SELECT position FROM {table_name} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+    else {
+        return Ok(());
+    };
+    let (comparison, order) = match direction {
+        Direction::Up => ("<", "DESC"),
+        Direction::Down => (">", "ASC"),
+    };
+    let neighbour: Option<(String, i64)> = sqlx::query_as(&format!(
+        "SELECT id, position FROM {table_name} WHERE {scope} AND id <> $1 AND position {comparison} $2 \
+         ORDER BY position {order} LIMIT 1"
+    ))
+    .bind(id)
+    .bind(position)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((neighbour_id, neighbour_position)) = neighbour {
+        for (entry, new_position) in [(id, neighbour_position), (neighbour_id.as_str(), position)] {
+            sqlx::query(&format!(
+                "UPDATE {table_name} SET position = $1 WHERE id = $2"
+            ))
+            .bind(new_position)
+            .bind(entry)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await
+}
+
+/// The two ordered lists of the catalog; never user input, so safe to name in SQL.
+#[derive(Debug, Clone, Copy)]
+enum CatalogTable {
+    Sparten,
+    Produkte,
+}
+
+pub async fn move_sparte(db: &Db, id: &str, direction: Direction) -> Result<(), sqlx::Error> {
+    swap_position(db, CatalogTable::Sparten, id, direction).await
+}
+
+pub async fn move_produkt(db: &Db, id: &str, direction: Direction) -> Result<(), sqlx::Error> {
+    swap_position(db, CatalogTable::Produkte, id, direction).await
+}
+
+/// Deletes a Sparte with its Produkte, unless any contract uses it. The foreign
+/// keys back this check up if a contract is added concurrently.
+pub async fn delete_sparte(db: &Db, id: &str) -> Result<Deletion, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM sparten WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Ok(Deletion::NotFound);
+    }
+    let in_use: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contracts WHERE sparte_id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if in_use > 0 {
+        return Ok(Deletion::InUse(in_use));
+    }
+    sqlx::query("DELETE FROM produkte WHERE sparte_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sparten WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Deletion::Deleted)
+}
+
+/// Deletes a Produkt unless any contract uses it.
+pub async fn delete_produkt(db: &Db, id: &str) -> Result<Deletion, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM produkte WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Ok(Deletion::NotFound);
+    }
+    let in_use: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contracts WHERE produkt_id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if in_use > 0 {
+        return Ok(Deletion::InUse(in_use));
+    }
+    sqlx::query("DELETE FROM produkte WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Deletion::Deleted)
+}

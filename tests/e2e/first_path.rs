@@ -2,7 +2,8 @@
 //! customer with a contract and invites them; the customer logs in and sees it.
 
 use ordo_tests::{
-    Backend, TestApp, both_backends, get_page, location, log_in, post_form, set_password_via_link,
+    Backend, TestApp, both_backends, get_page, location, log_in, option_value, post_form,
+    set_password_via_link,
 };
 use reqwest::StatusCode;
 
@@ -249,20 +250,6 @@ async fn create_customer(
     .await;
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     location(&created).rsplit('/').next().unwrap().to_owned()
-}
-
-/// The value of the `<option>` with this label.
-fn option_value(html: &str, label: &str) -> String {
-    let re = regex_lite::Regex::new(&format!(
-        r#"<option value="([0-9a-f]+)"[^>]*>{label}</option>"#
-    ))
-    .unwrap();
-    re.captures(html)
-        .unwrap_or_else(|| panic!("no option {label}"))
-        .get(1)
-        .unwrap()
-        .as_str()
-        .to_owned()
 }
 
 fn contract_link(html: &str) -> String {

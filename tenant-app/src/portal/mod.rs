@@ -6,6 +6,7 @@
 
 mod auth;
 mod broker;
+mod catalog;
 mod customer;
 mod layout;
 
@@ -109,6 +110,7 @@ impl Portal {
                 get(auth::set_password_page).post(auth::set_password),
             )
             .merge(broker::routes())
+            .merge(catalog::routes())
             .merge(customer::routes())
             .route("/static/ordo.css", get(crate::web::stylesheet))
             .route("/healthz", get(healthz))
