@@ -118,6 +118,7 @@ pub struct Contract {
     pub sparte_id: String,
     pub sparte_name: String,
     pub sparte_description: String,
+    pub produkt_id: Option<String>,
     pub produkt_name: Option<String>,
     pub produkt_description: Option<String>,
     pub insurer: String,
@@ -150,6 +151,23 @@ impl Contract {
             .as_ref()
             .map(format_date)
             .unwrap_or_default()
+    }
+
+    /// The edit form, filled with this contract.
+    pub fn to_form(&self) -> ContractForm {
+        let date = |d: &Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        ContractForm {
+            produkt_id: self.produkt_id.clone().unwrap_or_default(),
+            insurer: self.insurer.clone(),
+            policy_number: self.policy_number.clone(),
+            premium: format!("{},{:02}", self.premium.0 / 100, self.premium.0 % 100),
+            payment_frequency: self.frequency.as_str().to_owned(),
+            start_date: self.start_date.to_string(),
+            end_date: date(&self.end_date),
+            main_due_date: date(&self.main_due_date),
+            status: self.status.as_str().to_owned(),
+            notes: self.notes.clone(),
+        }
     }
 
     /// The description customers read: the Produkt's, else the Sparte's.
@@ -295,61 +313,52 @@ pub async fn create(
     Ok(id)
 }
 
-type ContractRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-);
-
-const SELECT: &str = "SELECT k.id, k.customer_id, k.sparte_id, s.name, s.description, p.name, p.description, \
+const SELECT: &str = "SELECT k.id, k.customer_id, k.sparte_id, s.name, s.description, k.produkt_id, p.name, p.description, \
        k.insurer, k.policy_number, k.premium_cents, k.payment_frequency, k.start_date, k.end_date, \
        k.main_due_date, k.status, k.notes \
      FROM contracts k JOIN sparten s ON s.id = k.sparte_id LEFT JOIN produkte p ON p.id = k.produkt_id";
 
-fn from_row(row: ContractRow) -> Contract {
+fn from_row(row: sqlx::any::AnyRow) -> Result<Contract, sqlx::Error> {
+    use sqlx::Row;
     let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
-    Contract {
-        id: row.0,
-        customer_id: row.1,
-        sparte_id: row.2,
-        sparte_name: row.3,
-        sparte_description: row.4,
-        produkt_name: row.5,
-        produkt_description: row.6,
-        insurer: row.7,
-        policy_number: row.8,
-        premium: Cents(row.9),
-        frequency: PaymentFrequency::parse(&row.10).unwrap_or(PaymentFrequency::Annual),
-        start_date: date(&row.11).unwrap_or_default(),
-        end_date: row.12.as_deref().and_then(date),
-        main_due_date: row.13.as_deref().and_then(date),
-        status: ContractStatus::parse(&row.14).unwrap_or(ContractStatus::Active),
-        notes: row.15,
-    }
+    let optional_date = |index: usize| -> Result<Option<NaiveDate>, sqlx::Error> {
+        Ok(row
+            .try_get::<Option<String>, _>(index)?
+            .as_deref()
+            .and_then(date))
+    };
+    Ok(Contract {
+        id: row.try_get(0)?,
+        customer_id: row.try_get(1)?,
+        sparte_id: row.try_get(2)?,
+        sparte_name: row.try_get(3)?,
+        sparte_description: row.try_get(4)?,
+        produkt_id: row.try_get(5)?,
+        produkt_name: row.try_get(6)?,
+        produkt_description: row.try_get(7)?,
+        insurer: row.try_get(8)?,
+        policy_number: row.try_get(9)?,
+        premium: Cents(row.try_get(10)?),
+        frequency: PaymentFrequency::parse(&row.try_get::<String, _>(11)?)
+            .unwrap_or(PaymentFrequency::Annual),
+        start_date: date(&row.try_get::<String, _>(12)?).unwrap_or_default(),
+        end_date: optional_date(13)?,
+        main_due_date: optional_date(14)?,
+        status: ContractStatus::parse(&row.try_get::<String, _>(15)?)
+            .unwrap_or(ContractStatus::Active),
+        notes: row.try_get(16)?,
+    })
 }
 
 /// All contracts of one customer, in catalog order.
 pub async fn for_customer(db: &Db, customer_id: &str) -> Result<Vec<Contract>, sqlx::Error> {
-    let rows: Vec<ContractRow> = sqlx::query_as(&format!(
+    let rows = sqlx::query(&format!(
         "{SELECT} WHERE k.customer_id = $1 ORDER BY s.position, k.start_date, k.id"
     ))
     .bind(customer_id)
     .fetch_all(db.pool())
     .await?;
-    Ok(rows.into_iter().map(from_row).collect())
+    rows.into_iter().map(from_row).collect()
 }
 
 /// One contract, only if it belongs to this customer: the query itself enforces
@@ -359,13 +368,51 @@ pub async fn find_for_customer(
     customer_id: &str,
     contract_id: &str,
 ) -> Result<Option<Contract>, sqlx::Error> {
-    let row: Option<ContractRow> =
-        sqlx::query_as(&format!("{SELECT} WHERE k.id = $1 AND k.customer_id = $2"))
-            .bind(contract_id)
-            .bind(customer_id)
-            .fetch_optional(db.pool())
-            .await?;
-    Ok(row.map(from_row))
+    let row = sqlx::query(&format!("{SELECT} WHERE k.id = $1 AND k.customer_id = $2"))
+        .bind(contract_id)
+        .bind(customer_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(from_row).transpose()
+}
+
+/// One contract, for the broker (any customer of this portal).
+pub async fn find(db: &Db, contract_id: &str) -> Result<Option<Contract>, sqlx::Error> {
+    let row = sqlx::query(&format!("{SELECT} WHERE k.id = $1"))
+        .bind(contract_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(from_row).transpose()
+}
+
+/// Saves an edited contract; the Sparte follows the chosen Produkt.
+pub async fn update(
+    db: &Db,
+    id: &str,
+    sparte_id: &str,
+    contract: &NewContract,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE contracts SET sparte_id = $1, produkt_id = $2, insurer = $3, policy_number = $4, premium_cents = $5, \
+           payment_frequency = $6, start_date = $7, end_date = $8, main_due_date = $9, status = $10, notes = $11, \
+           updated_at = $12 WHERE id = $13",
+    )
+    .bind(sparte_id)
+    .bind(&contract.produkt_id)
+    .bind(&contract.insurer)
+    .bind(&contract.policy_number)
+    .bind(contract.premium.0)
+    .bind(contract.frequency.as_str())
+    .bind(contract.start_date.to_string())
+    .bind(contract.end_date.map(|d| d.to_string()))
+    .bind(contract.main_due_date.map(|d| d.to_string()))
+    .bind(contract.status.as_str())
+    .bind(&contract.notes)
+    .bind(now())
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
 }
 
 /// Contracts of one Sparte, for the customer's overview.

@@ -8,6 +8,7 @@ use crate::web::FieldErrors;
 #[derive(Debug, Clone)]
 pub struct Customer {
     pub id: String,
+    pub household_id: Option<String>,
     pub first_name: String,
     pub last_name: String,
     pub email: Option<String>,
@@ -22,6 +23,20 @@ pub struct Customer {
 impl Customer {
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// The edit form, filled with this customer's data.
+    pub fn to_form(&self) -> CustomerForm {
+        CustomerForm {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            email: self.email.clone().unwrap_or_default(),
+            phone: self.phone.clone(),
+            birth_date: self.birth_date.clone().unwrap_or_default(),
+            street: self.street.clone(),
+            postal_code: self.postal_code.clone(),
+            city: self.city.clone(),
+        }
     }
 }
 
@@ -95,6 +110,7 @@ impl NewCustomer {
 
 type CustomerRow = (
     String,
+    Option<String>,
     String,
     String,
     Option<String>,
@@ -106,12 +122,12 @@ type CustomerRow = (
     Option<i64>,
 );
 
-const COLUMNS: &str =
-    "id, first_name, last_name, email, phone, birth_date, street, postal_code, city, archived_at";
+const COLUMNS: &str = "id, household_id, first_name, last_name, email, phone, birth_date, street, postal_code, city, archived_at";
 
 fn from_row(row: CustomerRow) -> Customer {
     let (
         id,
+        household_id,
         first_name,
         last_name,
         email,
@@ -124,6 +140,7 @@ fn from_row(row: CustomerRow) -> Customer {
     ) = row;
     Customer {
         id,
+        household_id,
         first_name,
         last_name,
         email,
@@ -168,10 +185,12 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<Customer>, sqlx::Error> {
     Ok(row.map(from_row))
 }
 
-/// Active customers matching a search over name, e-mail and policy number.
+/// Customers matching a search over name, e-mail and policy number: the active
+/// ones, or with `archived` the archived ones.
 pub async fn search(
     db: &Db,
     query: &str,
+    archived: bool,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Customer>, sqlx::Error> {
@@ -185,15 +204,120 @@ pub async fn search(
             .replace('_', "\\_")
     );
     let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM customers c WHERE archived_at IS NULL AND ( \
+        "SELECT {COLUMNS} FROM customers c WHERE ( \
            LOWER(first_name || ' ' || last_name) LIKE $1 ESCAPE '\\' \
            OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\' \
            OR EXISTS (SELECT 1 FROM contracts k WHERE k.customer_id = c.id AND LOWER(k.policy_number) LIKE $1 ESCAPE '\\')) \
-         ORDER BY last_name, first_name, id LIMIT $2 OFFSET $3"
+           AND (archived_at IS NULL) = $2 \
+         ORDER BY last_name, first_name, id LIMIT $3 OFFSET $4"
     ))
     .bind(pattern)
+    .bind(!archived)
     .bind(limit)
     .bind(offset)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// Saves edited master data.
+pub async fn update(db: &Db, id: &str, customer: &NewCustomer) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE customers SET first_name = $1, last_name = $2, email = $3, phone = $4, birth_date = $5, street = $6, \
+           postal_code = $7, city = $8, updated_at = $9 WHERE id = $10",
+    )
+    .bind(&customer.first_name)
+    .bind(&customer.last_name)
+    .bind(customer.email.as_ref().map(EmailAddress::as_str))
+    .bind(&customer.phone)
+    .bind(&customer.birth_date)
+    .bind(&customer.street)
+    .bind(&customer.postal_code)
+    .bind(&customer.city)
+    .bind(now())
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Archives (or restores) a customer. An archived customer is no contact: not
+/// counted, not listed, and without portal access (ended by the caller).
+pub async fn set_archived(db: &Db, id: &str, archived: bool) -> Result<(), sqlx::Error> {
+    let now = now();
+    sqlx::query("UPDATE customers SET archived_at = $1, updated_at = $2 WHERE id = $3")
+        .bind(archived.then_some(now))
+        .bind(now)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// A household (family) of customers.
+#[derive(Debug, Clone)]
+pub struct Household {
+    pub id: String,
+    pub name: String,
+}
+
+pub async fn households(db: &Db) -> Result<Vec<Household>, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, name FROM households ORDER BY name, id")
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| Household { id, name })
+        .collect())
+}
+
+pub async fn find_household(db: &Db, id: &str) -> Result<Option<Household>, sqlx::Error> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT id, name FROM households WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.map(|(id, name)| Household { id, name }))
+}
+
+pub async fn create_household(db: &Db, name: &str) -> Result<String, sqlx::Error> {
+    let id = new_id();
+    sqlx::query("INSERT INTO households (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(&id)
+        .bind(name)
+        .bind(now())
+        .execute(db.pool())
+        .await?;
+    Ok(id)
+}
+
+/// Puts a customer into a household, or takes them out with `None`. A household
+/// nobody belongs to any more is removed.
+pub async fn set_household(
+    db: &Db,
+    customer_id: &str,
+    household_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("UPDATE customers SET household_id = $1, updated_at = $2 WHERE id = $3")
+        .bind(household_id)
+        .bind(now())
+        .bind(customer_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM households WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.household_id = households.id)")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// The other members of a customer's household.
+pub async fn household_members(db: &Db, household_id: &str) -> Result<Vec<Customer>, sqlx::Error> {
+    let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM customers WHERE household_id = $1 ORDER BY first_name, id"
+    ))
+    .bind(household_id)
     .fetch_all(db.pool())
     .await?;
     Ok(rows.into_iter().map(from_row).collect())

@@ -147,6 +147,23 @@ pub async fn ensure_customer_login(
     Ok(find_by_id(db, &id).await?.expect("just inserted"))
 }
 
+/// Changes the login address (and display name) of a user; fails with a unique
+/// violation when another user of this portal has that address.
+pub async fn change_email(
+    db: &Db,
+    user_id: &str,
+    email: &EmailAddress,
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET email = $1, name = $2 WHERE id = $3")
+        .bind(email.as_str())
+        .bind(name)
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
 /// What an e-mail link lets its holder do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkPurpose {

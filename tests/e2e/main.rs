@@ -2,6 +2,7 @@
 //! SQLite and on PostgreSQL.
 
 mod catalog;
+mod customers;
 mod first_path;
 mod operator;
 mod provisioning;

@@ -5,9 +5,10 @@
 //! process, the embedded default).
 
 mod auth;
-mod broker;
 mod catalog;
-mod customer;
+mod contracts;
+mod customers;
+mod folder;
 mod layout;
 
 use std::sync::Arc;
@@ -109,9 +110,10 @@ impl Portal {
                 "/passwort-setzen",
                 get(auth::set_password_page).post(auth::set_password),
             )
-            .merge(broker::routes())
+            .merge(customers::routes())
+            .merge(contracts::routes())
             .merge(catalog::routes())
-            .merge(customer::routes())
+            .merge(folder::routes())
             .route("/static/ordo.css", get(crate::web::stylesheet))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
