@@ -177,6 +177,8 @@ impl AppState {
             registry.clone(),
             mailer.clone(),
             config.operator_name.clone(),
+            absolute(&config.data_dir)?.join("tenants"),
+            config.max_upload_mib * 1024 * 1024,
         ));
         let csrf = CsrfConfig::new(master_key.derive("control-plane csrf"), hosts.secure());
         Ok(AppState(Arc::new(AppInner {

@@ -38,6 +38,8 @@ pub struct Config {
     /// Log e-mail links (sign-up, invitations) so a developer can follow them.
     pub log_mail_links: bool,
     pub trial_days: i64,
+    /// The largest document or photo a portal accepts, in MiB.
+    pub max_upload_mib: usize,
     pub pricing: Pricing,
 }
 
@@ -80,6 +82,7 @@ struct Defaults {
     log_format: &'static str,
     log_mail_links: bool,
     trial_days: i64,
+    max_upload_mib: usize,
     pricing: Pricing,
 }
 
@@ -96,6 +99,7 @@ impl Config {
             log_format: "pretty",
             log_mail_links: true,
             trial_days: 30,
+            max_upload_mib: 20,
             pricing: Pricing::default(),
         };
         Figment::from(Serialized::defaults(defaults))
@@ -131,6 +135,9 @@ impl Config {
             || self.base_domain.contains(':')
         {
             return Err("base_domain must be a bare host name such as ordo.example".into());
+        }
+        if !(1..=200).contains(&self.max_upload_mib) {
+            return Err("max_upload_mib must be between 1 and 200".into());
         }
         if self.trial_days < 1 {
             return Err("trial_days must be at least 1".into());

@@ -26,6 +26,10 @@ pub struct TenantAppConfig {
     pub session_key: SecretString,
     pub smtp_url: Option<SecretString>,
     pub mail_dir: PathBuf,
+    /// Where this tenant's documents are stored.
+    pub files_dir: PathBuf,
+    /// The largest accepted upload, in MiB.
+    pub max_upload_mib: usize,
     pub mail_from: String,
     pub log_format: LogFormat,
 }
@@ -36,6 +40,8 @@ struct Defaults {
     operator_name: &'static str,
     whitelabel: bool,
     mail_dir: &'static str,
+    files_dir: &'static str,
+    max_upload_mib: usize,
     mail_from: &'static str,
     log_format: &'static str,
 }
@@ -47,6 +53,8 @@ impl TenantAppConfig {
             operator_name: "Ordo",
             whitelabel: false,
             mail_dir: "./data/mail",
+            files_dir: "./data/files",
+            max_upload_mib: 20,
             mail_from: "portal@localhost.localdomain",
             log_format: "json",
         };

@@ -208,11 +208,11 @@ pub async fn search(
            LOWER(first_name || ' ' || last_name) LIKE $1 ESCAPE '\\' \
            OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\' \
            OR EXISTS (SELECT 1 FROM contracts k WHERE k.customer_id = c.id AND LOWER(k.policy_number) LIKE $1 ESCAPE '\\')) \
-           AND (archived_at IS NULL) = $2 \
+           AND (CASE WHEN archived_at IS NULL THEN 0 ELSE 1 END) = $2 \
          ORDER BY last_name, first_name, id LIMIT $3 OFFSET $4"
     ))
     .bind(pattern)
-    .bind(!archived)
+    .bind(i64::from(archived))
     .bind(limit)
     .bind(offset)
     .fetch_all(db.pool())

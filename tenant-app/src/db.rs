@@ -4,7 +4,8 @@
 //! sqlx's `Any` driver; the backend is chosen by the URL scheme. Conventions that
 //! keep the SQL portable (see docs/architecture.md):
 //! - ids are `TEXT` (UUIDv7, so they sort by creation time),
-//! - integers are `BIGINT` and decoded as `i64`, money is integer cents,
+//! - integers are `BIGINT` and decoded as `i64`, money is integer cents, flags are `BIGINT` 0/1
+//!   (the `Any` driver has no boolean that works on both engines),
 //! - instants are `BIGINT` Unix seconds, always UTC; calendar dates are `TEXT` `YYYY-MM-DD`,
 //! - placeholders are `$1, $2, …`, numbered in order of first appearance.
 
@@ -165,11 +166,18 @@ impl EmbeddedMigrations {
 }
 
 /// The tenant schema (`migrations/tenant`).
-pub const TENANT_MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[(
-    1,
-    "tenant schema",
-    include_str!("../../migrations/tenant/0001_tenant.sql"),
-)]);
+pub const TENANT_MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
+    (
+        1,
+        "tenant schema",
+        include_str!("../../migrations/tenant/0001_tenant.sql"),
+    ),
+    (
+        2,
+        "documents and messages",
+        include_str!("../../migrations/tenant/0002_documents_and_messages.sql"),
+    ),
+]);
 
 /// Seconds since the Unix epoch, UTC: how every instant is stored.
 pub fn now() -> i64 {

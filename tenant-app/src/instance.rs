@@ -1,11 +1,14 @@
 //! Starting one tenant's portal: connect its database, migrate it, build the router.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 
 use crate::catalog;
 use crate::db::{Db, PoolSize, TENANT_MIGRATIONS};
 use crate::mail::Mailer;
 use crate::portal::{Portal, PortalSettings};
+use crate::storage::DocumentStore;
 use crate::users::{self, LinkPurpose};
 use crate::values::EmailAddress;
 
@@ -45,7 +48,12 @@ pub async fn seed(
     ))
 }
 
-/// Starts serving a portal on an already opened database.
-pub fn start(db: Db, settings: PortalSettings, mailer: Mailer) -> Portal {
-    Portal::new(db, settings, mailer)
+/// Starts serving a portal on an already opened database and document store.
+pub fn start(
+    db: Db,
+    settings: PortalSettings,
+    mailer: Mailer,
+    store: Arc<dyn DocumentStore>,
+) -> Portal {
+    Portal::new(db, settings, mailer, store)
 }

@@ -9,6 +9,7 @@ use tenant_app::config::TenantAppConfig;
 use tenant_app::crypto::Key;
 use tenant_app::mail::{MailTransport, Mailer};
 use tenant_app::portal::PortalSettings;
+use tenant_app::storage::LocalStore;
 use tenant_app::{instance, telemetry, web};
 
 #[tokio::main]
@@ -31,8 +32,10 @@ async fn main() -> anyhow::Result<()> {
         operator_name: config.operator_name,
         whitelabel: config.whitelabel,
         csrf_key: *session_key.bytes(),
+        max_file_bytes: config.max_upload_mib * 1024 * 1024,
     };
-    let portal = instance::start(db.clone(), settings, mailer);
+    let store = std::sync::Arc::new(LocalStore::new(config.files_dir.clone()));
+    let portal = instance::start(db.clone(), settings, mailer, store);
     let app = web::with_request_layers(portal.router());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

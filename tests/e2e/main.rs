@@ -3,6 +3,7 @@
 
 mod catalog;
 mod customers;
+mod documents;
 mod first_path;
 mod operator;
 mod provisioning;

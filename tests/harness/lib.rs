@@ -128,7 +128,12 @@ impl TestApp {
             .merge(Serialized::default("listen", "127.0.0.1:0"))
             .merge(Serialized::default("log_mail_links", false));
         for (key, value) in &settings {
-            figment = figment.merge(Serialized::default(key, value));
+            // Like environment variables: numbers and booleans are typed.
+            figment = match (value.parse::<i64>(), value.parse::<bool>()) {
+                (Ok(number), _) => figment.merge(Serialized::default(key, number)),
+                (_, Ok(flag)) => figment.merge(Serialized::default(key, flag)),
+                _ => figment.merge(Serialized::default(key, value)),
+            };
         }
         let mut pg_database = pg_database;
         if let Backend::Postgres(admin_url) = &backend {
@@ -152,6 +157,10 @@ impl TestApp {
             pg_database = Some(database);
         }
         let config = Config::extract(figment).expect("test configuration");
+        // Set RUST_LOG (e.g. `RUST_LOG=error`) to see the server's logs while debugging a test.
+        if std::env::var_os("RUST_LOG").is_some() {
+            tenant_app::telemetry::init(tenant_app::telemetry::LogFormat::Pretty);
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -2,6 +2,7 @@
 //! process, on the same listener, found by its host name.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
@@ -11,6 +12,7 @@ use secrecy::ExposeSecret;
 use tenant_app::instance;
 use tenant_app::mail::Mailer;
 use tenant_app::portal::{Portal, PortalSettings};
+use tenant_app::storage::LocalStore;
 
 use crate::provisioning::{Provisioner, TenantDeployment};
 
@@ -73,6 +75,9 @@ pub struct LocalProvisioner {
     registry: Arc<TenantRegistry>,
     mailer: Mailer,
     operator_name: String,
+    /// `<data dir>/tenants`: each tenant's documents go to `<id>/files` below it.
+    tenants_dir: PathBuf,
+    max_file_bytes: usize,
 }
 
 impl LocalProvisioner {
@@ -80,11 +85,15 @@ impl LocalProvisioner {
         registry: Arc<TenantRegistry>,
         mailer: Mailer,
         operator_name: String,
+        tenants_dir: PathBuf,
+        max_file_bytes: usize,
     ) -> LocalProvisioner {
         LocalProvisioner {
             registry,
             mailer,
             operator_name,
+            tenants_dir,
+            max_file_bytes,
         }
     }
 }
@@ -114,8 +123,12 @@ impl Provisioner for LocalProvisioner {
             operator_name: self.operator_name.clone(),
             whitelabel: deployment.whitelabel,
             csrf_key: *deployment.session_key.bytes(),
+            max_file_bytes: self.max_file_bytes,
         };
-        let portal = instance::start(db, settings, self.mailer.clone());
+        let store = Arc::new(LocalStore::new(
+            self.tenants_dir.join(&deployment.tenant_id).join("files"),
+        ));
+        let portal = instance::start(db, settings, self.mailer.clone(), store);
         let router = portal.router();
         self.registry.insert(
             &deployment.slug,

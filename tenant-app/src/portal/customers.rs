@@ -12,9 +12,10 @@ use serde::Deserialize;
 use crate::contracts::{self, Contract};
 use crate::customers::{self, Customer, CustomerForm, Household, NewCustomer};
 use crate::db::is_unique_violation;
+use crate::documents::{self, Document};
 use crate::mail::Email;
 use crate::portal::Portal;
-use crate::portal::auth::{BrokerUser, EmptyForm};
+use crate::portal::auth::{BrokerUser, EmptyForm, SessionUser};
 use crate::portal::layout::Layout;
 use crate::security::csrf::{CsrfForm, CsrfToken};
 use crate::users::{self, LinkPurpose};
@@ -218,9 +219,22 @@ struct CustomerPage {
     household: Option<Household>,
     household_members: Vec<Customer>,
     households: Vec<Household>,
+    documents: Vec<Document>,
     invited: bool,
     has_login: bool,
-    notice: Option<(bool, &'static str)>,
+    notice: Option<(bool, String)>,
+}
+
+impl CustomerPage {
+    /// The contract a document belongs to, as shown in the documents list.
+    fn contract_label(&self, document: &Document) -> String {
+        document
+            .contract_id
+            .as_ref()
+            .and_then(|id| self.contracts.iter().find(|c| &c.id == id))
+            .map(|c| format!("{} · {}", c.sparte_name, c.policy_number))
+            .unwrap_or_else(|| "Allgemein".to_owned())
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -236,21 +250,6 @@ async fn customer_page(
     Path(id): Path<String>,
     Query(query): Query<CustomerQuery>,
 ) -> Result<Response, PageError> {
-    let customer = load_customer(&portal, &id).await?;
-    let contracts = contracts::for_customer(portal.db(), &id).await?;
-    let login = users::find_by_customer(portal.db(), &id).await?;
-    let household = match &customer.household_id {
-        Some(household_id) => customers::find_household(portal.db(), household_id).await?,
-        None => None,
-    };
-    let household_members = match &household {
-        Some(h) => customers::household_members(portal.db(), &h.id)
-            .await?
-            .into_iter()
-            .filter(|m| m.id != id)
-            .collect(),
-        None => Vec::new(),
-    };
     let notice = match query.hinweis.as_str() {
         "eingeladen" => Some((true, "Die Einladung wurde per E-Mail verschickt.")),
         "keine-email" => Some((
@@ -275,13 +274,47 @@ async fn customer_page(
         "haushalt-name" => Some((false, "Bitte geben Sie dem neuen Haushalt einen Namen.")),
         _ => None,
     };
+    show_customer(
+        &portal,
+        &user,
+        &csrf,
+        &id,
+        notice.map(|(ok, text)| (ok, text.to_owned())),
+    )
+    .await
+}
+
+/// The customer page, with an optional notice on top.
+pub(super) async fn show_customer(
+    portal: &Portal,
+    user: &SessionUser,
+    csrf: &CsrfToken,
+    id: &str,
+    notice: Option<(bool, String)>,
+) -> Result<Response, PageError> {
+    let customer = load_customer(portal, id).await?;
+    let contracts = contracts::for_customer(portal.db(), id).await?;
+    let login = users::find_by_customer(portal.db(), id).await?;
+    let household = match &customer.household_id {
+        Some(household_id) => customers::find_household(portal.db(), household_id).await?,
+        None => None,
+    };
+    let household_members = match &household {
+        Some(h) => customers::household_members(portal.db(), &h.id)
+            .await?
+            .into_iter()
+            .filter(|m| m.id != id)
+            .collect(),
+        None => Vec::new(),
+    };
     render(&CustomerPage {
-        layout: Layout::new(&portal, &csrf, Some(&user)),
+        layout: Layout::new(portal, csrf, Some(user)),
         invited: login.as_ref().is_some_and(|login| !login.disabled),
         has_login: login
             .as_ref()
             .is_some_and(|login| login.password_hash.is_some() && !login.disabled),
         households: customers::households(portal.db()).await?,
+        documents: documents::for_customer(portal.db(), id).await?,
         customer,
         contracts,
         household,

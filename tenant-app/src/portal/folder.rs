@@ -1,4 +1,5 @@
-//! The customer's pages: the folder of contracts, grouped by Sparte.
+//! The customer's folder: contracts grouped by Sparte, their details and the
+//! documents the broker shared.
 
 use axum::Extension;
 use axum::Router;
@@ -7,6 +8,7 @@ use axum::response::Response;
 use axum::routing::get;
 
 use crate::contracts::{self, Contract, SparteGroup};
+use crate::documents::{self, Document};
 use crate::portal::Portal;
 use crate::portal::auth::CustomerUser;
 use crate::portal::layout::Layout;
@@ -26,6 +28,7 @@ struct DashboardPage {
     layout: Layout,
     groups: Vec<SparteGroup>,
     total: Cents,
+    documents: Vec<Document>,
 }
 
 async fn dashboard(
@@ -39,7 +42,10 @@ async fn dashboard(
         .filter(|c| c.status == contracts::ContractStatus::Active)
         .collect();
     let (groups, total) = contracts::group_by_sparte(active);
+    let documents =
+        documents::visible_to_customer(portal.db(), &customer.customer_id, None).await?;
     render(&DashboardPage {
+        documents,
         layout: Layout::new(&portal, &csrf, Some(&customer.user)),
         groups,
         total,
@@ -51,6 +57,7 @@ async fn dashboard(
 struct ContractPage {
     layout: Layout,
     contract: Contract,
+    documents: Vec<Document>,
 }
 
 async fn contract_page(
@@ -64,7 +71,10 @@ async fn contract_page(
     let contract = contracts::find_for_customer(portal.db(), &customer.customer_id, &id)
         .await?
         .ok_or(PageError::NotFound)?;
+    let documents =
+        documents::visible_to_customer(portal.db(), &customer.customer_id, Some(&id)).await?;
     render(&ContractPage {
+        documents,
         layout: Layout::new(&portal, &csrf, Some(&customer.user)),
         contract,
     })

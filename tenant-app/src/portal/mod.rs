@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod contracts;
 mod customers;
+mod documents;
 mod folder;
 mod layout;
 
@@ -23,6 +24,7 @@ use crate::db::Db;
 use crate::mail::Mailer;
 use crate::security::csrf::{self, CsrfConfig};
 use crate::security::throttle::LoginThrottle;
+use crate::storage::DocumentStore;
 
 pub use auth::{BrokerUser, CustomerUser};
 
@@ -40,6 +42,8 @@ pub struct PortalSettings {
     pub whitelabel: bool,
     /// Secret per tenant; signs CSRF tokens.
     pub csrf_key: [u8; 32],
+    /// The largest document or photo accepted, in bytes.
+    pub max_file_bytes: usize,
 }
 
 impl PortalSettings {
@@ -66,19 +70,30 @@ struct PortalInner {
     db: Db,
     settings: PortalSettings,
     mailer: Mailer,
+    store: Arc<dyn DocumentStore>,
     throttle: LoginThrottle,
 }
 
 impl Portal {
-    pub fn new(db: Db, settings: PortalSettings, mailer: Mailer) -> Portal {
+    pub fn new(
+        db: Db,
+        settings: PortalSettings,
+        mailer: Mailer,
+        store: Arc<dyn DocumentStore>,
+    ) -> Portal {
         Portal {
             inner: Arc::new(PortalInner {
                 db,
                 settings,
                 mailer,
+                store,
                 throttle: LoginThrottle::default(),
             }),
         }
+    }
+
+    pub fn store(&self) -> &dyn DocumentStore {
+        self.inner.store.as_ref()
     }
 
     pub fn db(&self) -> &Db {
@@ -113,6 +128,7 @@ impl Portal {
             .merge(customers::routes())
             .merge(contracts::routes())
             .merge(catalog::routes())
+            .merge(documents::routes(self.settings().max_file_bytes))
             .merge(folder::routes())
             .route("/static/ordo.css", get(crate::web::stylesheet))
             .route("/healthz", get(healthz))

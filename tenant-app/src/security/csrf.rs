@@ -93,6 +93,19 @@ pub async fn ensure_cookie(
     response
 }
 
+/// Checks a token submitted by other means than a URL-encoded form (multipart
+/// uploads), with the same rules as [`CsrfForm`].
+pub fn check_submitted(
+    headers: &axum::http::HeaderMap,
+    expected: &CsrfToken,
+    submitted: &str,
+) -> bool {
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    !cross_site && constant_time_eq(expected.0.as_bytes(), submitted.as_bytes())
+}
+
 /// A URL-encoded form whose `_csrf` field was checked before `T` is parsed.
 pub struct CsrfForm<T>(pub T);
 
