@@ -14,6 +14,7 @@ pub mod db;
 pub mod documents;
 pub mod instance;
 pub mod mail;
+pub mod messages;
 pub mod portal;
 pub mod security;
 pub mod storage;

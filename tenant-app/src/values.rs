@@ -153,6 +153,16 @@ pub fn format_date(date: &NaiveDate) -> String {
     date.format("%d.%m.%Y").to_string()
 }
 
+/// An instant as Berlin wall-clock time for people: `26.11.2026 21:30`.
+pub fn berlin_time(at: i64) -> String {
+    use chrono::TimeZone;
+    chrono_tz::Europe::Berlin
+        .timestamp_opt(at, 0)
+        .single()
+        .map(|t| t.format("%d.%m.%Y %H:%M").to_string())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -253,6 +253,8 @@ pub enum PageError {
     Forbidden,
     #[error("login required")]
     LoginRequired,
+    #[error("bad request")]
+    BadRequest,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -283,6 +285,10 @@ impl IntoResponse for PageError {
                 plain_page(StatusCode::FORBIDDEN, "Dafür fehlt Ihnen die Berechtigung.")
             }
             PageError::LoginRequired => axum::response::Redirect::to("/anmelden").into_response(),
+            PageError::BadRequest => plain_page(
+                StatusCode::BAD_REQUEST,
+                "Die Anfrage konnte nicht gelesen werden. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+            ),
             PageError::Internal(err) => {
                 tracing::error!(error = format!("{err:#}"), "request failed");
                 plain_page(

@@ -11,6 +11,7 @@ mod customers;
 mod documents;
 mod folder;
 mod layout;
+mod messages;
 
 use std::sync::Arc;
 
@@ -130,6 +131,7 @@ impl Portal {
             .merge(catalog::routes())
             .merge(documents::routes(self.settings().max_file_bytes))
             .merge(folder::routes())
+            .merge(messages::routes(self.settings().max_file_bytes))
             .route("/static/ordo.css", get(crate::web::stylesheet))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
