@@ -67,11 +67,7 @@ pub struct ProvisioningClaim {
 
 impl Drop for ProvisioningClaim {
     fn drop(&mut self) {
-        self.app
-            .provisioning_now
-            .lock()
-            .expect("claim lock poisoned")
-            .remove(&self.tenant_id);
+        self.app.provisioning_now.lock().expect("claim lock poisoned").remove(&self.tenant_id);
     }
 }
 
@@ -81,34 +77,27 @@ pub fn control_database_url(config: &Config) -> anyhow::Result<SecretString> {
         Some(url) => Ok(url.clone()),
         None => {
             let dir = absolute(&config.data_dir)?;
-            Ok(SecretString::from(format!(
-                "sqlite://{}?mode=rwc",
-                dir.join("control-plane.db").display()
-            )))
+            Ok(SecretString::from(format!("sqlite://{}?mode=rwc", dir.join("control-plane.db").display())))
         }
     }
 }
 
 fn absolute(path: &Path) -> anyhow::Result<std::path::PathBuf> {
-    std::fs::create_dir_all(path)
-        .with_context(|| format!("creating the data directory {}", path.display()))?;
-    path.canonicalize()
-        .with_context(|| format!("resolving {}", path.display()))
+    std::fs::create_dir_all(path).with_context(|| format!("creating the data directory {}", path.display()))?;
+    path.canonicalize().with_context(|| format!("resolving {}", path.display()))
 }
 
 /// The master key: configured, or (embedded default only) kept in `<data dir>/master.key`.
 fn master_key(config: &Config, backend: Backend) -> anyhow::Result<Key> {
     if let Some(key) = &config.master_key {
-        return Key::from_base64(key.expose_secret())
-            .context("ORDO_MASTER_KEY must be 32 bytes, base64");
+        return Key::from_base64(key.expose_secret()).context("ORDO_MASTER_KEY must be 32 bytes, base64");
     }
     if backend == Backend::Postgres {
         bail!("ORDO_MASTER_KEY must be set when ORDO_DATABASE_URL is PostgreSQL");
     }
     let path = absolute(&config.data_dir)?.join("master.key");
     match std::fs::read_to_string(&path) {
-        Ok(text) => Key::from_base64(&text)
-            .with_context(|| format!("{} is not a valid key", path.display())),
+        Ok(text) => Key::from_base64(&text).with_context(|| format!("{} is not a valid key", path.display())),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let key = Key::generate();
             write_private(&path, &key.to_base64())?;
@@ -125,9 +114,7 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
     file.write_all(contents.as_bytes())?;
     Ok(())
 }
@@ -135,12 +122,9 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 /// Opens and migrates the control-plane database.
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     let url = control_database_url(config)?;
-    let db = Db::connect(url.expose_secret(), PoolSize { max: 10 })
-        .await
-        .context("opening the control-plane database")?;
-    db.migrate(MIGRATIONS)
-        .await
-        .context("migrating the control-plane database")?;
+    let db =
+        Db::connect(url.expose_secret(), PoolSize { max: 10 }).await.context("opening the control-plane database")?;
+    db.migrate(MIGRATIONS).await.context("migrating the control-plane database")?;
     Ok(db)
 }
 
@@ -150,26 +134,17 @@ impl AppState {
     pub async fn build(config: Config, listen_port: u16) -> anyhow::Result<AppState> {
         let db = open_database(&config).await?;
         let master_key = master_key(&config, db.backend())?;
-        let hosts = Hosts::new(
-            &config.public_scheme,
-            &config.base_domain,
-            config.public_port.unwrap_or(listen_port),
-        );
+        let hosts = Hosts::new(&config.public_scheme, &config.base_domain, config.public_port.unwrap_or(listen_port));
         let transport = match &config.smtp_url {
             Some(url) => MailTransport::Smtp(url.clone()),
             None => MailTransport::Files(absolute(&config.data_dir)?.join("mail")),
         };
         let mailer = Mailer::new(&transport, &config.mail_from).context("setting up mail")?;
         let tenant_dbs = match db.backend() {
-            Backend::Sqlite => TenantDatabases::Sqlite {
-                dir: absolute(&config.data_dir)?.join("tenants"),
-            },
+            Backend::Sqlite => TenantDatabases::Sqlite { dir: absolute(&config.data_dir)?.join("tenants") },
             Backend::Postgres => TenantDatabases::Postgres {
                 admin: db.clone(),
-                server_url: config
-                    .database_url
-                    .clone()
-                    .expect("postgres backend implies a URL"),
+                server_url: config.database_url.clone().expect("postgres backend implies a URL"),
             },
         };
         let registry = Arc::new(TenantRegistry::default());
@@ -203,24 +178,19 @@ impl AppState {
         let mut claims = self.provisioning_now.lock().expect("claim lock poisoned");
         claims
             .insert(tenant_id.to_owned())
-            .then(|| ProvisioningClaim {
-                app: self.clone(),
-                tenant_id: tenant_id.to_owned(),
-            })
+            .then(|| ProvisioningClaim { app: self.clone(), tenant_id: tenant_id.to_owned() })
     }
 
     /// Appends to the audit log: who did what to which subject.
     pub async fn audit(&self, actor: &str, action: &str, subject: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, actor, action, subject) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(new_id())
-        .bind(now())
-        .bind(actor)
-        .bind(action)
-        .bind(subject)
-        .execute(self.db.pool())
-        .await?;
+        sqlx::query("INSERT INTO audit_log (id, at, actor, action, subject) VALUES ($1, $2, $3, $4, $5)")
+            .bind(new_id())
+            .bind(now())
+            .bind(actor)
+            .bind(action)
+            .bind(subject)
+            .execute(self.db.pool())
+            .await?;
         Ok(())
     }
 }
@@ -232,9 +202,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    provisioning::resume_all(&app)
-        .await
-        .context("resuming tenants")?;
+    provisioning::resume_all(&app).await.context("resuming tenants")?;
     let router = crate::web::router(app.clone());
     tracing::info!(
         public = %app.hosts.public_url(),
@@ -242,22 +210,17 @@ pub async fn run(
         provisioner = app.provisioner.kind(),
         "control plane listening"
     );
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("serving")?;
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving")?;
     app.db.close().await;
     Ok(())
 }
 
 /// `control-plane serve`.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let port = listener.local_addr()?.port();
     let app = AppState::build(config, port).await?;
     run(app, listener, tenant_app::web::shutdown_signal()).await

@@ -76,10 +76,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Operator(OperatorCommand::Create { email }) => {
             let link = create_operator(&config, &email).await?;
-            println!(
-                "Operator {} is ready. One-time login link (valid 24 hours):",
-                email.trim().to_lowercase()
-            );
+            println!("Operator {} is ready. One-time login link (valid 24 hours):", email.trim().to_lowercase());
             println!("{link}");
             Ok(())
         }
@@ -93,10 +90,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "ID                                 SLUG                         STATUS        PLAN       TRIAL ENDS"
             );
             for tenant in tenants::list(&db).await? {
-                let trial = tenant
-                    .trial_ends_at
-                    .map(crate::web::trial_last_day)
-                    .unwrap_or_default();
+                let trial = tenant.trial_ends_at.map(crate::web::trial_last_day).unwrap_or_default();
                 println!(
                     "{:<34} {:<28} {:<13} {:<10} {}",
                     tenant.id,
@@ -119,11 +113,8 @@ pub async fn create_operator(config: &Config, email: &str) -> anyhow::Result<Str
     let operator = operators::ensure(&db, &email).await?;
     let token = operators::issue_login_link(&db, &operator.id).await?;
     db.close().await;
-    let hosts = Hosts::new(
-        &config.public_scheme,
-        &config.base_domain,
-        config.public_port.unwrap_or(config.listen.port()),
-    );
+    let hosts =
+        Hosts::new(&config.public_scheme, &config.base_domain, config.public_port.unwrap_or(config.listen.port()));
     Ok(format!("{}/anmelden/link?token={token}", hosts.admin_url()))
 }
 

@@ -108,9 +108,7 @@ impl Config {
     /// Loads the layers; `file` wins over `ORDO_CONFIG`.
     pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         let mut figment = Config::defaults();
-        let file = file
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("ORDO_CONFIG").map(PathBuf::from));
+        let file = file.map(Path::to_path_buf).or_else(|| std::env::var_os("ORDO_CONFIG").map(PathBuf::from));
         if let Some(path) = file {
             figment = figment.merge(Toml::file_exact(path));
         }
@@ -120,9 +118,7 @@ impl Config {
     /// Extracts and validates a configuration from any figment.
     pub fn extract(figment: Figment) -> Result<Config, Box<figment::Error>> {
         let config: Config = figment.extract().map_err(Box::new)?;
-        config
-            .validate()
-            .map_err(|message| Box::new(figment::Error::from(message)))?;
+        config.validate().map_err(|message| Box::new(figment::Error::from(message)))?;
         Ok(config)
     }
 
@@ -130,10 +126,7 @@ impl Config {
         if !matches!(self.public_scheme.as_str(), "http" | "https") {
             return Err("public_scheme must be http or https".into());
         }
-        if self.base_domain.is_empty()
-            || self.base_domain.contains('/')
-            || self.base_domain.contains(':')
-        {
+        if self.base_domain.is_empty() || self.base_domain.contains('/') || self.base_domain.contains(':') {
             return Err("base_domain must be a bare host name such as ordo.example".into());
         }
         if !(1..=200).contains(&self.max_upload_mib) {
@@ -175,10 +168,7 @@ mod tests {
     #[test]
     fn a_file_layer_sits_between_defaults_and_environment() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "ordo.toml",
-                "base_domain = \"ordo.example\"\nlisten = \"0.0.0.0:9000\"\n",
-            )?;
+            jail.create_file("ordo.toml", "base_domain = \"ordo.example\"\nlisten = \"0.0.0.0:9000\"\n")?;
             jail.set_env("ORDO_LISTEN", "127.0.0.1:9100");
             let config = Config::load(Some(Path::new("ordo.toml"))).expect("loads");
             assert_eq!(config.base_domain, "ordo.example");

@@ -36,11 +36,7 @@ impl Hosts {
         let host = host_header.trim().to_lowercase();
         // Strip the port; IPv6 literals are not ours anyway.
         let host = match host.rsplit_once(':') {
-            Some((name, port))
-                if port.bytes().all(|b| b.is_ascii_digit()) && !name.contains(':') =>
-            {
-                name.to_owned()
-            }
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.contains(':') => name.to_owned(),
             _ => host,
         };
         let host = host.trim_end_matches('.');
@@ -51,9 +47,7 @@ impl Hosts {
             return Site::Admin;
         }
         match host.strip_suffix(&format!(".{}", self.base_domain)) {
-            Some(label) if !label.is_empty() && !label.contains('.') => {
-                Site::Tenant(label.to_owned())
-            }
+            Some(label) if !label.is_empty() && !label.contains('.') => Site::Tenant(label.to_owned()),
             _ => Site::Unknown,
         }
     }
@@ -92,10 +86,7 @@ mod tests {
         assert_eq!(hosts.classify("localhost:8080"), Site::Public);
         assert_eq!(hosts.classify("www.localhost"), Site::Public);
         assert_eq!(hosts.classify("ADMIN.localhost:8080"), Site::Admin);
-        assert_eq!(
-            hosts.classify("mueller.localhost:8080"),
-            Site::Tenant("mueller".into())
-        );
+        assert_eq!(hosts.classify("mueller.localhost:8080"), Site::Tenant("mueller".into()));
         assert_eq!(hosts.classify("a.b.localhost"), Site::Unknown);
         assert_eq!(hosts.classify("example.com"), Site::Unknown);
         assert_eq!(hosts.classify("evil-localhost"), Site::Unknown);
@@ -104,13 +95,7 @@ mod tests {
 
     #[test]
     fn urls_carry_the_port_only_when_needed() {
-        assert_eq!(
-            Hosts::new("http", "localhost", 8080).tenant_url("x"),
-            "http://x.localhost:8080"
-        );
-        assert_eq!(
-            Hosts::new("https", "ordo.example", 443).admin_url(),
-            "https://admin.ordo.example"
-        );
+        assert_eq!(Hosts::new("http", "localhost", 8080).tenant_url("x"), "http://x.localhost:8080");
+        assert_eq!(Hosts::new("https", "ordo.example", 443).admin_url(), "https://admin.ordo.example");
     }
 }

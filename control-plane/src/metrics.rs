@@ -40,34 +40,17 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("ordo");
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests by site and status",
-            requests.clone(),
-        );
+        registry.register("http_requests", "HTTP requests by site and status", requests.clone());
         let signups = Counter::default();
         registry.register("signups", "Trial sign-ups recorded", signups.clone());
         let provisioning = Family::<ResultLabels, Counter>::default();
-        registry.register(
-            "provisioning_runs",
-            "Provisioning runs by outcome",
-            provisioning.clone(),
-        );
-        let provisioning_seconds =
-            Histogram::new([0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]);
-        registry.register(
-            "provisioning_duration_seconds",
-            "Time from request to ready",
-            provisioning_seconds.clone(),
-        );
+        registry.register("provisioning_runs", "Provisioning runs by outcome", provisioning.clone());
+        let provisioning_seconds = Histogram::new([0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]);
+        registry.register("provisioning_duration_seconds", "Time from request to ready", provisioning_seconds.clone());
         let tenants = Family::<StatusLabels, Gauge>::default();
         registry.register("tenants", "Tenants by status", tenants.clone());
         let running_instances = Gauge::default();
-        registry.register(
-            "local_instances",
-            "Tenant portals served by this process",
-            running_instances.clone(),
-        );
+        registry.register("local_instances", "Tenant portals served by this process", running_instances.clone());
         Metrics {
             registry: Mutex::new(registry),
             requests,
@@ -82,9 +65,7 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn request(&self, site: &'static str, status: u16) {
-        self.requests
-            .get_or_create(&RequestLabels { site, status })
-            .inc();
+        self.requests.get_or_create(&RequestLabels { site, status }).inc();
     }
 
     pub fn signup(&self) {
@@ -92,26 +73,19 @@ impl Metrics {
     }
 
     pub fn provisioning_finished(&self, result: &'static str, elapsed: Duration) {
-        self.provisioning
-            .get_or_create(&ResultLabels { result })
-            .inc();
+        self.provisioning.get_or_create(&ResultLabels { result }).inc();
         self.provisioning_seconds.observe(elapsed.as_secs_f64());
     }
 
     /// Sets the gauges read from the database, then encodes everything.
     pub fn render(&self, tenants_by_status: &[(String, i64)], running_instances: usize) -> String {
         for (status, count) in tenants_by_status {
-            self.tenants
-                .get_or_create(&StatusLabels {
-                    status: status.clone(),
-                })
-                .set(*count);
+            self.tenants.get_or_create(&StatusLabels { status: status.clone() }).set(*count);
         }
         self.running_instances.set(running_instances as i64);
         let mut out = String::new();
         let registry = self.registry.lock().expect("metrics lock poisoned");
-        prometheus_client::encoding::text::encode(&mut out, &registry)
-            .expect("writing to a String cannot fail");
+        prometheus_client::encoding::text::encode(&mut out, &registry).expect("writing to a String cannot fail");
         out
     }
 }

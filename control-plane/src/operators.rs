@@ -23,11 +23,7 @@ pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<Operator>, sql
             .bind(email.trim().to_lowercase())
             .fetch_optional(db.pool())
             .await?;
-    Ok(row.map(|(id, email, password_hash)| Operator {
-        id,
-        email,
-        password_hash,
-    }))
+    Ok(row.map(|(id, email, password_hash)| Operator { id, email, password_hash }))
 }
 
 pub async fn find(db: &Db, id: &str) -> Result<Option<Operator>, sqlx::Error> {
@@ -36,11 +32,7 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<Operator>, sqlx::Error> {
             .bind(id)
             .fetch_optional(db.pool())
             .await?;
-    Ok(row.map(|(id, email, password_hash)| Operator {
-        id,
-        email,
-        password_hash,
-    }))
+    Ok(row.map(|(id, email, password_hash)| Operator { id, email, password_hash }))
 }
 
 /// Creates the operator unless it exists; either way returns it.
@@ -54,22 +46,22 @@ pub async fn ensure(db: &Db, email: &EmailAddress) -> Result<Operator, sqlx::Err
         .bind(now())
         .execute(db.pool())
         .await?;
-    Ok(find_by_email(db, email.as_str())
-        .await?
-        .expect("just inserted"))
+    Ok(find_by_email(db, email.as_str()).await?.expect("just inserted"))
 }
 
 /// A single-use login link token.
 pub async fn issue_login_link(db: &Db, operator_id: &str) -> Result<String, sqlx::Error> {
     let token = random_token();
     let now = now();
-    sqlx::query("INSERT INTO operator_login_links (token_hash, operator_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(token_hash(&token))
-        .bind(operator_id)
-        .bind(now)
-        .bind(now + LOGIN_LINK_TTL_SECS)
-        .execute(db.pool())
-        .await?;
+    sqlx::query(
+        "INSERT INTO operator_login_links (token_hash, operator_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash(&token))
+    .bind(operator_id)
+    .bind(now)
+    .bind(now + LOGIN_LINK_TTL_SECS)
+    .execute(db.pool())
+    .await?;
     Ok(token)
 }
 
@@ -91,11 +83,7 @@ pub async fn redeem_login_link(db: &Db, token: &str) -> Result<Option<Operator>,
     }
 }
 
-pub async fn set_password(
-    db: &Db,
-    operator_id: &str,
-    password_hash: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn set_password(db: &Db, operator_id: &str, password_hash: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE operators SET password_hash = $1 WHERE id = $2")
         .bind(password_hash)
         .bind(operator_id)
@@ -113,11 +101,7 @@ pub struct ApiTokenInfo {
 }
 
 /// Creates an API token; the token itself is returned once and never stored.
-pub async fn create_api_token(
-    db: &Db,
-    operator_id: &str,
-    name: &str,
-) -> Result<String, sqlx::Error> {
+pub async fn create_api_token(db: &Db, operator_id: &str, name: &str) -> Result<String, sqlx::Error> {
     let token = format!("{API_TOKEN_PREFIX}{}", random_token());
     sqlx::query("INSERT INTO api_tokens (id, operator_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(new_id())
@@ -158,25 +142,17 @@ pub async fn list_api_tokens(db: &Db, operator_id: &str) -> Result<Vec<ApiTokenI
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, name, created_at, last_used_at)| ApiTokenInfo {
-            id,
-            name,
-            created_at,
-            last_used_at,
-        })
+        .map(|(id, name, created_at, last_used_at)| ApiTokenInfo { id, name, created_at, last_used_at })
         .collect())
 }
 
-pub async fn revoke_api_token(
-    db: &Db,
-    operator_id: &str,
-    token_id: &str,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND operator_id = $3 AND revoked_at IS NULL")
-        .bind(now())
-        .bind(token_id)
-        .bind(operator_id)
-        .execute(db.pool())
-        .await?;
+pub async fn revoke_api_token(db: &Db, operator_id: &str, token_id: &str) -> Result<bool, sqlx::Error> {
+    let result =
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND operator_id = $3 AND revoked_at IS NULL")
+            .bind(now())
+            .bind(token_id)
+            .bind(operator_id)
+            .execute(db.pool())
+            .await?;
     Ok(result.rows_affected() == 1)
 }

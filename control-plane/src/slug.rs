@@ -90,9 +90,7 @@ impl Slug {
         if text.len() < 2 || text.len() > MAX_LEN {
             return Err(SlugError::Length);
         }
-        let valid_chars = text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let valid_chars = text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !valid_chars || text.starts_with('-') || text.ends_with('-') || text.contains("--") {
             return Err(SlugError::Characters);
         }
@@ -131,16 +129,8 @@ impl Slug {
         }
         let parts: Vec<&str> = out.split('-').filter(|p| !p.is_empty()).collect();
         // Legal forms say nothing about the broker: `Müller GmbH & Co. KG` → `mueller`.
-        let meaningful: Vec<&str> = parts
-            .iter()
-            .copied()
-            .filter(|p| !LEGAL_FORMS.contains(p))
-            .collect();
-        let parts = if meaningful.is_empty() {
-            parts
-        } else {
-            meaningful
-        };
+        let meaningful: Vec<&str> = parts.iter().copied().filter(|p| !LEGAL_FORMS.contains(p)).collect();
+        let parts = if meaningful.is_empty() { parts } else { meaningful };
         let mut collapsed = String::new();
         for part in parts {
             if collapsed.len() + part.len() + 1 > MAX_LEN - 4 {
@@ -158,11 +148,7 @@ impl Slug {
     /// A reserved or too short base gets a suffix too (`admin` → `admin-2`).
     pub fn candidates(name: &str) -> impl Iterator<Item = Slug> {
         let base = Slug::base_for(name);
-        let base = if base.is_empty() {
-            "makler".to_owned()
-        } else {
-            base
-        };
+        let base = if base.is_empty() { "makler".to_owned() } else { base };
         std::iter::once(base.clone())
             .chain((2..).map(move |n| format!("{base}-{n}")))
             .filter_map(|candidate| Slug::parse(&candidate).ok())
@@ -185,10 +171,7 @@ mod tests {
 
     #[test]
     fn derives_readable_slugs_from_german_names() {
-        assert_eq!(
-            Slug::base_for("Müller & Söhne Versicherungsmakler GmbH"),
-            "mueller-soehne-versicherungsmakler"
-        );
+        assert_eq!(Slug::base_for("Müller & Söhne Versicherungsmakler GmbH"), "mueller-soehne-versicherungsmakler");
         assert_eq!(Slug::base_for("  Jürgen Weiß  "), "juergen-weiss");
         assert_eq!(Slug::base_for("Berg GmbH & Co. KG"), "berg");
         assert_eq!(Slug::base_for("GmbH"), "gmbh");
@@ -209,15 +192,9 @@ mod tests {
 
     #[test]
     fn candidates_skip_reserved_names() {
-        let first: Vec<String> = Slug::candidates("Admin")
-            .take(2)
-            .map(|s| s.to_string())
-            .collect();
+        let first: Vec<String> = Slug::candidates("Admin").take(2).map(|s| s.to_string()).collect();
         assert_eq!(first, ["admin-2", "admin-3"]);
-        let first: Vec<String> = Slug::candidates("Müller")
-            .take(2)
-            .map(|s| s.to_string())
-            .collect();
+        let first: Vec<String> = Slug::candidates("Müller").take(2).map(|s| s.to_string()).collect();
         assert_eq!(first, ["mueller", "mueller-2"]);
         assert_eq!(Slug::candidates("?").next().unwrap().as_str(), "makler");
         assert_eq!(Slug::candidates("X").next().unwrap().as_str(), "x-2");

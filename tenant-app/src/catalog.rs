@@ -37,18 +37,9 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         name: "Leben",
         description: "Sichert Ihre Familie finanziell ab und baut Vermögen für später auf.",
         produkte: &[
-            (
-                "Risikolebensversicherung",
-                "Zahlt Ihren Hinterbliebenen eine vereinbarte Summe, wenn Sie sterben.",
-            ),
-            (
-                "Kapitallebensversicherung",
-                "Verbindet Todesfallschutz mit einem Sparvertrag.",
-            ),
-            (
-                "Fondsgebundene Lebensversicherung",
-                "Legt Ihre Beiträge in Investmentfonds an.",
-            ),
+            ("Risikolebensversicherung", "Zahlt Ihren Hinterbliebenen eine vereinbarte Summe, wenn Sie sterben."),
+            ("Kapitallebensversicherung", "Verbindet Todesfallschutz mit einem Sparvertrag."),
+            ("Fondsgebundene Lebensversicherung", "Legt Ihre Beiträge in Investmentfonds an."),
         ],
     },
     DefaultSparte {
@@ -56,19 +47,10 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         name: "Altersvorsorge",
         description: "Schließt die Lücke zwischen gesetzlicher Rente und Ihrem Bedarf im Alter.",
         produkte: &[
-            (
-                "Private Rentenversicherung",
-                "Zahlt Ihnen ab Rentenbeginn eine lebenslange Rente.",
-            ),
-            (
-                "Basisrente (Rürup)",
-                "Steuerlich geförderte Rente, besonders für Selbstständige.",
-            ),
+            ("Private Rentenversicherung", "Zahlt Ihnen ab Rentenbeginn eine lebenslange Rente."),
+            ("Basisrente (Rürup)", "Steuerlich geförderte Rente, besonders für Selbstständige."),
             ("Riester-Rente", "Staatlich geförderte Rente mit Zulagen."),
-            (
-                "Betriebliche Altersversorgung",
-                "Vorsorge über Ihren Arbeitgeber, oft mit Zuschuss.",
-            ),
+            ("Betriebliche Altersversorgung", "Vorsorge über Ihren Arbeitgeber, oft mit Zuschuss."),
         ],
     },
     DefaultSparte {
@@ -76,10 +58,7 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         name: "Hinterbliebenenvorsorge",
         description: "Sorgt dafür, dass Partner und Kinder versorgt sind, wenn Ihnen etwas zustößt.",
         produkte: &[
-            (
-                "Risikolebensversicherung",
-                "Eine feste Summe für Ihre Hinterbliebenen.",
-            ),
+            ("Risikolebensversicherung", "Eine feste Summe für Ihre Hinterbliebenen."),
             ("Sterbegeldversicherung", "Deckt die Kosten der Bestattung."),
         ],
     },
@@ -92,14 +71,8 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
                 "Berufsunfähigkeitsversicherung",
                 "Zahlt eine monatliche Rente, wenn Sie Ihren Beruf nicht mehr ausüben können.",
             ),
-            (
-                "Grundfähigkeitsversicherung",
-                "Zahlt, wenn Sie grundlegende Fähigkeiten wie Sehen oder Gehen verlieren.",
-            ),
-            (
-                "Erwerbsunfähigkeitsversicherung",
-                "Zahlt, wenn Sie gar keiner Arbeit mehr nachgehen können.",
-            ),
+            ("Grundfähigkeitsversicherung", "Zahlt, wenn Sie grundlegende Fähigkeiten wie Sehen oder Gehen verlieren."),
+            ("Erwerbsunfähigkeitsversicherung", "Zahlt, wenn Sie gar keiner Arbeit mehr nachgehen können."),
         ],
     },
     DefaultSparte {
@@ -107,22 +80,13 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         name: "Kranken",
         description: "Übernimmt Kosten für Arztbesuche, Krankenhaus und Zahnersatz.",
         produkte: &[
-            (
-                "Private Krankenvollversicherung",
-                "Ersetzt die gesetzliche Krankenversicherung.",
-            ),
+            ("Private Krankenvollversicherung", "Ersetzt die gesetzliche Krankenversicherung."),
             (
                 "Krankenzusatzversicherung",
                 "Ergänzt die gesetzliche Versicherung, etwa um Zahnersatz oder Einbettzimmer.",
             ),
-            (
-                "Krankentagegeld",
-                "Ersetzt Einkommen bei längerer Krankheit.",
-            ),
-            (
-                "Pflegezusatzversicherung",
-                "Schließt die Lücke, die die Pflegepflichtversicherung lässt.",
-            ),
+            ("Krankentagegeld", "Ersetzt Einkommen bei längerer Krankheit."),
+            ("Pflegezusatzversicherung", "Schließt die Lücke, die die Pflegepflichtversicherung lässt."),
         ],
     },
     DefaultSparte {
@@ -139,22 +103,10 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         name: "Haftpflicht",
         description: "Zahlt, wenn Sie anderen einen Schaden zufügen, und wehrt unberechtigte Forderungen ab.",
         produkte: &[
-            (
-                "Privathaftpflicht",
-                "Die wichtigste Versicherung überhaupt: Schäden, die Sie anderen zufügen.",
-            ),
-            (
-                "Tierhalterhaftpflicht",
-                "Schäden, die Ihr Hund oder Pferd verursacht.",
-            ),
-            (
-                "Haus- und Grundbesitzerhaftpflicht",
-                "Schäden durch Ihr Grundstück oder vermietetes Eigentum.",
-            ),
-            (
-                "Berufshaftpflicht",
-                "Schäden aus Ihrer beruflichen Tätigkeit.",
-            ),
+            ("Privathaftpflicht", "Die wichtigste Versicherung überhaupt: Schäden, die Sie anderen zufügen."),
+            ("Tierhalterhaftpflicht", "Schäden, die Ihr Hund oder Pferd verursacht."),
+            ("Haus- und Grundbesitzerhaftpflicht", "Schäden durch Ihr Grundstück oder vermietetes Eigentum."),
+            ("Berufshaftpflicht", "Schäden aus Ihrer beruflichen Tätigkeit."),
         ],
     },
     DefaultSparte {
@@ -162,18 +114,9 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         name: "Kraftfahrt",
         description: "Pflichtversicherung und Kaskoschutz für Ihr Fahrzeug.",
         produkte: &[
-            (
-                "Kfz-Haftpflicht (051)",
-                "Gesetzlich vorgeschrieben: Schäden, die Sie mit dem Fahrzeug anderen zufügen.",
-            ),
-            (
-                "Vollkasko (052)",
-                "Auch Schäden am eigenen Fahrzeug, selbst wenn Sie den Unfall verursacht haben.",
-            ),
-            (
-                "Teilkasko (053)",
-                "Diebstahl, Glasbruch, Sturm, Wildunfall am eigenen Fahrzeug.",
-            ),
+            ("Kfz-Haftpflicht (051)", "Gesetzlich vorgeschrieben: Schäden, die Sie mit dem Fahrzeug anderen zufügen."),
+            ("Vollkasko (052)", "Auch Schäden am eigenen Fahrzeug, selbst wenn Sie den Unfall verursacht haben."),
+            ("Teilkasko (053)", "Diebstahl, Glasbruch, Sturm, Wildunfall am eigenen Fahrzeug."),
         ],
     },
     DefaultSparte {
@@ -182,10 +125,7 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         description: "Übernimmt Anwalts- und Gerichtskosten, wenn Sie Ihr Recht durchsetzen müssen.",
         produkte: &[
             ("Privatrechtsschutz", "Streit im Alltag, etwa mit Händlern."),
-            (
-                "Verkehrsrechtsschutz",
-                "Streit rund um Fahrzeug und Straßenverkehr.",
-            ),
+            ("Verkehrsrechtsschutz", "Streit rund um Fahrzeug und Straßenverkehr."),
             ("Berufsrechtsschutz", "Streit mit dem Arbeitgeber."),
             ("Mietrechtsschutz", "Streit mit Vermieter oder Mieter."),
         ],
@@ -200,24 +140,15 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         gdv_code: Some("130"),
         name: "Verbundene Hausrat",
         description: "Ersetzt Ihre Einrichtung und Wertsachen nach Einbruch, Feuer oder Leitungswasser.",
-        produkte: &[(
-            "Hausratversicherung",
-            "Alles, was Sie bei einem Umzug mitnehmen würden.",
-        )],
+        produkte: &[("Hausratversicherung", "Alles, was Sie bei einem Umzug mitnehmen würden.")],
     },
     DefaultSparte {
         gdv_code: Some("140"),
         name: "Verbundene Wohngebäude",
         description: "Schützt Ihr eigenes Haus gegen Feuer, Leitungswasser, Sturm und Hagel.",
         produkte: &[
-            (
-                "Wohngebäudeversicherung",
-                "Das Gebäude selbst mit allem, was fest verbaut ist.",
-            ),
-            (
-                "Elementarschadenversicherung",
-                "Hochwasser, Starkregen, Erdrutsch.",
-            ),
+            ("Wohngebäudeversicherung", "Das Gebäude selbst mit allem, was fest verbaut ist."),
+            ("Elementarschadenversicherung", "Hochwasser, Starkregen, Erdrutsch."),
         ],
     },
     DefaultSparte {
@@ -230,10 +161,7 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
         gdv_code: Some("580"),
         name: "Bausparen",
         description: "Spart Eigenkapital an und sichert einen günstigen Kredit für die eigenen vier Wände.",
-        produkte: &[(
-            "Bausparvertrag",
-            "Ansparen, dann ein zinsgünstiges Darlehen.",
-        )],
+        produkte: &[("Bausparvertrag", "Ansparen, dann ein zinsgünstiges Darlehen.")],
     },
     DefaultSparte {
         gdv_code: Some("684"),
@@ -256,9 +184,7 @@ const DEFAULT_CATALOG: &[DefaultSparte] = &[
 /// exists, so provisioning can run it again safely.
 pub async fn seed_default(db: &Db) -> Result<(), sqlx::Error> {
     let mut tx = db.pool().begin().await?;
-    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sparten")
-        .fetch_one(&mut *tx)
-        .await?;
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sparten").fetch_one(&mut *tx).await?;
     if existing > 0 {
         return Ok(());
     }
@@ -273,14 +199,16 @@ pub async fn seed_default(db: &Db) -> Result<(), sqlx::Error> {
             .execute(&mut *tx)
             .await?;
         for (position, (name, description)) in sparte.produkte.iter().enumerate() {
-            sqlx::query("INSERT INTO produkte (id, sparte_id, name, description, position) VALUES ($1, $2, $3, $4, $5)")
-                .bind(new_id())
-                .bind(&sparte_id)
-                .bind(*name)
-                .bind(*description)
-                .bind(position as i64)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO produkte (id, sparte_id, name, description, position) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(new_id())
+            .bind(&sparte_id)
+            .bind(*name)
+            .bind(*description)
+            .bind(position as i64)
+            .execute(&mut *tx)
+            .await?;
         }
     }
     tx.commit().await
@@ -288,16 +216,14 @@ pub async fn seed_default(db: &Db) -> Result<(), sqlx::Error> {
 
 /// The whole catalog in the broker's order.
 pub async fn list(db: &Db) -> Result<Vec<Sparte>, sqlx::Error> {
-    let sparten: Vec<(String, Option<String>, String, String)> = sqlx::query_as(
-        "SELECT id, gdv_code, name, description FROM sparten ORDER BY position, name",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    let produkte: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT id, sparte_id, name, description FROM produkte ORDER BY position, name",
-    )
-    .fetch_all(db.pool())
-    .await?;
+    let sparten: Vec<(String, Option<String>, String, String)> =
+        sqlx::query_as("SELECT id, gdv_code, name, description FROM sparten ORDER BY position, name")
+            .fetch_all(db.pool())
+            .await?;
+    let produkte: Vec<(String, String, String, String)> =
+        sqlx::query_as("SELECT id, sparte_id, name, description FROM produkte ORDER BY position, name")
+            .fetch_all(db.pool())
+            .await?;
     Ok(sparten
         .into_iter()
         .map(|(id, gdv_code, name, description)| Sparte {
@@ -326,12 +252,7 @@ pub async fn find_produkt(db: &Db, produkt_id: &str) -> Result<Option<Produkt>, 
             .bind(produkt_id)
             .fetch_optional(db.pool())
             .await?;
-    Ok(row.map(|(id, sparte_id, name, description)| Produkt {
-        id,
-        sparte_id,
-        name,
-        description,
-    }))
+    Ok(row.map(|(id, sparte_id, name, description)| Produkt { id, sparte_id, name, description }))
 }
 
 #[cfg(test)]
@@ -341,20 +262,13 @@ mod tests {
     #[test]
     fn default_catalog_covers_the_gdv_lines_and_the_pension_lines() {
         let codes: Vec<_> = DEFAULT_CATALOG.iter().filter_map(|s| s.gdv_code).collect();
-        for code in [
-            "000", "010", "020", "030", "040", "050", "070", "080", "130", "140", "190", "580",
-            "684",
-        ] {
+        for code in ["000", "010", "020", "030", "040", "050", "070", "080", "130", "140", "190", "580", "684"] {
             assert!(codes.contains(&code), "GDV line {code} missing");
         }
         let names: Vec<_> = DEFAULT_CATALOG.iter().map(|s| s.name).collect();
         assert!(names.contains(&"Hinterbliebenenvorsorge"));
         assert!(names.contains(&"Arbeitskraftabsicherung"));
-        assert!(
-            DEFAULT_CATALOG
-                .iter()
-                .all(|s| !s.produkte.is_empty() && !s.description.is_empty())
-        );
+        assert!(DEFAULT_CATALOG.iter().all(|s| !s.produkte.is_empty() && !s.description.is_empty()));
     }
 }
 
@@ -376,9 +290,7 @@ pub struct Entry {
 impl Entry {
     pub fn parse(form: &EntryForm) -> Result<Entry, crate::web::FieldErrors> {
         let mut errors = crate::web::FieldErrors::default();
-        let name = crate::values::required_text(&form.name, 100)
-            .map_err(|m| errors.add("name", m))
-            .unwrap_or_default();
+        let name = crate::values::required_text(&form.name, 100).map_err(|m| errors.add("name", m)).unwrap_or_default();
         let description = crate::values::optional_text(&form.description, 2000)
             .map_err(|m| errors.add("description", m))
             .unwrap_or_default();
@@ -457,25 +369,16 @@ pub async fn update_produkt(db: &Db, id: &str, entry: &Entry) -> Result<bool, sq
 
 /// Swaps an entry with its neighbour in the given direction, within its list
 /// (all Sparten, or the Produkte of one Sparte). At either end it stays put.
-async fn swap_position(
-    db: &Db,
-    table: CatalogTable,
-    id: &str,
-    direction: Direction,
-) -> Result<(), sqlx::Error> {
+async fn swap_position(db: &Db, table: CatalogTable, id: &str, direction: Direction) -> Result<(), sqlx::Error> {
     let (table_name, scope) = match table {
         CatalogTable::Sparten => ("sparten", "1 = 1"),
-        CatalogTable::Produkte => (
-            "produkte",
-            "sparte_id = (SELECT sparte_id FROM produkte WHERE id = $1)",
-        ),
+        CatalogTable::Produkte => ("produkte", "sparte_id = (SELECT sparte_id FROM produkte WHERE id = $1)"),
     };
     let mut tx = db.pool().begin().await?;
-    let Some(position): Option<i64> =
-        sqlx::query_scalar(&format!("SELECT position FROM {table_name} WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
+    let Some(position): Option<i64> = sqlx::query_scalar(&format!("SELECT position FROM {table_name} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
     else {
         return Ok(());
     };
@@ -493,13 +396,11 @@ async fn swap_position(
     .await?;
     if let Some((neighbour_id, neighbour_position)) = neighbour {
         for (entry, new_position) in [(id, neighbour_position), (neighbour_id.as_str(), position)] {
-            sqlx::query(&format!(
-                "UPDATE {table_name} SET position = $1 WHERE id = $2"
-            ))
-            .bind(new_position)
-            .bind(entry)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(&format!("UPDATE {table_name} SET position = $1 WHERE id = $2"))
+                .bind(new_position)
+                .bind(entry)
+                .execute(&mut *tx)
+                .await?;
         }
     }
     tx.commit().await
@@ -524,28 +425,18 @@ pub async fn move_produkt(db: &Db, id: &str, direction: Direction) -> Result<(),
 /// keys back this check up if a contract is added concurrently.
 pub async fn delete_sparte(db: &Db, id: &str) -> Result<Deletion, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
-    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM sparten WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT id FROM sparten WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
     if exists.is_none() {
         return Ok(Deletion::NotFound);
     }
-    let in_use: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contracts WHERE sparte_id = $1")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let in_use: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM contracts WHERE sparte_id = $1").bind(id).fetch_one(&mut *tx).await?;
     if in_use > 0 {
         return Ok(Deletion::InUse(in_use));
     }
-    sqlx::query("DELETE FROM produkte WHERE sparte_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM sparten WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("DELETE FROM produkte WHERE sparte_id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM sparten WHERE id = $1").bind(id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(Deletion::Deleted)
 }
@@ -553,24 +444,17 @@ pub async fn delete_sparte(db: &Db, id: &str) -> Result<Deletion, sqlx::Error> {
 /// Deletes a Produkt unless any contract uses it.
 pub async fn delete_produkt(db: &Db, id: &str) -> Result<Deletion, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
-    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM produkte WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT id FROM produkte WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
     if exists.is_none() {
         return Ok(Deletion::NotFound);
     }
-    let in_use: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contracts WHERE produkt_id = $1")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let in_use: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM contracts WHERE produkt_id = $1").bind(id).fetch_one(&mut *tx).await?;
     if in_use > 0 {
         return Ok(Deletion::InUse(in_use));
     }
-    sqlx::query("DELETE FROM produkte WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("DELETE FROM produkte WHERE id = $1").bind(id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(Deletion::Deleted)
 }

@@ -21,6 +21,8 @@ pub struct TenantAppConfig {
     pub public_url: String,
     pub operator_name: String,
     pub whitelabel: bool,
+    /// `trial`, `pay_per_use`, `premium_starter` or `premium`: sets the portal's limits.
+    pub plan: String,
     pub database_url: SecretString,
     /// 32 bytes, base64: signs this portal's CSRF tokens.
     pub session_key: SecretString,
@@ -39,6 +41,7 @@ struct Defaults {
     listen: &'static str,
     operator_name: &'static str,
     whitelabel: bool,
+    plan: &'static str,
     mail_dir: &'static str,
     files_dir: &'static str,
     max_upload_mib: usize,
@@ -52,6 +55,7 @@ impl TenantAppConfig {
             listen: "0.0.0.0:8080",
             operator_name: "Ordo",
             whitelabel: false,
+            plan: "trial",
             mail_dir: "./data/mail",
             files_dir: "./data/files",
             max_upload_mib: 20,
@@ -62,9 +66,6 @@ impl TenantAppConfig {
         if let Ok(path) = std::env::var("ORDO_CONFIG") {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment
-            .merge(Env::prefixed("ORDO_").ignore(&["config"]))
-            .extract()
-            .map_err(Box::new)
+        figment.merge(Env::prefixed("ORDO_").ignore(&["config"])).extract().map_err(Box::new)
     }
 }

@@ -3,9 +3,7 @@
 use chrono::NaiveDate;
 
 use crate::db::{Db, new_id, now};
-use crate::values::{
-    Cents, format_date, optional_text, parse_date, parse_optional_date, required_text,
-};
+use crate::values::{Cents, format_date, optional_text, parse_date, parse_optional_date, required_text};
 use crate::web::FieldErrors;
 
 /// How often the premium is paid. The GDV codes are those of record 0200.
@@ -38,9 +36,7 @@ impl PaymentFrequency {
     }
 
     pub fn parse(text: &str) -> Option<PaymentFrequency> {
-        PaymentFrequency::ALL
-            .into_iter()
-            .find(|f| f.as_str() == text)
+        PaymentFrequency::ALL.into_iter().find(|f| f.as_str() == text)
     }
 
     pub fn label(self) -> &'static str {
@@ -84,11 +80,7 @@ pub enum ContractStatus {
 }
 
 impl ContractStatus {
-    pub const ALL: [ContractStatus; 3] = [
-        ContractStatus::Active,
-        ContractStatus::Dormant,
-        ContractStatus::Cancelled,
-    ];
+    pub const ALL: [ContractStatus; 3] = [ContractStatus::Active, ContractStatus::Dormant, ContractStatus::Cancelled];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -147,10 +139,7 @@ impl Contract {
     }
 
     pub fn due_display(&self) -> String {
-        self.main_due_date
-            .as_ref()
-            .map(format_date)
-            .unwrap_or_default()
+        self.main_due_date.as_ref().map(format_date).unwrap_or_default()
     }
 
     /// The edit form, filled with this contract.
@@ -172,10 +161,7 @@ impl Contract {
 
     /// The description customers read: the Produkt's, else the Sparte's.
     pub fn purpose(&self) -> &str {
-        self.produkt_description
-            .as_deref()
-            .filter(|d| !d.is_empty())
-            .unwrap_or(&self.sparte_description)
+        self.produkt_description.as_deref().filter(|d| !d.is_empty()).unwrap_or(&self.sparte_description)
     }
 }
 
@@ -224,44 +210,29 @@ impl NewContract {
         if produkt_id.is_empty() {
             errors.add("produkt_id", "Bitte wählen Sie Sparte und Produkt.");
         }
-        let insurer = required_text(&form.insurer, 200)
-            .map_err(|m| errors.add("insurer", m))
-            .unwrap_or_default();
-        let policy_number = required_text(&form.policy_number, 60)
-            .map_err(|m| errors.add("policy_number", m))
-            .unwrap_or_default();
-        let premium = Cents::parse(&form.premium)
-            .map_err(|m| errors.add("premium", m))
-            .unwrap_or_default();
+        let insurer = required_text(&form.insurer, 200).map_err(|m| errors.add("insurer", m)).unwrap_or_default();
+        let policy_number =
+            required_text(&form.policy_number, 60).map_err(|m| errors.add("policy_number", m)).unwrap_or_default();
+        let premium = Cents::parse(&form.premium).map_err(|m| errors.add("premium", m)).unwrap_or_default();
         let frequency = PaymentFrequency::parse(&form.payment_frequency);
         if frequency.is_none() {
             errors.add("payment_frequency", "Bitte wählen Sie die Zahlweise.");
         }
-        let status = if form.status.is_empty() {
-            Some(ContractStatus::Active)
-        } else {
-            ContractStatus::parse(&form.status)
-        };
+        let status =
+            if form.status.is_empty() { Some(ContractStatus::Active) } else { ContractStatus::parse(&form.status) };
         if status.is_none() {
             errors.add("status", "Bitte wählen Sie einen Status.");
         }
-        let start_date = parse_date(&form.start_date)
-            .map_err(|m| errors.add("start_date", m))
-            .ok();
-        let end_date = parse_optional_date(&form.end_date)
-            .map_err(|m| errors.add("end_date", m))
-            .unwrap_or(None);
-        let main_due_date = parse_optional_date(&form.main_due_date)
-            .map_err(|m| errors.add("main_due_date", m))
-            .unwrap_or(None);
+        let start_date = parse_date(&form.start_date).map_err(|m| errors.add("start_date", m)).ok();
+        let end_date = parse_optional_date(&form.end_date).map_err(|m| errors.add("end_date", m)).unwrap_or(None);
+        let main_due_date =
+            parse_optional_date(&form.main_due_date).map_err(|m| errors.add("main_due_date", m)).unwrap_or(None);
         if let (Some(start), Some(end)) = (start_date, end_date)
             && end < start
         {
             errors.add("end_date", "Das Ende liegt vor dem Beginn.");
         }
-        let notes = optional_text(&form.notes, 5000)
-            .map_err(|m| errors.add("notes", m))
-            .unwrap_or_default();
+        let notes = optional_text(&form.notes, 5000).map_err(|m| errors.add("notes", m)).unwrap_or_default();
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -322,10 +293,7 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<Contract, sqlx::Error> {
     use sqlx::Row;
     let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
     let optional_date = |index: usize| -> Result<Option<NaiveDate>, sqlx::Error> {
-        Ok(row
-            .try_get::<Option<String>, _>(index)?
-            .as_deref()
-            .and_then(date))
+        Ok(row.try_get::<Option<String>, _>(index)?.as_deref().and_then(date))
     };
     Ok(Contract {
         id: row.try_get(0)?,
@@ -339,35 +307,27 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<Contract, sqlx::Error> {
         insurer: row.try_get(8)?,
         policy_number: row.try_get(9)?,
         premium: Cents(row.try_get(10)?),
-        frequency: PaymentFrequency::parse(&row.try_get::<String, _>(11)?)
-            .unwrap_or(PaymentFrequency::Annual),
+        frequency: PaymentFrequency::parse(&row.try_get::<String, _>(11)?).unwrap_or(PaymentFrequency::Annual),
         start_date: date(&row.try_get::<String, _>(12)?).unwrap_or_default(),
         end_date: optional_date(13)?,
         main_due_date: optional_date(14)?,
-        status: ContractStatus::parse(&row.try_get::<String, _>(15)?)
-            .unwrap_or(ContractStatus::Active),
+        status: ContractStatus::parse(&row.try_get::<String, _>(15)?).unwrap_or(ContractStatus::Active),
         notes: row.try_get(16)?,
     })
 }
 
 /// All contracts of one customer, in catalog order.
 pub async fn for_customer(db: &Db, customer_id: &str) -> Result<Vec<Contract>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "{SELECT} WHERE k.customer_id = $1 ORDER BY s.position, k.start_date, k.id"
-    ))
-    .bind(customer_id)
-    .fetch_all(db.pool())
-    .await?;
+    let rows = sqlx::query(&format!("{SELECT} WHERE k.customer_id = $1 ORDER BY s.position, k.start_date, k.id"))
+        .bind(customer_id)
+        .fetch_all(db.pool())
+        .await?;
     rows.into_iter().map(from_row).collect()
 }
 
 /// One contract, only if it belongs to this customer: the query itself enforces
 /// that a customer never reads another customer's contract.
-pub async fn find_for_customer(
-    db: &Db,
-    customer_id: &str,
-    contract_id: &str,
-) -> Result<Option<Contract>, sqlx::Error> {
+pub async fn find_for_customer(db: &Db, customer_id: &str, contract_id: &str) -> Result<Option<Contract>, sqlx::Error> {
     let row = sqlx::query(&format!("{SELECT} WHERE k.id = $1 AND k.customer_id = $2"))
         .bind(contract_id)
         .bind(customer_id)
@@ -378,20 +338,12 @@ pub async fn find_for_customer(
 
 /// One contract, for the broker (any customer of this portal).
 pub async fn find(db: &Db, contract_id: &str) -> Result<Option<Contract>, sqlx::Error> {
-    let row = sqlx::query(&format!("{SELECT} WHERE k.id = $1"))
-        .bind(contract_id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(&format!("{SELECT} WHERE k.id = $1")).bind(contract_id).fetch_optional(db.pool()).await?;
     row.map(from_row).transpose()
 }
 
 /// Saves an edited contract; the Sparte follows the chosen Produkt.
-pub async fn update(
-    db: &Db,
-    id: &str,
-    sparte_id: &str,
-    contract: &NewContract,
-) -> Result<(), sqlx::Error> {
+pub async fn update(db: &Db, id: &str, sparte_id: &str, contract: &NewContract) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE contracts SET sparte_id = $1, produkt_id = $2, insurer = $3, policy_number = $4, premium_cents = $5, \
            payment_frequency = $6, start_date = $7, end_date = $8, main_due_date = $9, status = $10, notes = $11, \
@@ -450,22 +402,10 @@ mod tests {
 
     #[test]
     fn yearly_premium_follows_the_frequency() {
-        assert_eq!(
-            yearly_premium(Cents(1000), PaymentFrequency::Monthly),
-            Some(Cents(12000))
-        );
-        assert_eq!(
-            yearly_premium(Cents(1000), PaymentFrequency::Quarterly),
-            Some(Cents(4000))
-        );
-        assert_eq!(
-            yearly_premium(Cents(1000), PaymentFrequency::HalfYearly),
-            Some(Cents(2000))
-        );
-        assert_eq!(
-            yearly_premium(Cents(1000), PaymentFrequency::Annual),
-            Some(Cents(1000))
-        );
+        assert_eq!(yearly_premium(Cents(1000), PaymentFrequency::Monthly), Some(Cents(12000)));
+        assert_eq!(yearly_premium(Cents(1000), PaymentFrequency::Quarterly), Some(Cents(4000)));
+        assert_eq!(yearly_premium(Cents(1000), PaymentFrequency::HalfYearly), Some(Cents(2000)));
+        assert_eq!(yearly_premium(Cents(1000), PaymentFrequency::Annual), Some(Cents(1000)));
         assert_eq!(yearly_premium(Cents(1000), PaymentFrequency::Single), None);
     }
 
@@ -493,14 +433,7 @@ mod tests {
             ..Default::default()
         })
         .unwrap_err();
-        for field in [
-            "produkt_id",
-            "insurer",
-            "policy_number",
-            "premium",
-            "payment_frequency",
-            "end_date",
-        ] {
+        for field in ["produkt_id", "insurer", "policy_number", "premium", "payment_frequency", "end_date"] {
             assert!(errors.get(field).is_some(), "{field} not reported");
         }
     }

@@ -59,9 +59,7 @@ impl Key {
     pub fn seal(&self, plaintext: &[u8]) -> String {
         let cipher = XChaCha20Poly1305::new((&self.0).into());
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let ciphertext = cipher
-            .encrypt(&nonce, plaintext)
-            .expect("encryption of an in-memory buffer cannot fail");
+        let ciphertext = cipher.encrypt(&nonce, plaintext).expect("encryption of an in-memory buffer cannot fail");
         let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ciphertext);
@@ -75,9 +73,7 @@ impl Key {
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let cipher = XChaCha20Poly1305::new((&self.0).into());
-        cipher
-            .decrypt(XNonce::from_slice(nonce), ciphertext)
-            .map_err(|_| CryptoError::WrongKey)
+        cipher.decrypt(XNonce::from_slice(nonce), ciphertext).map_err(|_| CryptoError::WrongKey)
     }
 
     pub fn open_string(&self, sealed: &str) -> Result<String, CryptoError> {
@@ -88,8 +84,7 @@ impl Key {
     /// configured secret can serve several uses without reusing key material.
     pub fn derive(&self, purpose: &str) -> [u8; KEY_LEN] {
         use hmac::{Hmac, Mac};
-        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
-            .expect("HMAC accepts any key length");
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC accepts any key length");
         mac.update(purpose.as_bytes());
         mac.finalize().into_bytes().into()
     }
@@ -115,10 +110,7 @@ mod tests {
         let key = Key::generate();
         let sealed = key.seal(b"hunter2");
         assert_eq!(key.open(&sealed).unwrap(), b"hunter2");
-        assert!(matches!(
-            Key::generate().open(&sealed),
-            Err(CryptoError::WrongKey)
-        ));
+        assert!(matches!(Key::generate().open(&sealed), Err(CryptoError::WrongKey)));
         assert!(!sealed.contains("hunter2"));
     }
 

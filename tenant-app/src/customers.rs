@@ -71,9 +71,7 @@ impl NewCustomer {
     pub fn parse(form: &CustomerForm) -> Result<NewCustomer, FieldErrors> {
         let mut errors = FieldErrors::default();
         let mut field = |name: &'static str, result: Result<String, &'static str>| {
-            result
-                .map_err(|message| errors.add(name, message))
-                .unwrap_or_default()
+            result.map_err(|message| errors.add(name, message)).unwrap_or_default()
         };
         let first_name = field("first_name", required_text(&form.first_name, 100));
         let last_name = field("last_name", required_text(&form.last_name, 100));
@@ -84,9 +82,7 @@ impl NewCustomer {
         let email = if form.email.trim().is_empty() {
             None
         } else {
-            EmailAddress::parse(&form.email)
-                .map_err(|message| errors.add("email", message))
-                .ok()
+            EmailAddress::parse(&form.email).map_err(|message| errors.add("email", message)).ok()
         };
         let birth_date = match parse_optional_date(&form.birth_date) {
             Ok(date) => date.map(|d| d.to_string()),
@@ -122,22 +118,12 @@ type CustomerRow = (
     Option<i64>,
 );
 
-const COLUMNS: &str = "id, household_id, first_name, last_name, email, phone, birth_date, street, postal_code, city, archived_at";
+const COLUMNS: &str =
+    "id, household_id, first_name, last_name, email, phone, birth_date, street, postal_code, city, archived_at";
 
 fn from_row(row: CustomerRow) -> Customer {
-    let (
-        id,
-        household_id,
-        first_name,
-        last_name,
-        email,
-        phone,
-        birth_date,
-        street,
-        postal_code,
-        city,
-        archived_at,
-    ) = row;
+    let (id, household_id, first_name, last_name, email, phone, birth_date, street, postal_code, city, archived_at) =
+        row;
     Customer {
         id,
         household_id,
@@ -177,11 +163,10 @@ pub async fn create(db: &Db, customer: &NewCustomer) -> Result<String, sqlx::Err
 }
 
 pub async fn find(db: &Db, id: &str) -> Result<Option<Customer>, sqlx::Error> {
-    let row: Option<CustomerRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM customers WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?;
+    let row: Option<CustomerRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM customers WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
     Ok(row.map(from_row))
 }
 
@@ -194,15 +179,8 @@ pub async fn search(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Customer>, sqlx::Error> {
-    let pattern = format!(
-        "%{}%",
-        query
-            .trim()
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern =
+        format!("%{}%", query.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
     let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM customers c WHERE ( \
            LOWER(first_name || ' ' || last_name) LIKE $1 ESCAPE '\\' \
@@ -263,21 +241,13 @@ pub struct Household {
 
 pub async fn households(db: &Db) -> Result<Vec<Household>, sqlx::Error> {
     let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, name FROM households ORDER BY name, id")
-            .fetch_all(db.pool())
-            .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name)| Household { id, name })
-        .collect())
+        sqlx::query_as("SELECT id, name FROM households ORDER BY name, id").fetch_all(db.pool()).await?;
+    Ok(rows.into_iter().map(|(id, name)| Household { id, name }).collect())
 }
 
 pub async fn find_household(db: &Db, id: &str) -> Result<Option<Household>, sqlx::Error> {
     let row: Option<(String, String)> =
-        sqlx::query_as("SELECT id, name FROM households WHERE id = $1")
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?;
+        sqlx::query_as("SELECT id, name FROM households WHERE id = $1").bind(id).fetch_optional(db.pool()).await?;
     Ok(row.map(|(id, name)| Household { id, name }))
 }
 
@@ -294,11 +264,7 @@ pub async fn create_household(db: &Db, name: &str) -> Result<String, sqlx::Error
 
 /// Puts a customer into a household, or takes them out with `None`. A household
 /// nobody belongs to any more is removed.
-pub async fn set_household(
-    db: &Db,
-    customer_id: &str,
-    household_id: Option<&str>,
-) -> Result<(), sqlx::Error> {
+pub async fn set_household(db: &Db, customer_id: &str, household_id: Option<&str>) -> Result<(), sqlx::Error> {
     let mut tx = db.pool().begin().await?;
     sqlx::query("UPDATE customers SET household_id = $1, updated_at = $2 WHERE id = $3")
         .bind(household_id)
@@ -306,28 +272,27 @@ pub async fn set_household(
         .bind(customer_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM households WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.household_id = households.id)")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "DELETE FROM households WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.household_id = households.id)",
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await
 }
 
 /// The other members of a customer's household.
 pub async fn household_members(db: &Db, household_id: &str) -> Result<Vec<Customer>, sqlx::Error> {
-    let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM customers WHERE household_id = $1 ORDER BY first_name, id"
-    ))
-    .bind(household_id)
-    .fetch_all(db.pool())
-    .await?;
+    let rows: Vec<CustomerRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM customers WHERE household_id = $1 ORDER BY first_name, id"))
+            .bind(household_id)
+            .fetch_all(db.pool())
+            .await?;
     Ok(rows.into_iter().map(from_row).collect())
 }
 
 /// The number of contacts: customers that are not archived.
 pub async fn contact_count(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE archived_at IS NULL")
-        .fetch_one(db.pool())
-        .await
+    sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE archived_at IS NULL").fetch_one(db.pool()).await
 }
 
 #[cfg(test)]
@@ -352,11 +317,7 @@ mod tests {
 
     #[test]
     fn customer_form_accepts_minimal_input() {
-        let form = CustomerForm {
-            first_name: "Erika".into(),
-            last_name: "Muster".into(),
-            ..Default::default()
-        };
+        let form = CustomerForm { first_name: "Erika".into(), last_name: "Muster".into(), ..Default::default() };
         let customer = NewCustomer::parse(&form).unwrap();
         assert_eq!(customer.email, None);
         assert_eq!(customer.birth_date, None);

@@ -49,9 +49,7 @@ pub struct Db {
 impl std::fmt::Debug for Db {
     // The pool's options hold the connection URL, password included.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db")
-            .field("backend", &self.backend)
-            .finish_non_exhaustive()
+        f.debug_struct("Db").field("backend", &self.backend).finish_non_exhaustive()
     }
 }
 
@@ -67,9 +65,8 @@ impl Db {
     /// registered but idle tenant holds no socket and no SQLite page cache.
     pub async fn connect(url: &str, size: PoolSize) -> Result<Db, sqlx::Error> {
         sqlx::any::install_default_drivers();
-        let backend = Backend::of_url(url).ok_or_else(|| {
-            sqlx::Error::Configuration("database URL must start with sqlite: or postgres:".into())
-        })?;
+        let backend = Backend::of_url(url)
+            .ok_or_else(|| sqlx::Error::Configuration("database URL must start with sqlite: or postgres:".into()))?;
         let mut options = AnyConnectOptions::from_str(url)?;
         options = options.disable_statement_logging();
         let pool = AnyPoolOptions::new()
@@ -82,21 +79,11 @@ impl Db {
                     if backend == Backend::Sqlite {
                         // WAL lets readers proceed during a write; the busy timeout turns
                         // brief lock contention into a wait instead of an error.
-                        sqlx::query("PRAGMA journal_mode = WAL")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA busy_timeout = 5000")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA foreign_keys = ON")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA synchronous = NORMAL")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA cache_size = -512")
-                            .execute(&mut *conn)
-                            .await?;
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA cache_size = -512").execute(&mut *conn).await?;
                     }
                     Ok(())
                 })
@@ -115,16 +102,10 @@ impl Db {
 
     /// Readiness: can we run a query right now?
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
 
-    pub async fn migrate(
-        &self,
-        migrations: EmbeddedMigrations,
-    ) -> Result<(), sqlx::migrate::MigrateError> {
+    pub async fn migrate(&self, migrations: EmbeddedMigrations) -> Result<(), sqlx::migrate::MigrateError> {
         migrations.migrator().await?.run(&self.pool).await
     }
 
@@ -139,20 +120,12 @@ impl Db {
 pub struct EmbeddedMigrations(pub &'static [(i64, &'static str, &'static str)]);
 
 impl<'s> MigrationSource<'s> for EmbeddedMigrations {
-    fn resolve(
-        self,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
+    fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
         let migrations = self
             .0
             .iter()
             .map(|(version, description, sql)| {
-                Migration::new(
-                    *version,
-                    Cow::Borrowed(*description),
-                    MigrationType::Simple,
-                    Cow::Borrowed(*sql),
-                    false,
-                )
+                Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
             })
             .collect();
         Box::pin(async move { Ok(migrations) })
@@ -167,16 +140,8 @@ impl EmbeddedMigrations {
 
 /// The tenant schema (`migrations/tenant`).
 pub const TENANT_MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
-    (
-        1,
-        "tenant schema",
-        include_str!("../../migrations/tenant/0001_tenant.sql"),
-    ),
-    (
-        2,
-        "documents and messages",
-        include_str!("../../migrations/tenant/0002_documents_and_messages.sql"),
-    ),
+    (1, "tenant schema", include_str!("../../migrations/tenant/0001_tenant.sql")),
+    (2, "documents and messages", include_str!("../../migrations/tenant/0002_documents_and_messages.sql")),
 ]);
 
 /// Seconds since the Unix epoch, UTC: how every instant is stored.
@@ -194,10 +159,7 @@ pub fn new_id() -> String {
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => {
-            matches!(
-                db.code().as_deref(),
-                Some("23505") | Some("2067") | Some("1555")
-            )
+            matches!(db.code().as_deref(), Some("23505") | Some("2067") | Some("1555"))
         }
         _ => false,
     }

@@ -51,7 +51,8 @@ pub enum DocumentError {
     Storage(#[from] StorageError),
 }
 
-const COLUMNS: &str = "id, customer_id, contract_id, message_id, file_name, content_type, size_bytes, visible_to_customer, created_at";
+const COLUMNS: &str =
+    "id, customer_id, contract_id, message_id, file_name, content_type, size_bytes, visible_to_customer, created_at";
 
 fn from_row(row: sqlx::any::AnyRow) -> Result<Document, sqlx::Error> {
     use sqlx::Row;
@@ -127,9 +128,9 @@ pub async fn visible_to_customer(
     customer_id: &str,
     contract_id: Option<&str>,
 ) -> Result<Vec<Document>, sqlx::Error> {
-    let rows = match contract_id {
-        Some(contract_id) => {
-            sqlx::query(&format!(
+    let rows =
+        match contract_id {
+            Some(contract_id) => sqlx::query(&format!(
                 "SELECT {COLUMNS} FROM documents WHERE customer_id = $1 AND contract_id = $2 AND message_id IS NULL \
                  AND visible_to_customer = $3 ORDER BY created_at DESC, id DESC"
             ))
@@ -137,30 +138,25 @@ pub async fn visible_to_customer(
             .bind(contract_id)
             .bind(1_i64)
             .fetch_all(db.pool())
-            .await?
-        }
-        None => {
-            sqlx::query(&format!(
+            .await?,
+            None => sqlx::query(&format!(
                 "SELECT {COLUMNS} FROM documents WHERE customer_id = $1 AND contract_id IS NULL AND message_id IS NULL \
                  AND visible_to_customer = $2 ORDER BY created_at DESC, id DESC"
             ))
             .bind(customer_id)
             .bind(1_i64)
             .fetch_all(db.pool())
-            .await?
-        }
-    };
+            .await?,
+        };
     rows.into_iter().map(from_row).collect()
 }
 
 /// The photos of one message.
 pub async fn for_message(db: &Db, message_id: &str) -> Result<Vec<Document>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM documents WHERE message_id = $1 ORDER BY created_at, id"
-    ))
-    .bind(message_id)
-    .fetch_all(db.pool())
-    .await?;
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM documents WHERE message_id = $1 ORDER BY created_at, id"))
+        .bind(message_id)
+        .fetch_all(db.pool())
+        .await?;
     rows.into_iter().map(from_row).collect()
 }
 
@@ -175,17 +171,12 @@ pub async fn set_visible(db: &Db, id: &str, visible: bool) -> Result<(), sqlx::E
 
 /// Removes the record, then the content.
 pub async fn delete(db: &Db, store: &dyn DocumentStore, id: &str) -> Result<(), DocumentError> {
-    sqlx::query("DELETE FROM documents WHERE id = $1")
-        .bind(id)
-        .execute(db.pool())
-        .await?;
+    sqlx::query("DELETE FROM documents WHERE id = $1").bind(id).execute(db.pool()).await?;
     store.delete(id).await?;
     Ok(())
 }
 
 /// Bytes stored for this portal: every document and photo.
 pub async fn stored_bytes(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM documents")
-        .fetch_one(db.pool())
-        .await
+    sqlx::query_scalar("SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM documents").fetch_one(db.pool()).await
 }

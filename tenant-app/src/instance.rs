@@ -7,7 +7,7 @@ use anyhow::Context;
 use crate::catalog;
 use crate::db::{Db, PoolSize, TENANT_MIGRATIONS};
 use crate::mail::Mailer;
-use crate::portal::{Portal, PortalSettings};
+use crate::portal::{Entitlements, Portal, PortalSettings};
 use crate::storage::DocumentStore;
 use crate::users::{self, LinkPurpose};
 use crate::values::EmailAddress;
@@ -17,43 +17,30 @@ pub const TENANT_POOL: PoolSize = PoolSize { max: 4 };
 
 /// Opens and migrates a tenant database.
 pub async fn open_database(url: &str) -> anyhow::Result<Db> {
-    let db = Db::connect(url, TENANT_POOL)
-        .await
-        .context("opening the tenant database")?;
-    db.migrate(TENANT_MIGRATIONS)
-        .await
-        .context("migrating the tenant database")?;
+    let db = Db::connect(url, TENANT_POOL).await.context("opening the tenant database")?;
+    db.migrate(TENANT_MIGRATIONS).await.context("migrating the tenant database")?;
     Ok(db)
 }
 
 /// Fills a freshly migrated database: the default catalog and the broker's admin
 /// account. Safe to run again; returns a new set-password link token for the admin
 /// while the admin has no password yet.
-pub async fn seed(
-    db: &Db,
-    admin_email: &EmailAddress,
-    admin_name: &str,
-) -> anyhow::Result<Option<String>> {
-    catalog::seed_default(db)
-        .await
-        .context("seeding the catalog")?;
-    let admin = users::ensure_broker_admin(db, admin_email, admin_name)
-        .await
-        .context("creating the admin account")?;
+pub async fn seed(db: &Db, admin_email: &EmailAddress, admin_name: &str) -> anyhow::Result<Option<String>> {
+    catalog::seed_default(db).await.context("seeding the catalog")?;
+    let admin = users::ensure_broker_admin(db, admin_email, admin_name).await.context("creating the admin account")?;
     if admin.password_hash.is_some() {
         return Ok(None);
     }
-    Ok(Some(
-        users::issue_link(db, &admin.id, LinkPurpose::SetPassword).await?,
-    ))
+    Ok(Some(users::issue_link(db, &admin.id, LinkPurpose::SetPassword).await?))
 }
 
 /// Starts serving a portal on an already opened database and document store.
 pub fn start(
     db: Db,
     settings: PortalSettings,
+    entitlements: Entitlements,
     mailer: Mailer,
     store: Arc<dyn DocumentStore>,
 ) -> Portal {
-    Portal::new(db, settings, mailer, store)
+    Portal::new(db, settings, entitlements, mailer, store)
 }

@@ -46,9 +46,7 @@ pub struct Mailer {
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailer")
-            .field("from", &self.from_address.to_string())
-            .finish_non_exhaustive()
+        f.debug_struct("Mailer").field("from", &self.from_address.to_string()).finish_non_exhaustive()
     }
 }
 
@@ -65,29 +63,22 @@ pub struct Email {
 
 impl Mailer {
     pub fn new(transport: &MailTransport, from_address: &str) -> Result<Mailer, MailError> {
-        let from_address: lettre::Address = from_address
-            .parse()
-            .map_err(|_| MailError::Address(from_address.to_owned()))?;
+        let from_address: lettre::Address =
+            from_address.parse().map_err(|_| MailError::Address(from_address.to_owned()))?;
         let transport = match transport {
             MailTransport::Files(dir) => {
                 std::fs::create_dir_all(dir)?;
                 Transport::Files(AsyncFileTransport::new(dir))
             }
-            MailTransport::Smtp(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())?.build(),
-            ),
+            MailTransport::Smtp(url) => {
+                Transport::Smtp(AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())?.build())
+            }
         };
-        Ok(Mailer {
-            transport: Arc::new(transport),
-            from_address,
-        })
+        Ok(Mailer { transport: Arc::new(transport), from_address })
     }
 
     pub async fn send(&self, email: Email) -> Result<(), MailError> {
-        let to: Mailbox = email
-            .to
-            .parse()
-            .map_err(|_| MailError::Address(email.to.clone()))?;
+        let to: Mailbox = email.to.parse().map_err(|_| MailError::Address(email.to.clone()))?;
         let from = Mailbox::new(Some(email.sender_name), self.from_address.clone());
         let message = Message::builder()
             .from(from)

@@ -8,7 +8,8 @@ use secrecy::ExposeSecret;
 use tenant_app::config::TenantAppConfig;
 use tenant_app::crypto::Key;
 use tenant_app::mail::{MailTransport, Mailer};
-use tenant_app::portal::PortalSettings;
+use tenant_app::plans::Plan;
+use tenant_app::portal::{Entitlements, PortalSettings};
 use tenant_app::storage::LocalStore;
 use tenant_app::{instance, telemetry, web};
 
@@ -22,31 +23,26 @@ async fn main() -> anyhow::Result<()> {
     };
     let mailer = Mailer::new(&transport, &config.mail_from)?;
     let db = instance::open_database(config.database_url.expose_secret()).await?;
-    let session_key =
-        Key::from_base64(config.session_key.expose_secret()).context("ORDO_SESSION_KEY")?;
+    let session_key = Key::from_base64(config.session_key.expose_secret()).context("ORDO_SESSION_KEY")?;
     let settings = PortalSettings {
         tenant_id: config.tenant_id,
         slug: config.slug,
         display_name: config.display_name,
         public_url: config.public_url,
         operator_name: config.operator_name,
-        whitelabel: config.whitelabel,
-        csrf_key: *session_key.bytes(),
+        secret: session_key,
         max_file_bytes: config.max_upload_mib * 1024 * 1024,
     };
     let store = std::sync::Arc::new(LocalStore::new(config.files_dir.clone()));
-    let portal = instance::start(db.clone(), settings, mailer, store);
+    let plan = Plan::parse(&config.plan).context("ORDO_PLAN must be trial, pay_per_use, premium_starter or premium")?;
+    let entitlements = Entitlements { plan, whitelabel: config.whitelabel };
+    let portal = instance::start(db.clone(), settings, entitlements, mailer, store);
     let app = web::with_request_layers(portal.router());
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .context("binding the listen address")?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.context("binding the listen address")?;
     tracing::info!(address = %config.listen, "tenant app listening");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(web::shutdown_signal())
-    .await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(web::shutdown_signal())
+        .await?;
     db.close().await;
     Ok(())
 }

@@ -55,11 +55,7 @@ pub enum ThreadStatus {
 }
 
 impl ThreadStatus {
-    pub const ALL: [ThreadStatus; 3] = [
-        ThreadStatus::New,
-        ThreadStatus::InProgress,
-        ThreadStatus::Done,
-    ];
+    pub const ALL: [ThreadStatus; 3] = [ThreadStatus::New, ThreadStatus::InProgress, ThreadStatus::Done];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -125,20 +121,10 @@ const THREAD_SELECT: &str = "SELECT t.id, t.customer_id, c.first_name || ' ' || 
      FROM message_threads t JOIN customers c ON c.id = t.customer_id \
      LEFT JOIN contracts k ON k.id = t.contract_id LEFT JOIN sparten s ON s.id = k.sparte_id";
 
-type ThreadRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    i64,
-);
+type ThreadRow = (String, String, String, String, Option<String>, Option<String>, String, i64);
 
 fn thread_from_row(row: ThreadRow) -> Thread {
-    let (id, customer_id, customer_name, category, contract_id, contract_label, status, updated_at) =
-        row;
+    let (id, customer_id, customer_name, category, contract_id, contract_label, status, updated_at) = row;
     Thread {
         id,
         customer_id,
@@ -212,19 +198,13 @@ pub async fn reply(
         .execute(&mut *tx)
         .await?;
     let status_update = match author {
-        Author::Customer => {
-            "UPDATE message_threads SET status = 'new', updated_at = $1 WHERE id = $2"
-        }
+        Author::Customer => "UPDATE message_threads SET status = 'new', updated_at = $1 WHERE id = $2",
         Author::Broker => {
             "UPDATE message_threads SET status = CASE WHEN status = 'new' THEN 'in_progress' ELSE status END, \
              updated_at = $1 WHERE id = $2"
         }
     };
-    sqlx::query(status_update)
-        .bind(now)
-        .bind(thread_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(status_update).bind(now).bind(thread_id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(message_id)
 }
@@ -240,20 +220,17 @@ pub async fn set_status(db: &Db, thread_id: &str, status: ThreadStatus) -> Resul
 }
 
 pub async fn find_thread(db: &Db, id: &str) -> Result<Option<Thread>, sqlx::Error> {
-    let row: Option<ThreadRow> = sqlx::query_as(&format!("{THREAD_SELECT} WHERE t.id = $1"))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row: Option<ThreadRow> =
+        sqlx::query_as(&format!("{THREAD_SELECT} WHERE t.id = $1")).bind(id).fetch_optional(db.pool()).await?;
     Ok(row.map(thread_from_row))
 }
 
 pub async fn threads_of_customer(db: &Db, customer_id: &str) -> Result<Vec<Thread>, sqlx::Error> {
-    let rows: Vec<ThreadRow> = sqlx::query_as(&format!(
-        "{THREAD_SELECT} WHERE t.customer_id = $1 ORDER BY t.updated_at DESC, t.id DESC"
-    ))
-    .bind(customer_id)
-    .fetch_all(db.pool())
-    .await?;
+    let rows: Vec<ThreadRow> =
+        sqlx::query_as(&format!("{THREAD_SELECT} WHERE t.customer_id = $1 ORDER BY t.updated_at DESC, t.id DESC"))
+            .bind(customer_id)
+            .fetch_all(db.pool())
+            .await?;
     Ok(rows.into_iter().map(thread_from_row).collect())
 }
 
@@ -273,9 +250,7 @@ pub async fn inbox(db: &Db, statuses: &[ThreadStatus]) -> Result<Vec<Thread>, sq
 
 /// Threads waiting for the broker.
 pub async fn count_new(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM message_threads WHERE status = 'new'")
-        .fetch_one(db.pool())
-        .await
+    sqlx::query_scalar("SELECT COUNT(*) FROM message_threads WHERE status = 'new'").fetch_one(db.pool()).await
 }
 
 pub async fn messages(db: &Db, thread_id: &str) -> Result<Vec<Message>, sqlx::Error> {
@@ -300,11 +275,9 @@ pub async fn messages(db: &Db, thread_id: &str) -> Result<Vec<Message>, sqlx::Er
 
 /// The e-mail addresses of everyone who works the broker's inbox.
 pub async fn broker_addresses(db: &Db) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT email FROM users WHERE role = 'broker' AND disabled_at IS NULL ORDER BY email",
-    )
-    .fetch_all(db.pool())
-    .await
+    sqlx::query_scalar("SELECT email FROM users WHERE role = 'broker' AND disabled_at IS NULL ORDER BY email")
+        .fetch_all(db.pool())
+        .await
 }
 
 #[cfg(test)]

@@ -37,17 +37,12 @@ impl LocalStore {
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, StorageError> {
-        let safe = !key.is_empty()
-            && key.len() <= 64
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let safe = !key.is_empty() && key.len() <= 64 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !safe {
             return Err(StorageError::BadKey);
         }
         // Two levels of fan-out keep directories small for tenants with many files.
-        Ok(self
-            .root
-            .join(&key[key.len().saturating_sub(2)..])
-            .join(key))
+        Ok(self.root.join(&key[key.len().saturating_sub(2)..]).join(key))
     }
 }
 
@@ -93,15 +88,9 @@ mod tests {
         store.put("0190abc", b"hello").await.unwrap();
         assert_eq!(store.get("0190abc").await.unwrap(), b"hello");
         store.delete("0190abc").await.unwrap();
-        assert!(matches!(
-            store.get("0190abc").await,
-            Err(StorageError::NotFound)
-        ));
+        assert!(matches!(store.get("0190abc").await, Err(StorageError::NotFound)));
         for bad in ["../etc/passwd", "a/b", "", "x.y"] {
-            assert!(
-                matches!(store.put(bad, b"x").await, Err(StorageError::BadKey)),
-                "{bad}"
-            );
+            assert!(matches!(store.put(bad, b"x").await, Err(StorageError::BadKey)), "{bad}");
         }
     }
 }

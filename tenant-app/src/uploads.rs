@@ -46,12 +46,7 @@ impl FileKind {
         // ISO base media file: size, "ftyp", major brand. iPhones write heic/heix/mif1.
         if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
             let brand = &bytes[8..12];
-            if [
-                b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
-            ]
-            .iter()
-            .any(|b| brand == *b)
-            {
+            if [b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"].iter().any(|b| brand == *b) {
                 return Some(FileKind::Heic);
             }
         }
@@ -66,9 +61,7 @@ pub enum UploadError {
     Empty,
     #[error("Die Datei „{0}“ ist zu groß (höchstens {1} MB).")]
     TooLarge(String, usize),
-    #[error(
-        "Die Datei „{0}“ ist kein PDF und kein Foto (JPEG, PNG, HEIC, WebP) und wurde nicht übernommen."
-    )]
+    #[error("Die Datei „{0}“ ist kein PDF und kein Foto (JPEG, PNG, HEIC, WebP) und wurde nicht übernommen.")]
     WrongKind(String),
 }
 
@@ -89,13 +82,8 @@ impl Upload {
         if bytes.len() > max_bytes {
             return Err(UploadError::TooLarge(file_name, max_bytes / (1024 * 1024)));
         }
-        let kind =
-            FileKind::sniff(&bytes).ok_or_else(|| UploadError::WrongKind(file_name.clone()))?;
-        Ok(Upload {
-            file_name,
-            kind,
-            bytes,
-        })
+        let kind = FileKind::sniff(&bytes).ok_or_else(|| UploadError::WrongKind(file_name.clone()))?;
+        Ok(Upload { file_name, kind, bytes })
     }
 }
 
@@ -105,28 +93,15 @@ pub fn clean_file_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = last.chars().filter(|c| !c.is_control()).take(120).collect();
     let cleaned = cleaned.trim().trim_start_matches('.').trim().to_owned();
-    if cleaned.is_empty() {
-        "Dokument".to_owned()
-    } else {
-        cleaned
-    }
+    if cleaned.is_empty() { "Dokument".to_owned() } else { cleaned }
 }
 
 /// `Content-Disposition: attachment` with an ASCII fallback and the UTF-8 name (RFC 6266).
 pub fn attachment_header(file_name: &str) -> String {
-    let ascii: String = file_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_ ()".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = url::form_urlencoded::byte_serialize(file_name.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20");
+    let ascii: String =
+        file_name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ()".contains(c) { c } else { '_' }).collect();
+    let encoded: String =
+        url::form_urlencoded::byte_serialize(file_name.as_bytes()).collect::<String>().replace('+', "%20");
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
@@ -137,32 +112,13 @@ mod tests {
     #[test]
     fn files_are_recognised_by_content() {
         assert_eq!(FileKind::sniff(b"%PDF-1.7\n..."), Some(FileKind::Pdf));
-        assert_eq!(
-            FileKind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]),
-            Some(FileKind::Jpeg)
-        );
-        assert_eq!(
-            FileKind::sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0]),
-            Some(FileKind::Png)
-        );
-        assert_eq!(
-            FileKind::sniff(b"RIFF\x10\0\0\0WEBPVP8 "),
-            Some(FileKind::Webp)
-        );
-        assert_eq!(
-            FileKind::sniff(b"\0\0\0\x18ftypheic\0\0\0\0"),
-            Some(FileKind::Heic)
-        );
-        assert_eq!(
-            FileKind::sniff(b"\0\0\0\x18ftypisom\0\0\0\0"),
-            None,
-            "an MP4 is no photo"
-        );
+        assert_eq!(FileKind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]), Some(FileKind::Jpeg));
+        assert_eq!(FileKind::sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0]), Some(FileKind::Png));
+        assert_eq!(FileKind::sniff(b"RIFF\x10\0\0\0WEBPVP8 "), Some(FileKind::Webp));
+        assert_eq!(FileKind::sniff(b"\0\0\0\x18ftypheic\0\0\0\0"), Some(FileKind::Heic));
+        assert_eq!(FileKind::sniff(b"\0\0\0\x18ftypisom\0\0\0\0"), None, "an MP4 is no photo");
         assert_eq!(FileKind::sniff(b"<script>alert(1)</script>"), None);
-        assert_eq!(
-            FileKind::sniff(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script/></svg>"),
-            None
-        );
+        assert_eq!(FileKind::sniff(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script/></svg>"), None);
         assert_eq!(FileKind::sniff(b"MZ\x90\0"), None);
     }
 
@@ -171,18 +127,9 @@ mod tests {
         let pdf = b"%PDF-1.4 test".to_vec();
         let upload = Upload::check("C:\\Users\\x\\Police 2024.pdf", pdf.clone(), 1024).unwrap();
         assert_eq!(upload.file_name, "Police 2024.pdf");
-        assert_eq!(
-            Upload::check("a.pdf", Vec::new(), 1024).unwrap_err(),
-            UploadError::Empty
-        );
-        assert!(matches!(
-            Upload::check("a.pdf", pdf, 5),
-            Err(UploadError::TooLarge(..))
-        ));
-        assert!(matches!(
-            Upload::check("bild.jpg", b"<script>".to_vec(), 1024),
-            Err(UploadError::WrongKind(_))
-        ));
+        assert_eq!(Upload::check("a.pdf", Vec::new(), 1024).unwrap_err(), UploadError::Empty);
+        assert!(matches!(Upload::check("a.pdf", pdf, 5), Err(UploadError::TooLarge(..))));
+        assert!(matches!(Upload::check("bild.jpg", b"<script>".to_vec(), 1024), Err(UploadError::WrongKind(_))));
     }
 
     #[test]
@@ -232,10 +179,8 @@ impl MultipartForm {
                         continue;
                     }
                     if too_large {
-                        form.refused.push(UploadError::TooLarge(
-                            clean_file_name(&file_name),
-                            max_file_bytes / (1024 * 1024),
-                        ));
+                        form.refused
+                            .push(UploadError::TooLarge(clean_file_name(&file_name), max_file_bytes / (1024 * 1024)));
                         continue;
                     }
                     match Upload::check(&file_name, bytes, max_file_bytes) {

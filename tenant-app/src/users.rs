@@ -20,11 +20,7 @@ impl Role {
     }
 
     fn parse(text: &str) -> Role {
-        if text == "broker" {
-            Role::Broker
-        } else {
-            Role::Customer
-        }
+        if text == "broker" { Role::Broker } else { Role::Customer }
     }
 }
 
@@ -39,82 +35,53 @@ pub struct User {
     pub disabled: bool,
 }
 
-type UserRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-);
+type UserRow = (String, String, String, String, Option<String>, Option<String>, Option<i64>);
 
 const USER_COLUMNS: &str = "id, email, name, role, customer_id, password_hash, disabled_at";
 
-fn user_from_row(
-    (id, email, name, role, customer_id, password_hash, disabled_at): UserRow,
-) -> User {
-    User {
-        id,
-        email,
-        name,
-        role: Role::parse(&role),
-        customer_id,
-        password_hash,
-        disabled: disabled_at.is_some(),
-    }
+fn user_from_row((id, email, name, role, customer_id, password_hash, disabled_at): UserRow) -> User {
+    User { id, email, name, role: Role::parse(&role), customer_id, password_hash, disabled: disabled_at.is_some() }
 }
 
 pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
-    let row: Option<UserRow> =
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?;
+    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
     Ok(row.map(user_from_row))
 }
 
 pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, sqlx::Error> {
-    let row: Option<UserRow> = sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
-    ))
-    .bind(email.trim().to_lowercase())
-    .fetch_optional(db.pool())
-    .await?;
+    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(db.pool())
+        .await?;
     Ok(row.map(user_from_row))
 }
 
 pub async fn find_by_customer(db: &Db, customer_id: &str) -> Result<Option<User>, sqlx::Error> {
-    let row: Option<UserRow> = sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE customer_id = $1"
-    ))
-    .bind(customer_id)
-    .fetch_optional(db.pool())
-    .await?;
+    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE customer_id = $1"))
+        .bind(customer_id)
+        .fetch_optional(db.pool())
+        .await?;
     Ok(row.map(user_from_row))
 }
 
 /// Creates the portal's first broker account, or returns it if it exists, so
 /// that provisioning can run this step again.
-pub async fn ensure_broker_admin(
-    db: &Db,
-    email: &EmailAddress,
-    name: &str,
-) -> Result<User, sqlx::Error> {
+pub async fn ensure_broker_admin(db: &Db, email: &EmailAddress, name: &str) -> Result<User, sqlx::Error> {
     if let Some(user) = find_by_email(db, email.as_str()).await? {
         return Ok(user);
     }
     let id = new_id();
-    sqlx::query(
-        "INSERT INTO users (id, email, name, role, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&id)
-    .bind(email.as_str())
-    .bind(name)
-    .bind(Role::Broker.as_str())
-    .bind(now())
-    .execute(db.pool())
-    .await?;
+    sqlx::query("INSERT INTO users (id, email, name, role, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&id)
+        .bind(email.as_str())
+        .bind(name)
+        .bind(Role::Broker.as_str())
+        .bind(now())
+        .execute(db.pool())
+        .await?;
     Ok(find_by_id(db, &id).await?.expect("just inserted"))
 }
 
@@ -149,12 +116,7 @@ pub async fn ensure_customer_login(
 
 /// Changes the login address (and display name) of a user; fails with a unique
 /// violation when another user of this portal has that address.
-pub async fn change_email(
-    db: &Db,
-    user_id: &str,
-    email: &EmailAddress,
-    name: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn change_email(db: &Db, user_id: &str, email: &EmailAddress, name: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET email = $1, name = $2 WHERE id = $3")
         .bind(email.as_str())
         .bind(name)
@@ -191,11 +153,7 @@ impl LinkPurpose {
 
 /// Issues a single-use link token; earlier unused links of the same purpose stop
 /// working, so only the newest mail is valid.
-pub async fn issue_link(
-    db: &Db,
-    user_id: &str,
-    purpose: LinkPurpose,
-) -> Result<String, sqlx::Error> {
+pub async fn issue_link(db: &Db, user_id: &str, purpose: LinkPurpose) -> Result<String, sqlx::Error> {
     let token = random_token();
     let now = now();
     let mut tx = db.pool().begin().await?;
@@ -205,26 +163,29 @@ pub async fn issue_link(
         .bind(purpose.as_str())
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO user_tokens (token_hash, user_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(token_hash(&token))
-        .bind(user_id)
-        .bind(purpose.as_str())
-        .bind(now)
-        .bind(now + purpose.ttl_secs())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO user_tokens (token_hash, user_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash(&token))
+    .bind(user_id)
+    .bind(purpose.as_str())
+    .bind(now)
+    .bind(now + purpose.ttl_secs())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(token)
 }
 
 /// The user a live link belongs to, without using it up.
 pub async fn peek_link(db: &Db, token: &str) -> Result<Option<User>, sqlx::Error> {
-    let user_id: Option<String> =
-        sqlx::query_scalar("SELECT user_id FROM user_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
-            .bind(token_hash(token))
-            .bind(now())
-            .fetch_optional(db.pool())
-            .await?;
+    let user_id: Option<String> = sqlx::query_scalar(
+        "SELECT user_id FROM user_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash(token))
+    .bind(now())
+    .fetch_optional(db.pool())
+    .await?;
     match user_id {
         Some(id) => Ok(find_by_id(db, &id).await?.filter(|user| !user.disabled)),
         None => Ok(None),
@@ -233,11 +194,7 @@ pub async fn peek_link(db: &Db, token: &str) -> Result<Option<User>, sqlx::Error
 
 /// Uses up a link and sets the password it was for, in one transaction: the
 /// address is now verified, and every older session of the user ends.
-pub async fn redeem_link_with_password(
-    db: &Db,
-    token: &str,
-    password_hash: &str,
-) -> Result<Option<User>, sqlx::Error> {
+pub async fn redeem_link_with_password(db: &Db, token: &str, password_hash: &str) -> Result<Option<User>, sqlx::Error> {
     let now = now();
     let mut tx = db.pool().begin().await?;
     let user_id: Option<String> = sqlx::query_scalar(
@@ -260,33 +217,21 @@ pub async fn redeem_link_with_password(
     .bind(&user_id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(&user_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&user_id).execute(&mut *tx).await?;
     tx.commit().await?;
-    Ok(find_by_id(db, &user_id)
-        .await?
-        .filter(|user| !user.disabled))
+    Ok(find_by_id(db, &user_id).await?.filter(|user| !user.disabled))
 }
 
 /// Ends a customer's access: no login, no open link, no live session.
 pub async fn disable(db: &Db, user_id: &str) -> Result<(), sqlx::Error> {
     let now = now();
     let mut tx = db.pool().begin().await?;
-    sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2").bind(now).bind(user_id).execute(&mut *tx).await?;
     sqlx::query("UPDATE user_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
         .bind(now)
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
     tx.commit().await
 }

@@ -20,9 +20,7 @@ impl EmailAddress {
         if candidate.len() > 254 {
             return Err("Die E-Mail-Adresse ist zu lang.");
         }
-        let address: lettre::Address = candidate
-            .parse()
-            .map_err(|_| "Das ist keine gültige E-Mail-Adresse.")?;
+        let address: lettre::Address = candidate.parse().map_err(|_| "Das ist keine gültige E-Mail-Adresse.")?;
         let domain = address.domain();
         if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
             return Err("Das ist keine gültige E-Mail-Adresse.");
@@ -66,9 +64,7 @@ impl Cents {
             (None, Some(_)) => (text.replace('.', ""), ""),
             (None, None) => (text.clone(), ""),
         };
-        if euros.is_empty()
-            || !euros.bytes().all(|b| b.is_ascii_digit())
-            || !cents.bytes().all(|b| b.is_ascii_digit())
+        if euros.is_empty() || !euros.bytes().all(|b| b.is_ascii_digit()) || !cents.bytes().all(|b| b.is_ascii_digit())
         {
             return Err(INVALID);
         }
@@ -116,11 +112,7 @@ pub fn parse_date(input: &str) -> Result<NaiveDate, &'static str> {
 
 /// An optional date: empty input is `None`.
 pub fn parse_optional_date(input: &str) -> Result<Option<NaiveDate>, &'static str> {
-    if input.trim().is_empty() {
-        Ok(None)
-    } else {
-        parse_date(input).map(Some)
-    }
+    if input.trim().is_empty() { Ok(None) } else { parse_date(input).map(Some) }
 }
 
 /// Required free text, trimmed, with a length limit.
@@ -139,10 +131,7 @@ pub fn optional_text(input: &str, max_chars: usize) -> Result<String, &'static s
     if text.chars().count() > max_chars {
         return Err("Die Eingabe ist zu lang.");
     }
-    if text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
         return Err("Die Eingabe enthält unzulässige Zeichen.");
     }
     Ok(text.to_owned())
@@ -169,18 +158,8 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(
-            EmailAddress::parse("  Anna@Example.DE ").unwrap().as_str(),
-            "anna@example.de"
-        );
-        for bad in [
-            "",
-            "anna",
-            "anna@",
-            "@example.de",
-            "anna@localhost",
-            "a b@example.de",
-        ] {
+        assert_eq!(EmailAddress::parse("  Anna@Example.DE ").unwrap().as_str(), "anna@example.de");
+        for bad in ["", "anna", "anna@", "@example.de", "anna@localhost", "a b@example.de"] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -206,14 +185,8 @@ mod tests {
 
     #[test]
     fn dates_and_text() {
-        assert_eq!(
-            parse_date("2026-01-31").unwrap(),
-            NaiveDate::from_ymd_opt(2026, 1, 31).unwrap()
-        );
-        assert_eq!(
-            parse_date("31.01.2026").unwrap(),
-            NaiveDate::from_ymd_opt(2026, 1, 31).unwrap()
-        );
+        assert_eq!(parse_date("2026-01-31").unwrap(), NaiveDate::from_ymd_opt(2026, 1, 31).unwrap());
+        assert_eq!(parse_date("31.01.2026").unwrap(), NaiveDate::from_ymd_opt(2026, 1, 31).unwrap());
         assert!(parse_date("31.02.2026").is_err());
         assert_eq!(parse_optional_date(" ").unwrap(), None);
         assert!(required_text("  ", 10).is_err());

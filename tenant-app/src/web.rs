@@ -9,9 +9,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -25,27 +23,15 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(
         HeaderName::from_static("permissions-policy"),
         HeaderValue::from_static("camera=(self), microphone=(), geolocation=()"),
     );
-    headers.insert(
-        HeaderName::from_static("cross-origin-opener-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
+    headers.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
     if !headers.contains_key(header::CACHE_CONTROL) {
         // Pages show private data: never store them in shared or browser caches.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -62,8 +48,11 @@ pub fn with_request_layers(router: Router) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
-                    let request_id =
-                        request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-");
+                    let request_id = request
+                        .extensions()
+                        .get::<RequestId>()
+                        .and_then(|id| id.header_value().to_str().ok())
+                        .unwrap_or("-");
                     let route = request
                         .extensions()
                         .get::<axum::extract::MatchedPath>()
@@ -135,11 +124,7 @@ impl FieldErrors {
 
     /// `Ok(value)` when no field had an error.
     pub fn into_result<T>(self, value: impl FnOnce() -> T) -> Result<T, FieldErrors> {
-        if self.is_empty() {
-            Ok(value())
-        } else {
-            Err(self)
-        }
+        if self.is_empty() { Ok(value()) } else { Err(self) }
     }
 }
 
@@ -158,13 +143,7 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(status: StatusCode, title: impl Into<String>) -> Problem {
-        Problem {
-            kind: "about:blank",
-            title: title.into(),
-            status: status.as_u16(),
-            detail: None,
-            errors: None,
-        }
+        Problem { kind: "about:blank", title: title.into(), status: status.as_u16(), detail: None, errors: None }
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Problem {
@@ -187,15 +166,7 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
-        (
-            status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/problem+json"),
-            )],
-            body,
-        )
-            .into_response()
+        (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"))], body).into_response()
     }
 }
 
@@ -205,14 +176,8 @@ pub const STYLESHEET: &str = include_str!("../assets/ordo.css");
 pub async fn stylesheet() -> Response {
     (
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/css; charset=utf-8"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
         ],
         STYLESHEET,
     )
@@ -236,10 +201,7 @@ pub struct ClientAddress(pub String);
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(ClientAddress(client_address(&parts.extensions)))
     }
 }
@@ -281,9 +243,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::NotFound => plain_page(StatusCode::NOT_FOUND, "Diese Seite gibt es nicht."),
-            PageError::Forbidden => {
-                plain_page(StatusCode::FORBIDDEN, "Dafür fehlt Ihnen die Berechtigung.")
-            }
+            PageError::Forbidden => plain_page(StatusCode::FORBIDDEN, "Dafür fehlt Ihnen die Berechtigung."),
             PageError::LoginRequired => axum::response::Redirect::to("/anmelden").into_response(),
             PageError::BadRequest => plain_page(
                 StatusCode::BAD_REQUEST,
@@ -306,10 +266,7 @@ pub fn render(template: &impl askama::Template) -> Result<Response, PageError> {
 }
 
 /// Renders with a status other than 200 (for example 422 for a form with errors).
-pub fn render_with_status(
-    status: StatusCode,
-    template: &impl askama::Template,
-) -> Result<Response, PageError> {
+pub fn render_with_status(status: StatusCode, template: &impl askama::Template) -> Result<Response, PageError> {
     Ok((status, Html(template.render()?)).into_response())
 }
 

@@ -9,24 +9,16 @@ use tenant_app::instance;
 use tenant_app::values::EmailAddress;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn get(url: &str) -> Option<(u16, String)> {
     // A minimal HTTP/1.1 client: this crate's tests need no HTTP client dependency.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let address = url.trim_start_matches("http://");
-    let (host, path) = address
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((address, "/".into()));
+    let (host, path) = address.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((address, "/".into()));
     let mut stream = tokio::net::TcpStream::connect(host).await.ok()?;
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: portal.example\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: portal.example\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).await.ok()?;
@@ -37,18 +29,9 @@ async fn get(url: &str) -> Option<(u16, String)> {
 #[tokio::test]
 async fn serves_one_tenant_from_its_environment_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("portal.db").display()
-    );
+    let database_url = format!("sqlite://{}?mode=rwc", dir.path().join("portal.db").display());
     let db = instance::open_database(&database_url).await.unwrap();
-    instance::seed(
-        &db,
-        &EmailAddress::parse("makler@example.de").unwrap(),
-        "Erika Muster",
-    )
-    .await
-    .unwrap();
+    instance::seed(&db, &EmailAddress::parse("makler@example.de").unwrap(), "Erika Muster").await.unwrap();
     db.close().await;
 
     let port = free_port();
@@ -80,23 +63,13 @@ async fn serves_one_tenant_from_its_environment_and_stops_on_sigterm() {
     let (status, login) = get(&format!("{base}/anmelden")).await.unwrap();
     assert_eq!(status, 200);
     assert!(login.contains("Muster Versicherungsmakler"));
-    assert!(
-        login.contains("content-security-policy"),
-        "security headers on the standalone binary"
-    );
+    assert!(login.contains("content-security-policy"), "security headers on the standalone binary");
 
     let logs = child.stdout.take().unwrap();
-    Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
+    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
     let logs = std::io::read_to_string(logs).unwrap();
     assert!(logs.contains("shutting down"), "{logs}");
-    assert!(
-        !logs.contains(&database_url),
-        "the database URL is never logged"
-    );
+    assert!(!logs.contains(&database_url), "the database URL is never logged");
 }

@@ -19,16 +19,11 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut args = Args {
-        tenants: 50,
-        binary: "target/release/control-plane".into(),
-    };
+    let mut args = Args { tenants: 50, binary: "target/release/control-plane".into() };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match flag.as_str() {
-            "--tenants" => {
-                args.tenants = it.next().and_then(|v| v.parse().ok()).expect("--tenants N")
-            }
+            "--tenants" => args.tenants = it.next().and_then(|v| v.parse().ok()).expect("--tenants N"),
             "--binary" => args.binary = it.next().expect("--binary PATH"),
             other => panic!("unknown argument {other}"),
         }
@@ -47,11 +42,7 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 struct Server {
@@ -61,10 +52,7 @@ struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
     }
 }
@@ -74,17 +62,13 @@ fn client() -> reqwest::Client {
     impl reqwest::dns::Resolve for Loopback {
         fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
             Box::pin(async {
-                let addrs: reqwest::dns::Addrs = Box::new(std::iter::once(
-                    std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-                ));
+                let addrs: reqwest::dns::Addrs =
+                    Box::new(std::iter::once(std::net::SocketAddr::from(([127, 0, 0, 1], 0))));
                 Ok(addrs)
             })
         }
     }
-    reqwest::Client::builder()
-        .dns_resolver(std::sync::Arc::new(Loopback))
-        .build()
-        .unwrap()
+    reqwest::Client::builder().dns_resolver(std::sync::Arc::new(Loopback)).build().unwrap()
 }
 
 struct Report {
@@ -95,12 +79,7 @@ struct Report {
     rss_after_touch_kib: u64,
 }
 
-async fn measure(
-    binary: &str,
-    tenants: usize,
-    backend: &'static str,
-    database_url: Option<&str>,
-) -> Report {
+async fn measure(binary: &str, tenants: usize, backend: &'static str, database_url: Option<&str>) -> Report {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut command = Command::new(binary);
@@ -113,26 +92,13 @@ async fn measure(
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     if let Some(url) = database_url {
-        command.env("ORDO_DATABASE_URL", url).env(
-            "ORDO_MASTER_KEY",
-            tenant_app::crypto::Key::generate().to_base64(),
-        );
+        command.env("ORDO_DATABASE_URL", url).env("ORDO_MASTER_KEY", tenant_app::crypto::Key::generate().to_base64());
     }
-    let server = Server {
-        child: command
-            .spawn()
-            .expect("start control-plane (build it with --release first)"),
-        port,
-    };
+    let server = Server { child: command.spawn().expect("start control-plane (build it with --release first)"), port };
     let client = client();
     let base = format!("http://localhost:{}", server.port);
     for _ in 0..400 {
-        if client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -147,12 +113,7 @@ async fn measure(
         let body = json!({"name": format!("Makler {i}"), "company": format!("Bench Makler {i}"), "street": "Hauptstraße 1",
                           "postal_code": "10115", "city": "Berlin", "phone": "030 1234567", "email": format!("bench{i}@example.de")});
         let started = Instant::now();
-        let response = client
-            .post(format!("{base}/api/v1/trials"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let response = client.post(format!("{base}/api/v1/trials")).json(&body).send().await.unwrap();
         let created: serde_json::Value = response.json().await.unwrap();
         latencies_ms.push(started.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(created["status"], "ready", "{created}");
@@ -161,22 +122,12 @@ async fn measure(
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_after_kib = rss_kib(pid);
     for slug in &slugs {
-        let page = client
-            .get(format!("http://{slug}.localhost:{}/anmelden", server.port))
-            .send()
-            .await
-            .unwrap();
+        let page = client.get(format!("http://{slug}.localhost:{}/anmelden", server.port)).send().await.unwrap();
         assert!(page.status().is_success());
     }
     let rss_after_touch_kib = rss_kib(pid);
     drop(server);
-    Report {
-        backend,
-        idle_rss_kib,
-        latencies_ms,
-        rss_after_kib,
-        rss_after_touch_kib,
-    }
+    Report { backend, idle_rss_kib, latencies_ms, rss_after_kib, rss_after_touch_kib }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -189,39 +140,21 @@ async fn main() {
     let mut reports = vec![measure(&args.binary, args.tenants, "SQLite", None).await];
     if let Ok(admin_url) = std::env::var("ORDO_TEST_DATABASE_URL") {
         let name = format!("ordo_bench_{}", std::process::id());
-        let admin = tenant_app::db::Db::connect(&admin_url, tenant_app::db::PoolSize { max: 1 })
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(admin.pool())
-            .await
-            .unwrap();
+        let admin = tenant_app::db::Db::connect(&admin_url, tenant_app::db::PoolSize { max: 1 }).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
         let mut url = url::Url::parse(&admin_url).unwrap();
         url.set_path(&format!("/{name}"));
         let report = measure(&args.binary, args.tenants, "PostgreSQL", Some(url.as_str())).await;
         // Remove the bench database and the tenant databases and roles it made (only those).
-        let bench = tenant_app::db::Db::connect(url.as_str(), tenant_app::db::PoolSize { max: 1 })
-            .await
-            .unwrap();
-        let tenant_ids: Vec<String> = sqlx::query_scalar("SELECT id FROM tenants")
-            .fetch_all(bench.pool())
-            .await
-            .unwrap();
+        let bench = tenant_app::db::Db::connect(url.as_str(), tenant_app::db::PoolSize { max: 1 }).await.unwrap();
+        let tenant_ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM tenants").fetch_all(bench.pool()).await.unwrap();
         bench.close().await;
-        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .execute(admin.pool())
-            .await
-            .unwrap();
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(admin.pool()).await.unwrap();
         for id in tenant_ids {
             let db = control_plane::tenants::databases::database_name(&id).unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .execute(admin.pool())
-                .await
-                .unwrap();
-            sqlx::query(&format!("DROP ROLE IF EXISTS {db}"))
-                .execute(admin.pool())
-                .await
-                .unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).execute(admin.pool()).await.unwrap();
+            sqlx::query(&format!("DROP ROLE IF EXISTS {db}")).execute(admin.pool()).await.unwrap();
         }
         reports.push(report);
     }

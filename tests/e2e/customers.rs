@@ -1,43 +1,22 @@
 //! The broker's customers: edit, search and page, households, archive, portal
 //! access (resend, revoke), and editing contracts.
 
-use ordo_tests::{
-    Backend, TestApp, both_backends, get_page, location, log_in, set_password_via_link,
-};
+use ordo_tests::{Backend, TestApp, both_backends, get_page, location, log_in, set_password_via_link};
 use reqwest::StatusCode;
 
-both_backends!(
-    broker_manages_customers_and_access,
-    search_finds_by_name_email_and_policy_and_pages
-);
+both_backends!(broker_manages_customers_and_access, search_finds_by_name_email_and_policy_and_pages);
 
 async fn contacts(app: &TestApp, slug: &str) -> i64 {
     let running = app.state.registry.get(slug).expect("portal runs");
-    tenant_app::customers::contact_count(running.portal.db())
-        .await
-        .unwrap()
+    tenant_app::customers::contact_count(running.portal.db()).await.unwrap()
 }
 
 async fn broker_manages_customers_and_access(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let broker = app
-        .broker_session("Muster Makler", "erika@example.de")
-        .await;
-    let slug = broker
-        .origin
-        .split("//")
-        .nth(1)
-        .unwrap()
-        .split('.')
-        .next()
-        .unwrap()
-        .to_owned();
-    let max = broker
-        .create_customer("Max", "Mustermann", "max@example.de")
-        .await;
-    let anna = broker
-        .create_customer("Anna", "Mustermann", "anna@example.de")
-        .await;
+    let broker = app.broker_session("Muster Makler", "erika@example.de").await;
+    let slug = broker.origin.split("//").nth(1).unwrap().split('.').next().unwrap().to_owned();
+    let max = broker.create_customer("Max", "Mustermann", "max@example.de").await;
+    let anna = broker.create_customer("Anna", "Mustermann", "anna@example.de").await;
     assert_eq!(contacts(&app, &slug).await, 2);
 
     // Resending an invitation: only the newest link works.
@@ -47,10 +26,7 @@ async fn broker_manages_customers_and_access(backend: Backend) {
     broker.submit(&page, &format!("{page}/einladen"), &[]).await;
     let second_link = app.last_mail_to("max@example.de").password_link();
     assert_ne!(first_link, second_link);
-    assert_eq!(
-        get_page(&app.client(), &first_link).await.0,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(get_page(&app.client(), &first_link).await.0, StatusCode::NOT_FOUND);
     let max_browser = app.client();
     set_password_via_link(&max_browser, &second_link, "max passwort 123").await;
 
@@ -72,18 +48,10 @@ async fn broker_manages_customers_and_access(backend: Backend) {
         .submit(
             &format!("{page}/bearbeiten"),
             &format!("{page}/bearbeiten"),
-            &[
-                ("first_name", "Max"),
-                ("last_name", "Mustermann"),
-                ("email", "erika@example.de"),
-            ],
+            &[("first_name", "Max"), ("last_name", "Mustermann"), ("email", "erika@example.de")],
         )
         .await;
-    assert_eq!(
-        taken.status(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "the broker's own address is taken"
-    );
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY, "the broker's own address is taken");
     let saved = broker
         .submit(
             &format!("{page}/bearbeiten"),
@@ -100,24 +68,13 @@ async fn broker_manages_customers_and_access(backend: Backend) {
     let (_, detail) = broker.page(&page).await;
     assert!(detail.contains("Maximilian Mustermann") && detail.contains("Potsdam"));
     assert_eq!(
-        log_in(
-            &app.client(),
-            &broker.origin,
-            "maximilian@example.de",
-            "max passwort 123"
-        )
-        .await
-        .status(),
+        log_in(&app.client(), &broker.origin, "maximilian@example.de", "max passwort 123").await.status(),
         StatusCode::SEE_OTHER
     );
 
     // Households: a new one for Max, then Anna joins it.
     let household = broker
-        .submit(
-            &page,
-            &format!("{page}/haushalt"),
-            &[("household", "neu"), ("new_name", "Familie Mustermann")],
-        )
+        .submit(&page, &format!("{page}/haushalt"), &[("household", "neu"), ("new_name", "Familie Mustermann")])
         .await;
     assert_eq!(household.status(), StatusCode::SEE_OTHER);
     let (_, anna_page) = broker.page(&format!("/makler/kunden/{anna}")).await;
@@ -131,27 +88,19 @@ async fn broker_manages_customers_and_access(backend: Backend) {
         .await;
     let (_, detail) = broker.page(&page).await;
     assert!(
-        detail.contains("Familie Mustermann")
-            && detail.contains(&format!("href=\"/makler/kunden/{anna}\"")),
+        detail.contains("Familie Mustermann") && detail.contains(&format!("href=\"/makler/kunden/{anna}\"")),
         "members listed"
     );
 
     // Contracts are edited by the broker; the customer sees the new figures.
-    broker
-        .create_contract(&max, "Privathaftpflicht", "PH-1", "5,00", "monthly")
-        .await;
+    broker.create_contract(&max, "Privathaftpflicht", "PH-1", "5,00", "monthly").await;
     let (_, detail) = broker.page(&page).await;
-    let contract = regex_lite::Regex::new(r#"href="/makler/vertraege/([0-9a-f]+)""#)
-        .unwrap()
-        .captures(&detail)
-        .unwrap()[1]
-        .to_owned();
+    let contract =
+        regex_lite::Regex::new(r#"href="/makler/vertraege/([0-9a-f]+)""#).unwrap().captures(&detail).unwrap()[1]
+            .to_owned();
     let (status, form) = broker.page(&format!("/makler/vertraege/{contract}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        form.contains("value=\"5,00\"") && form.contains("value=\"PH-1\""),
-        "the form shows the contract"
-    );
+    assert!(form.contains("value=\"5,00\"") && form.contains("value=\"PH-1\""), "the form shows the contract");
     let produkt = ordo_tests::option_value(&form, "Privathaftpflicht");
     let edited = ordo_tests::post_form(
         &broker.client,
@@ -170,45 +119,24 @@ async fn broker_manages_customers_and_access(backend: Backend) {
     .await;
     assert_eq!(edited.status(), StatusCode::SEE_OTHER);
     let (_, folder) = get_page(&max_browser, &broker.url("/ordner")).await;
-    assert!(
-        folder.contains("HUK-COBURG")
-            && folder.contains("PH-2")
-            && folder.contains("60,00 € im Jahr"),
-        "{folder}"
-    );
+    assert!(folder.contains("HUK-COBURG") && folder.contains("PH-2") && folder.contains("60,00 € im Jahr"), "{folder}");
     // Customers never edit contracts.
     assert_eq!(
-        get_page(
-            &max_browser,
-            &broker.url(&format!("/makler/vertraege/{contract}"))
-        )
-        .await
-        .0,
+        get_page(&max_browser, &broker.url(&format!("/makler/vertraege/{contract}"))).await.0,
         StatusCode::FORBIDDEN
     );
 
     // Revoking access ends the session at once; a new invitation restores it.
-    broker
-        .submit(&page, &format!("{page}/zugang-entziehen"), &[])
-        .await;
+    broker.submit(&page, &format!("{page}/zugang-entziehen"), &[]).await;
     let (status, _) = get_page(&max_browser, &broker.url("/ordner")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(
-        log_in(
-            &app.client(),
-            &broker.origin,
-            "maximilian@example.de",
-            "max passwort 123"
-        )
-        .await
-        .status(),
+        log_in(&app.client(), &broker.origin, "maximilian@example.de", "max passwort 123").await.status(),
         StatusCode::UNAUTHORIZED
     );
 
     // Archiving: no longer a contact, out of the list, in the archive; data kept.
-    let archived = broker
-        .submit(&page, &format!("{page}/archivieren"), &[])
-        .await;
+    let archived = broker.submit(&page, &format!("{page}/archivieren"), &[]).await;
     assert!(location(&archived).contains("hinweis=archiviert"));
     assert_eq!(contacts(&app, &slug).await, 1);
     let (_, list) = broker.page("/makler/kunden").await;
@@ -217,9 +145,7 @@ async fn broker_manages_customers_and_access(backend: Backend) {
     assert!(archive.contains("Maximilian"));
     let refused = broker.submit(&page, &format!("{page}/einladen"), &[]).await;
     assert!(location(&refused).contains("archiviert-einladung"));
-    broker
-        .submit(&page, &format!("{page}/reaktivieren"), &[])
-        .await;
+    broker.submit(&page, &format!("{page}/reaktivieren"), &[]).await;
     assert_eq!(contacts(&app, &slug).await, 2);
     let (_, detail) = broker.page(&page).await;
     assert!(detail.contains("PH-2"), "contracts survive archiving");
@@ -228,30 +154,12 @@ async fn broker_manages_customers_and_access(backend: Backend) {
 
 async fn search_finds_by_name_email_and_policy_and_pages(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let broker = app
-        .broker_session("Muster Makler", "erika@example.de")
-        .await;
+    let broker = app.broker_session("Muster Makler", "erika@example.de").await;
     for i in 0..52 {
-        broker
-            .create_customer(
-                &format!("Kunde{i:02}"),
-                "Reihe",
-                &format!("kunde{i:02}@example.de"),
-            )
-            .await;
+        broker.create_customer(&format!("Kunde{i:02}"), "Reihe", &format!("kunde{i:02}@example.de")).await;
     }
-    let special = broker
-        .create_customer("Zora", "Zündel", "zora@beispiel.de")
-        .await;
-    broker
-        .create_contract(
-            &special,
-            "Hausratversicherung",
-            "HR-777-X",
-            "9,90",
-            "monthly",
-        )
-        .await;
+    let special = broker.create_customer("Zora", "Zündel", "zora@beispiel.de").await;
+    broker.create_contract(&special, "Hausratversicherung", "HR-777-X", "9,90", "monthly").await;
 
     let (_, first) = broker.page("/makler/kunden").await;
     assert_eq!(first.matches("<tr>").count() - 1, 50, "50 per page");
@@ -261,9 +169,7 @@ async fn search_finds_by_name_email_and_policy_and_pages(backend: Backend) {
     assert!(!second.contains("seite=3"));
 
     for query in ["zündel", "ZORA", "beispiel.de", "hr-777", "777-x"] {
-        let (_, found) = broker
-            .page(&format!("/makler/kunden?q={}", urlencode(query)))
-            .await;
+        let (_, found) = broker.page(&format!("/makler/kunden?q={}", urlencode(query))).await;
         assert!(found.contains("Zündel, Zora"), "search {query}");
         assert!(!found.contains("Kunde01"), "search {query} is narrow");
     }

@@ -5,6 +5,7 @@ mod catalog;
 mod customers;
 mod documents;
 mod first_path;
+mod limits;
 mod messages;
 mod operator;
 mod provisioning;

@@ -13,22 +13,13 @@ both_backends!(
 async fn unknown_hosts_reveal_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let client = app.client();
-    for url in [
-        app.url("nobody", "/"),
-        app.url("nobody", "/anmelden"),
-        app.url("a.b", "/"),
-    ] {
+    for url in [app.url("nobody", "/"), app.url("nobody", "/anmelden"), app.url("a.b", "/")] {
         let response = client.get(&url).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{url}");
         let body = response.text().await.unwrap();
         assert_eq!(body, "Not Found", "{url}");
     }
-    let foreign = client
-        .get(app.url("", "/"))
-        .header("host", "example.com")
-        .send()
-        .await
-        .unwrap();
+    let foreign = client.get(app.url("", "/")).header("host", "example.com").send().await.unwrap();
     assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
 
     // Liveness and readiness answer on every host, and for probes that use an IP.
@@ -37,22 +28,13 @@ async fn unknown_hosts_reveal_nothing(backend: Backend) {
     for site in ["", "admin", slug] {
         for probe in ["/healthz", "/readyz"] {
             assert_eq!(
-                client
-                    .get(app.url(site, probe))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status(),
+                client.get(app.url(site, probe)).send().await.unwrap().status(),
                 StatusCode::OK,
                 "{site}{probe}"
             );
         }
     }
-    let by_ip = client
-        .get(format!("http://127.0.0.1:{}/readyz", app.addr.port()))
-        .send()
-        .await
-        .unwrap();
+    let by_ip = client.get(format!("http://127.0.0.1:{}/readyz", app.addr.port())).send().await.unwrap();
     assert_eq!(by_ip.status(), StatusCode::OK);
 
     // Security headers on every site.
@@ -60,10 +42,7 @@ async fn unknown_hosts_reveal_nothing(backend: Backend) {
         let response = client.get(app.url(site, "/anmelden")).send().await.unwrap();
         let headers = response.headers();
         let csp = headers["content-security-policy"].to_str().unwrap();
-        assert!(
-            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
-            "{csp}"
-        );
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
         assert_eq!(headers["x-content-type-options"], "nosniff");
         assert_eq!(headers["x-frame-options"], "DENY");
         assert!(headers.contains_key("x-request-id"));
@@ -84,31 +63,15 @@ async fn forms_need_their_csrf_token(backend: Backend) {
         ("email", "lena@example.de"),
     ];
     // No token, a wrong token, or a token from another browser: refused, nothing stored.
-    let none = client
-        .post(app.url("", "/testen"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let none = client.post(app.url("", "/testen")).form(&fields).send().await.unwrap();
     assert_eq!(none.status(), StatusCode::FORBIDDEN);
     let mut wrong = fields.to_vec();
     wrong.push(("_csrf", "0000"));
-    assert_eq!(
-        client
-            .post(app.url("", "/testen"))
-            .form(&wrong)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(client.post(app.url("", "/testen")).form(&wrong).send().await.unwrap().status(), StatusCode::FORBIDDEN);
     let other_browser = app.client();
     let (_, _) = get_page(&other_browser, &app.url("", "/testen")).await;
     assert_eq!(
-        post_form(&other_browser, &app.url("", "/testen"), &page, &fields)
-            .await
-            .status(),
+        post_form(&other_browser, &app.url("", "/testen"), &page, &fields).await.status(),
         StatusCode::FORBIDDEN
     );
     // A browser announcing a cross-site request is refused even with a token.
@@ -123,31 +86,15 @@ async fn forms_need_their_csrf_token(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
-    assert!(
-        control_plane::tenants::list(&app.state.db)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(control_plane::tenants::list(&app.state.db).await.unwrap().is_empty());
     // The right token from the right browser goes through.
-    assert_eq!(
-        client
-            .post(app.url("", "/testen"))
-            .form(&with_token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(client.post(app.url("", "/testen")).form(&with_token).send().await.unwrap().status(), StatusCode::OK);
     app.stop().await;
 }
 
 async fn logins_are_throttled(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (slug, _broker) = app
-        .broker("Muster Makler", "erika@example.de", "richtiges passwort")
-        .await;
+    let (slug, _broker) = app.broker("Muster Makler", "erika@example.de", "richtiges passwort").await;
     let portal = app.url(&slug, "");
     let attacker = app.client();
     for _ in 0..5 {
@@ -159,43 +106,26 @@ async fn logins_are_throttled(backend: Backend) {
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(locked.text().await.unwrap().contains("Zu viele"));
     // Unknown accounts fail the same way as wrong passwords.
-    let unknown = log_in(
-        &app.client(),
-        &portal,
-        "niemand@example.de",
-        "irgendwas 123",
-    )
-    .await;
+    let unknown = log_in(&app.client(), &portal, "niemand@example.de", "irgendwas 123").await;
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
     app.stop().await;
 }
 
 async fn markup_is_shown_as_text(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (slug, broker) = app
-        .broker("<b>Makler</b>", "erika@example.de", "richtiges passwort")
-        .await;
+    let (slug, broker) = app.broker("<b>Makler</b>", "erika@example.de", "richtiges passwort").await;
     let portal = app.url(&slug, "");
     let (_, form) = get_page(&broker, &format!("{portal}/makler/kunden/neu")).await;
     post_form(
         &broker,
         &format!("{portal}/makler/kunden/neu"),
         &form,
-        &[
-            ("first_name", "<script>alert(1)</script>"),
-            ("last_name", "\"><img src=x onerror=alert(1)>"),
-        ],
+        &[("first_name", "<script>alert(1)</script>"), ("last_name", "\"><img src=x onerror=alert(1)>")],
     )
     .await;
     let (_, list) = get_page(&broker, &format!("{portal}/makler/kunden")).await;
-    assert!(
-        !list.contains("<script>alert(1)</script>") && list.contains("&#60;script&#62;"),
-        "escaped in lists"
-    );
+    assert!(!list.contains("<script>alert(1)</script>") && list.contains("&#60;script&#62;"), "escaped in lists");
     assert!(!list.contains("<img src=x") && list.contains("&#34;&#62;&#60;img"));
-    assert!(
-        !list.contains("<b>Makler</b>") && list.contains("&#60;b&#62;Makler&#60;/b&#62;"),
-        "escaped brand"
-    );
+    assert!(!list.contains("<b>Makler</b>") && list.contains("&#60;b&#62;Makler&#60;/b&#62;"), "escaped brand");
     app.stop().await;
 }

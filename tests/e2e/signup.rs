@@ -20,29 +20,18 @@ async fn api_reports_bad_fields_and_conflicts(backend: Backend) {
     let client = app.client();
     let url = app.url("", "/api/v1/trials");
 
-    let bad = json!({"name": "", "street": "x", "postal_code": "123", "city": "Köln", "phone": "call me", "email": "no"});
+    let bad =
+        json!({"name": "", "street": "x", "postal_code": "123", "city": "Köln", "phone": "call me", "email": "no"});
     let response = client.post(&url).json(&bad).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
     let problem: Value = response.json().await.unwrap();
     for field in ["name", "postal_code", "phone", "email"] {
-        assert!(
-            problem["errors"][field].is_string(),
-            "{field} missing in {problem}"
-        );
+        assert!(problem["errors"][field].is_string(), "{field} missing in {problem}");
     }
     assert!(problem["errors"]["city"].is_null());
 
-    let response = client
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+    let response = client.post(&url).header("content-type", "application/json").body("{not json").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["status"], 400);
@@ -59,37 +48,21 @@ async fn api_reports_bad_fields_and_conflicts(backend: Backend) {
     let problem: Value = conflict.json().await.unwrap();
     assert_eq!(problem["status"], 409);
     // Nothing was lost or duplicated by the refused attempts.
-    assert_eq!(
-        control_plane::tenants::list(&app.state.db)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(control_plane::tenants::list(&app.state.db).await.unwrap().len(), 1);
     app.stop().await;
 }
 
 async fn slugs_are_unique_and_never_reserved(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let first = app
-        .sign_up("Eva Berg", Some("Berg & Partner"), "eva@example.de")
-        .await;
-    let second = app
-        .sign_up("Ole Berg", Some("Berg & Partner"), "ole@example.de")
-        .await;
+    let first = app.sign_up("Eva Berg", Some("Berg & Partner"), "eva@example.de").await;
+    let second = app.sign_up("Ole Berg", Some("Berg & Partner"), "ole@example.de").await;
     assert_eq!(first["slug"], "berg-partner");
     assert_eq!(second["slug"], "berg-partner-2");
-    let reserved = app
-        .sign_up("Ad Min", Some("Admin"), "admin@example.de")
-        .await;
+    let reserved = app.sign_up("Ad Min", Some("Admin"), "admin@example.de").await;
     assert_eq!(reserved["slug"], "admin-2");
     // Both portals answer on their own host.
     for slug in ["berg-partner", "berg-partner-2", "admin-2"] {
-        assert_eq!(
-            get_page(&app.client(), &app.url(slug, "/anmelden")).await.0,
-            StatusCode::OK,
-            "{slug}"
-        );
+        assert_eq!(get_page(&app.client(), &app.url(slug, "/anmelden")).await.0, StatusCode::OK, "{slug}");
     }
     // The admin host stays the console.
     let (_, console) = get_page(&app.client(), &app.url("admin", "/anmelden")).await;
@@ -102,28 +75,12 @@ async fn form_signup_works_like_the_api(backend: Backend) {
     let client = app.client();
     let (status, page) = get_page(&client, &app.url("", "/testen")).await;
     assert_eq!(status, StatusCode::OK);
-    for field in [
-        "name",
-        "company",
-        "street",
-        "postal_code",
-        "city",
-        "phone",
-        "email",
-    ] {
-        assert!(
-            page.contains(&format!("<label for=\"{field}\"")),
-            "label for {field}"
-        );
+    for field in ["name", "company", "street", "postal_code", "city", "phone", "email"] {
+        assert!(page.contains(&format!("<label for=\"{field}\"")), "label for {field}");
     }
 
-    let invalid = post_form(
-        &client,
-        &app.url("", "/testen"),
-        &page,
-        &[("name", "Lena Kurz"), ("email", "lena@")],
-    )
-    .await;
+    let invalid =
+        post_form(&client, &app.url("", "/testen"), &page, &[("name", "Lena Kurz"), ("email", "lena@")]).await;
     assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let invalid = invalid.text().await.unwrap();
     assert!(invalid.contains("id=\"email-error\"") && invalid.contains("id=\"street-error\""));
@@ -143,21 +100,11 @@ async fn form_signup_works_like_the_api(backend: Backend) {
     let done = done.text().await.unwrap();
     assert!(done.contains("Ihr Portal ist eingerichtet"), "{done}");
     assert!(done.contains(&app.url("lena-kurz", "")));
-    assert!(
-        app.last_mail_to("lena@example.de")
-            .password_link()
-            .contains("lena-kurz.localhost")
-    );
+    assert!(app.last_mail_to("lena@example.de").password_link().contains("lena-kurz.localhost"));
 
     let duplicate = post_form(&client, &app.url("", "/testen"), &page, &fields).await;
     assert_eq!(duplicate.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        duplicate
-            .text()
-            .await
-            .unwrap()
-            .contains("bereits ein Portal")
-    );
+    assert!(duplicate.text().await.unwrap().contains("bereits ein Portal"));
 
     // Product and pricing pages are there, with the trial extension price.
     let (status, home) = get_page(&client, &app.url("", "/")).await;
@@ -165,9 +112,6 @@ async fn form_signup_works_like_the_api(backend: Backend) {
     assert!(home.contains("href=\"/testen\""));
     let (status, pricing) = get_page(&client, &app.url("", "/preise")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        pricing.contains("74,90 €") && pricing.contains("0,50 €"),
-        "{pricing}"
-    );
+    assert!(pricing.contains("74,90 €") && pricing.contains("0,50 €"), "{pricing}");
     app.stop().await;
 }

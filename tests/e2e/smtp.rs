@@ -7,41 +7,21 @@ use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_mail_is_delivered_over_smtp() {
-    let (Ok(smtp_url), Ok(maildev)) = (
-        std::env::var("ORDO_TEST_SMTP_URL"),
-        std::env::var("ORDO_TEST_MAILDEV_URL"),
-    ) else {
-        eprintln!(
-            "skipped: set ORDO_TEST_SMTP_URL and ORDO_TEST_MAILDEV_URL to test SMTP delivery"
-        );
+    let (Ok(smtp_url), Ok(maildev)) = (std::env::var("ORDO_TEST_SMTP_URL"), std::env::var("ORDO_TEST_MAILDEV_URL"))
+    else {
+        eprintln!("skipped: set ORDO_TEST_SMTP_URL and ORDO_TEST_MAILDEV_URL to test SMTP delivery");
         return;
     };
     let app = TestApp::spawn_with(Backend::Sqlite, &[("smtp_url", smtp_url.as_str())]).await;
     let email = format!("smtp-{}@example.de", app.addr.port());
-    app.sign_up("Erika Muster", Some("SMTP Makler"), &email)
-        .await;
-    assert!(
-        app.mails().is_empty(),
-        "no mail files when SMTP is configured"
-    );
+    app.sign_up("Erika Muster", Some("SMTP Makler"), &email).await;
+    assert!(app.mails().is_empty(), "no mail files when SMTP is configured");
 
     let http = reqwest::Client::new();
     let mut delivered: Option<Value> = None;
     for _ in 0..100 {
-        let inbox: Value = http
-            .get(format!("{maildev}/email"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        delivered = inbox
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["to"][0]["address"] == email.as_str())
-            .cloned();
+        let inbox: Value = http.get(format!("{maildev}/email")).send().await.unwrap().json().await.unwrap();
+        delivered = inbox.as_array().unwrap().iter().find(|m| m["to"][0]["address"] == email.as_str()).cloned();
         if delivered.is_some() {
             break;
         }
@@ -50,11 +30,7 @@ async fn sign_up_mail_is_delivered_over_smtp() {
     let mail = delivered.expect("mail arrived at the SMTP server");
     assert!(mail["subject"].as_str().unwrap().contains("bestätigen"));
     let text = mail["text"].as_str().unwrap();
-    let link = regex_lite::Regex::new(r"https?://\S+/passwort-setzen\?token=\S+")
-        .unwrap()
-        .find(text)
-        .unwrap()
-        .as_str();
+    let link = regex_lite::Regex::new(r"https?://\S+/passwort-setzen\?token=\S+").unwrap().find(text).unwrap().as_str();
     set_password_via_link(&app.client(), link, "smtp passwort 123").await;
     app.stop().await;
 }

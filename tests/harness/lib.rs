@@ -31,10 +31,7 @@ pub enum Backend {
 
 impl Backend {
     pub fn postgres_from_env() -> Option<Backend> {
-        std::env::var("ORDO_TEST_DATABASE_URL")
-            .ok()
-            .filter(|url| !url.is_empty())
-            .map(Backend::Postgres)
+        std::env::var("ORDO_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()).map(Backend::Postgres)
     }
 }
 
@@ -79,9 +76,7 @@ pub struct TestApp {
 fn random_suffix() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
-    (0..12)
-        .map(|_| char::from(b'a' + rng.gen_range(0..26)))
-        .collect()
+    (0..12).map(|_| char::from(b'a' + rng.gen_range(0..26))).collect()
 }
 
 fn with_database(url: &str, database: &str) -> String {
@@ -91,13 +86,9 @@ fn with_database(url: &str, database: &str) -> String {
 }
 
 async fn admin_execute(admin_url: &str, sql: &str) {
-    let db = tenant_app::db::Db::connect(admin_url, tenant_app::db::PoolSize { max: 1 })
-        .await
-        .expect("admin connection");
-    sqlx::query(sql)
-        .execute(db.pool())
-        .await
-        .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    let db =
+        tenant_app::db::Db::connect(admin_url, tenant_app::db::PoolSize { max: 1 }).await.expect("admin connection");
+    sqlx::query(sql).execute(db.pool()).await.unwrap_or_else(|err| panic!("{sql}: {err}"));
     db.close().await;
 }
 
@@ -109,10 +100,7 @@ impl TestApp {
     /// Starts an app with some configuration keys set, e.g. `("smtp_url", "smtp://…")`.
     pub async fn spawn_with(backend: Backend, settings: &[(&str, &str)]) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let settings = settings
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let settings = settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Self::spawn_in(backend, data_dir, None, settings).await
     }
 
@@ -146,14 +134,8 @@ impl TestApp {
                 }
             };
             figment = figment
-                .merge(Serialized::default(
-                    "database_url",
-                    with_database(admin_url, &database),
-                ))
-                .merge(Serialized::default(
-                    "master_key",
-                    test_master_key(data_dir.path()),
-                ));
+                .merge(Serialized::default("database_url", with_database(admin_url, &database)))
+                .merge(Serialized::default("master_key", test_master_key(data_dir.path())));
             pg_database = Some(database);
         }
         let config = Config::extract(figment).expect("test configuration");
@@ -161,13 +143,9 @@ impl TestApp {
         if std::env::var_os("RUST_LOG").is_some() {
             tenant_app::telemetry::init(tenant_app::telemetry::LogFormat::Pretty);
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let state = AppState::build(config.clone(), addr.port())
-            .await
-            .expect("app builds");
+        let state = AppState::build(config.clone(), addr.port()).await.expect("app builds");
         let (shutdown, shutdown_rx) = oneshot::channel::<()>();
         let server = tokio::spawn(app::run(state.clone(), listener, async move {
             let _ = shutdown_rx.await;
@@ -205,8 +183,7 @@ impl TestApp {
         self.stop_server().await;
         let backend = self.backend.clone();
         let pg_database = self.pg_database.take();
-        let data_dir =
-            std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
+        let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
         let settings = std::mem::take(&mut self.settings);
         TestApp::spawn_in(backend, data_dir, pg_database, settings).await
     }
@@ -216,10 +193,7 @@ impl TestApp {
             let _ = shutdown.send(());
         }
         if let Some(server) = self.server.take() {
-            server
-                .await
-                .expect("server task")
-                .expect("server ran cleanly");
+            server.await.expect("server task").expect("server ran cleanly");
         }
         for slug in self.slugs().await {
             let _ = self.state.provisioner.suspend("", &slug).await;
@@ -241,24 +215,13 @@ impl TestApp {
             .map(|ts| ts.into_iter().map(|t| t.id).collect())
             .unwrap_or_default();
         self.stop_server().await;
-        if let (Backend::Postgres(admin_url), Some(database)) =
-            (&self.backend, self.pg_database.take())
-        {
+        if let (Backend::Postgres(admin_url), Some(database)) = (&self.backend, self.pg_database.take()) {
             for id in tenant_ids {
-                let name = control_plane::tenants::databases::database_name(&id)
-                    .expect("tenant database name");
-                admin_execute(
-                    admin_url,
-                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                )
-                .await;
+                let name = control_plane::tenants::databases::database_name(&id).expect("tenant database name");
+                admin_execute(admin_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
                 admin_execute(admin_url, &format!("DROP ROLE IF EXISTS {name}")).await;
             }
-            admin_execute(
-                admin_url,
-                &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
-            )
-            .await;
+            admin_execute(admin_url, &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await;
         }
     }
 
@@ -272,11 +235,7 @@ impl TestApp {
 
     /// `site` is `""` (public), `"admin"`, or a tenant slug.
     pub fn url(&self, site: &str, path: &str) -> String {
-        let host = if site.is_empty() {
-            "localhost".to_owned()
-        } else {
-            format!("{site}.localhost")
-        };
+        let host = if site.is_empty() { "localhost".to_owned() } else { format!("{site}.localhost") };
         format!("http://{host}:{}{path}", self.addr.port())
     }
 
@@ -300,14 +259,9 @@ impl TestApp {
                     .filter_map(Result::ok)
                     .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
                     .map(|e| {
-                        let modified = e
-                            .metadata()
-                            .and_then(|m| m.modified())
-                            .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
-                        (
-                            modified,
-                            Mail::parse(&std::fs::read(e.path()).expect("read mail")),
-                        )
+                        let modified =
+                            e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+                        (modified, Mail::parse(&std::fs::read(e.path()).expect("read mail")))
                     })
                     .collect()
             })
@@ -318,11 +272,7 @@ impl TestApp {
 
     /// The newest mail to `to`.
     pub fn last_mail_to(&self, to: &str) -> Mail {
-        self.mails()
-            .into_iter()
-            .rev()
-            .find(|m| m.to.contains(to))
-            .unwrap_or_else(|| panic!("no mail to {to}"))
+        self.mails().into_iter().rev().find(|m| m.to.contains(to)).unwrap_or_else(|| panic!("no mail to {to}"))
     }
 
     /// Signs up through the JSON API and returns the 201 body.
@@ -382,19 +332,10 @@ pub async fn set_password_via_link(client: &Client, link: &str, password: &str) 
         client,
         &format!("{origin}/passwort-setzen"),
         &html,
-        &[
-            ("token", token.as_str()),
-            ("password", password),
-            ("password_confirm", password),
-        ],
+        &[("token", token.as_str()), ("password", password), ("password_confirm", password)],
     )
     .await;
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "set password: {}",
-        response.text().await.unwrap_or_default()
-    );
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "set password: {}", response.text().await.unwrap_or_default());
     session_set_cookie(&response)
 }
 
@@ -414,23 +355,12 @@ pub fn session_set_cookie(response: &Response) -> String {
 pub async fn log_in(client: &Client, origin: &str, email: &str, password: &str) -> Response {
     let (status, html) = get_page(client, &format!("{origin}/anmelden")).await;
     assert_eq!(status, StatusCode::OK, "login page");
-    post_form(
-        client,
-        &format!("{origin}/anmelden"),
-        &html,
-        &[("email", email), ("password", password)],
-    )
-    .await
+    post_form(client, &format!("{origin}/anmelden"), &html, &[("email", email), ("password", password)]).await
 }
 
 pub fn origin_of(url: &str) -> String {
     let parsed = url::Url::parse(url).expect("url");
-    format!(
-        "{}://{}:{}",
-        parsed.scheme(),
-        parsed.host_str().expect("host"),
-        parsed.port().expect("port")
-    )
+    format!("{}://{}:{}", parsed.scheme(), parsed.host_str().expect("host"), parsed.port().expect("port"))
 }
 
 /// The value of a hidden input in a page.
@@ -446,21 +376,11 @@ pub fn hidden_field(html: &str, name: &str) -> String {
 }
 
 /// Posts a form, taking the CSRF token from a page previously fetched by the same client.
-pub async fn post_form(
-    client: &Client,
-    url: &str,
-    page_html: &str,
-    fields: &[(&str, &str)],
-) -> Response {
+pub async fn post_form(client: &Client, url: &str, page_html: &str, fields: &[(&str, &str)]) -> Response {
     let csrf = hidden_field(page_html, "_csrf");
     let mut body: Vec<(&str, &str)> = vec![("_csrf", csrf.as_str())];
     body.extend_from_slice(fields);
-    client
-        .post(url)
-        .form(&body)
-        .send()
-        .await
-        .expect("post form")
+    client.post(url).form(&body).send().await.expect("post form")
 }
 
 /// GETs a page and returns its status and HTML.
@@ -471,12 +391,7 @@ pub async fn get_page(client: &Client, url: &str) -> (StatusCode, String) {
 }
 
 pub fn location(response: &Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
 }
 
 /// A received e-mail.
@@ -510,19 +425,13 @@ impl Mail {
     /// The first http(s) link in the body.
     pub fn link(&self) -> String {
         let re = regex_lite::Regex::new(r"https?://\S+").expect("regex");
-        re.find(&self.body)
-            .unwrap_or_else(|| panic!("no link in mail: {}", self.body))
-            .as_str()
-            .to_owned()
+        re.find(&self.body).unwrap_or_else(|| panic!("no link in mail: {}", self.body)).as_str().to_owned()
     }
 
     /// The link that sets a password.
     pub fn password_link(&self) -> String {
         let re = regex_lite::Regex::new(r"https?://\S+/passwort-setzen\?token=\S+").expect("regex");
-        re.find(&self.body)
-            .unwrap_or_else(|| panic!("no password link in mail: {}", self.body))
-            .as_str()
-            .to_owned()
+        re.find(&self.body).unwrap_or_else(|| panic!("no password link in mail: {}", self.body)).as_str().to_owned()
     }
 }
 
@@ -532,8 +441,7 @@ struct Loopback;
 impl reqwest::dns::Resolve for Loopback {
     fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         Box::pin(async {
-            let addrs: reqwest::dns::Addrs =
-                Box::new(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0))));
+            let addrs: reqwest::dns::Addrs = Box::new(std::iter::once(SocketAddr::from(([127, 0, 0, 1], 0))));
             Ok(addrs)
         })
     }
@@ -561,12 +469,7 @@ impl PortalSession {
     }
 
     /// GETs `form_path` for its CSRF token, then POSTs `fields` to `action_path`.
-    pub async fn submit(
-        &self,
-        form_path: &str,
-        action_path: &str,
-        fields: &[(&str, &str)],
-    ) -> Response {
+    pub async fn submit(&self, form_path: &str, action_path: &str, fields: &[(&str, &str)]) -> Response {
         let (status, html) = self.page(form_path).await;
         assert_eq!(status, StatusCode::OK, "form page {form_path}");
         post_form(&self.client, &self.url(action_path), &html, fields).await
@@ -590,11 +493,7 @@ impl PortalSession {
             )
             .await;
         assert_eq!(created.status(), StatusCode::SEE_OTHER, "create customer");
-        location(&created)
-            .rsplit('/')
-            .next()
-            .expect("id")
-            .to_owned()
+        location(&created).rsplit('/').next().expect("id").to_owned()
     }
 
     /// Adds a contract for the Produkt with this label; returns nothing, the
@@ -634,27 +533,13 @@ impl PortalSession {
     }
 
     /// Invites a customer and lets them set a password; returns their session.
-    pub async fn invite(
-        &self,
-        app: &TestApp,
-        customer_id: &str,
-        email: &str,
-        password: &str,
-    ) -> PortalSession {
+    pub async fn invite(&self, app: &TestApp, customer_id: &str, email: &str, password: &str) -> PortalSession {
         let page = format!("/makler/kunden/{customer_id}");
         let invited = self.submit(&page, &format!("{page}/einladen"), &[]).await;
         assert_eq!(invited.status(), StatusCode::SEE_OTHER, "invite");
         let customer = app.client();
-        set_password_via_link(
-            &customer,
-            &app.last_mail_to(email).password_link(),
-            password,
-        )
-        .await;
-        PortalSession {
-            client: customer,
-            origin: self.origin.clone(),
-        }
+        set_password_via_link(&customer, &app.last_mail_to(email).password_link(), password).await;
+        PortalSession { client: customer, origin: self.origin.clone() }
     }
 }
 
@@ -662,24 +547,14 @@ impl TestApp {
     /// Signs up a broker and returns their logged-in portal session.
     pub async fn broker_session(&self, company: &str, email: &str) -> PortalSession {
         let (slug, client) = self.broker(company, email, "makler passwort 2026").await;
-        PortalSession {
-            client,
-            origin: self.url(&slug, ""),
-        }
+        PortalSession { client, origin: self.url(&slug, "") }
     }
 }
 
 /// The value of the `<option>` with this label.
 pub fn option_value(html: &str, label: &str) -> String {
-    let re = regex_lite::Regex::new(&format!(
-        r#"<option value="([0-9a-f]+)"[^>]*>{}</option>"#,
-        regex_lite::escape(label)
-    ))
-    .expect("regex");
-    re.captures(html)
-        .unwrap_or_else(|| panic!("no option {label}"))
-        .get(1)
-        .expect("group")
-        .as_str()
-        .to_owned()
+    let re =
+        regex_lite::Regex::new(&format!(r#"<option value="([0-9a-f]+)"[^>]*>{}</option>"#, regex_lite::escape(label)))
+            .expect("regex");
+    re.captures(html).unwrap_or_else(|| panic!("no option {label}")).get(1).expect("group").as_str().to_owned()
 }

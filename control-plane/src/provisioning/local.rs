@@ -32,34 +32,19 @@ pub struct TenantRegistry {
 
 impl TenantRegistry {
     pub fn get(&self, slug: &str) -> Option<RunningTenant> {
-        self.running
-            .read()
-            .expect("registry lock poisoned")
-            .get(slug)
-            .cloned()
+        self.running.read().expect("registry lock poisoned").get(slug).cloned()
     }
 
     pub fn by_tenant_id(&self, tenant_id: &str) -> Option<RunningTenant> {
-        self.running
-            .read()
-            .expect("registry lock poisoned")
-            .values()
-            .find(|t| t.tenant_id == tenant_id)
-            .cloned()
+        self.running.read().expect("registry lock poisoned").values().find(|t| t.tenant_id == tenant_id).cloned()
     }
 
     fn insert(&self, slug: &str, tenant: RunningTenant) {
-        self.running
-            .write()
-            .expect("registry lock poisoned")
-            .insert(slug.to_owned(), tenant);
+        self.running.write().expect("registry lock poisoned").insert(slug.to_owned(), tenant);
     }
 
     fn remove(&self, slug: &str) -> Option<RunningTenant> {
-        self.running
-            .write()
-            .expect("registry lock poisoned")
-            .remove(slug)
+        self.running.write().expect("registry lock poisoned").remove(slug)
     }
 
     pub fn len(&self) -> usize {
@@ -88,13 +73,7 @@ impl LocalProvisioner {
         tenants_dir: PathBuf,
         max_file_bytes: usize,
     ) -> LocalProvisioner {
-        LocalProvisioner {
-            registry,
-            mailer,
-            operator_name,
-            tenants_dir,
-            max_file_bytes,
-        }
+        LocalProvisioner { registry, mailer, operator_name, tenants_dir, max_file_bytes }
     }
 }
 
@@ -105,11 +84,9 @@ impl Provisioner for LocalProvisioner {
     }
 
     async fn deploy(&self, deployment: &TenantDeployment) -> anyhow::Result<()> {
-        if self
-            .registry
-            .get(&deployment.slug)
-            .is_some_and(|t| t.tenant_id == deployment.tenant_id)
-        {
+        if let Some(running) = self.registry.get(&deployment.slug).filter(|t| t.tenant_id == deployment.tenant_id) {
+            // Already serving: a changed plan or add-on takes effect at once.
+            running.portal.set_entitlements(deployment.entitlements);
             return Ok(());
         }
         let db = instance::open_database(deployment.database_url.expose_secret())
@@ -121,23 +98,14 @@ impl Provisioner for LocalProvisioner {
             display_name: deployment.display_name.clone(),
             public_url: deployment.public_url.clone(),
             operator_name: self.operator_name.clone(),
-            whitelabel: deployment.whitelabel,
-            csrf_key: *deployment.session_key.bytes(),
+            secret: deployment.session_key.clone(),
             max_file_bytes: self.max_file_bytes,
         };
-        let store = Arc::new(LocalStore::new(
-            self.tenants_dir.join(&deployment.tenant_id).join("files"),
-        ));
-        let portal = instance::start(db, settings, self.mailer.clone(), store);
+        let store = Arc::new(LocalStore::new(self.tenants_dir.join(&deployment.tenant_id).join("files")));
+        let portal = instance::start(db, settings, deployment.entitlements, self.mailer.clone(), store);
         let router = portal.router();
-        self.registry.insert(
-            &deployment.slug,
-            RunningTenant {
-                tenant_id: deployment.tenant_id.clone(),
-                portal,
-                router,
-            },
-        );
+        self.registry
+            .insert(&deployment.slug, RunningTenant { tenant_id: deployment.tenant_id.clone(), portal, router });
         Ok(())
     }
 

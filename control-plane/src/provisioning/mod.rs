@@ -17,6 +17,8 @@ use tenant_app::crypto::Key;
 use tenant_app::db::Db;
 use tenant_app::instance::{self, TENANT_POOL};
 use tenant_app::mail::Email;
+use tenant_app::plans::Plan;
+use tenant_app::portal::Entitlements;
 use tenant_app::values::EmailAddress;
 
 use crate::app::AppState;
@@ -31,8 +33,7 @@ pub struct TenantDeployment {
     pub public_url: String,
     pub database_url: SecretString,
     pub session_key: Key,
-    pub whitelabel: bool,
-    pub plan: String,
+    pub entitlements: Entitlements,
 }
 
 impl std::fmt::Debug for TenantDeployment {
@@ -60,9 +61,7 @@ pub trait Provisioner: Send + Sync + 'static {
 
 /// Builds what the provisioner needs from the tenant record.
 pub fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<TenantDeployment> {
-    let tenant_key = tenant
-        .key(&app.master_key)
-        .context("unwrapping the tenant key")?;
+    let tenant_key = tenant.key(&app.master_key).context("unwrapping the tenant key")?;
     let password = tenant
         .db_password_enc
         .as_deref()
@@ -75,11 +74,8 @@ pub fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<TenantD
         display_name: tenant.display_name().to_owned(),
         public_url: app.hosts.tenant_url(&tenant.slug),
         database_url: app.tenant_dbs.url(&tenant.id, password.as_deref())?,
-        session_key: tenant
-            .session_key(&app.master_key)
-            .context("opening the session key")?,
-        whitelabel: false,
-        plan: tenant.plan.clone(),
+        session_key: tenant.session_key(&app.master_key).context("opening the session key")?,
+        entitlements: Entitlements { plan: Plan::parse(&tenant.plan).unwrap_or(Plan::Trial), whitelabel: false },
     })
 }
 
@@ -87,14 +83,10 @@ pub fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<TenantD
 pub async fn provision(app: &AppState, tenant_id: &str) -> anyhow::Result<TenantStatus> {
     let Some(_guard) = app.claim_provisioning(tenant_id) else {
         // Another task is on it; report what the record says.
-        let tenant = tenants::find(&app.db, tenant_id)
-            .await?
-            .context("tenant vanished")?;
+        let tenant = tenants::find(&app.db, tenant_id).await?.context("tenant vanished")?;
         return Ok(tenant.status);
     };
-    let tenant = tenants::find(&app.db, tenant_id)
-        .await?
-        .context("no such tenant")?;
+    let tenant = tenants::find(&app.db, tenant_id).await?.context("no such tenant")?;
     if tenant.status == TenantStatus::Ready && tenant.step == ProvisionStep::Deployed {
         return Ok(TenantStatus::Ready);
     }
@@ -104,8 +96,7 @@ pub async fn provision(app: &AppState, tenant_id: &str) -> anyhow::Result<Tenant
         Ok(()) => {
             tenants::set_status(&app.db, tenant_id, TenantStatus::Ready, None).await?;
             tenants::record_event(&app.db, tenant_id, "ready", "Portal ist bereit.").await?;
-            app.metrics
-                .provisioning_finished("ready", started.elapsed());
+            app.metrics.provisioning_finished("ready", started.elapsed());
             tracing::info!(tenant_id, slug = %tenant.slug, elapsed_ms = started.elapsed().as_millis() as u64, "tenant ready");
             Ok(TenantStatus::Ready)
         }
@@ -114,32 +105,20 @@ pub async fn provision(app: &AppState, tenant_id: &str) -> anyhow::Result<Tenant
             tracing::error!(tenant_id, error = %reason, "provisioning failed");
             tenants::set_status(&app.db, tenant_id, TenantStatus::Failed, Some(&reason)).await?;
             tenants::record_event(&app.db, tenant_id, "failed", &reason).await?;
-            app.metrics
-                .provisioning_finished("failed", started.elapsed());
+            app.metrics.provisioning_finished("failed", started.elapsed());
             Ok(TenantStatus::Failed)
         }
     }
 }
 
 async fn run_steps(app: &AppState, tenant: &Tenant) -> anyhow::Result<()> {
-    let tenant_key = tenant
-        .key(&app.master_key)
-        .context("unwrapping the tenant key")?;
-    let stored_password = tenant
-        .db_password_enc
-        .as_deref()
-        .map(|sealed| tenant_key.open_string(sealed))
-        .transpose()?;
+    let tenant_key = tenant.key(&app.master_key).context("unwrapping the tenant key")?;
+    let stored_password = tenant.db_password_enc.as_deref().map(|sealed| tenant_key.open_string(sealed)).transpose()?;
 
     // 1. The database exists (cheap to confirm, so confirmed every time).
-    let ensured = app
-        .tenant_dbs
-        .ensure(&tenant.id, stored_password)
-        .await
-        .context("creating the database")?;
+    let ensured = app.tenant_dbs.ensure(&tenant.id, stored_password).await.context("creating the database")?;
     if let Some(password) = &ensured.new_password {
-        tenants::set_db_password(&app.db, &tenant.id, &tenant_key.seal(password.as_bytes()))
-            .await?;
+        tenants::set_db_password(&app.db, &tenant.id, &tenant_key.seal(password.as_bytes())).await?;
     }
     advance(app, tenant, ProvisionStep::Database).await?;
 
@@ -153,24 +132,18 @@ async fn run_steps(app: &AppState, tenant: &Tenant) -> anyhow::Result<()> {
     // 3. Catalog, admin account, and the sign-up mail with the set-password link.
     if tenant.step < ProvisionStep::Seeded {
         let db = Db::connect(ensured.url.expose_secret(), TENANT_POOL).await?;
-        let email = EmailAddress::parse(&tenant.email)
-            .map_err(|m| anyhow::anyhow!("stored e-mail invalid: {m}"))?;
+        let email = EmailAddress::parse(&tenant.email).map_err(|m| anyhow::anyhow!("stored e-mail invalid: {m}"))?;
         let token = instance::seed(&db, &email, &tenant.name).await;
         db.close().await;
         if let Some(token) = token? {
-            send_welcome(app, tenant, &token)
-                .await
-                .context("sending the sign-up e-mail")?;
+            send_welcome(app, tenant, &token).await.context("sending the sign-up e-mail")?;
         }
         advance(app, tenant, ProvisionStep::Seeded).await?;
     }
 
     // 4. The instance runs (always asked: after a restart it must start again).
     let deployment = deployment_for(app, tenant)?;
-    app.provisioner
-        .deploy(&deployment)
-        .await
-        .context("deploying the instance")?;
+    app.provisioner.deploy(&deployment).await.context("deploying the instance")?;
     advance(app, tenant, ProvisionStep::Deployed).await?;
     Ok(())
 }
@@ -189,10 +162,7 @@ async fn send_welcome(app: &AppState, tenant: &Tenant, token: &str) -> anyhow::R
     if app.config.log_mail_links {
         tracing::info!(tenant = %tenant.slug, %link, "sign-up link (log_mail_links is on)");
     }
-    let trial_end = tenant
-        .trial_ends_at
-        .map(crate::web::trial_last_day)
-        .unwrap_or_default();
+    let trial_end = tenant.trial_ends_at.map(crate::web::trial_last_day).unwrap_or_default();
     let operator = &app.config.operator_name;
     app.mailer
         .send(Email {

@@ -107,10 +107,7 @@ pub struct Tenant {
 impl Tenant {
     /// The name the portal shows: the company, else the person.
     pub fn display_name(&self) -> &str {
-        self.company
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .unwrap_or(&self.name)
+        self.company.as_deref().filter(|c| !c.is_empty()).unwrap_or(&self.name)
     }
 
     pub fn key(&self, master: &Key) -> Result<Key, tenant_app::crypto::CryptoError> {
@@ -161,10 +158,8 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<Tenant, sqlx::Error> {
 }
 
 pub async fn find(db: &Db, id: &str) -> Result<Option<Tenant>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE id = $1")).bind(id).fetch_optional(db.pool()).await?;
     row.map(from_row).transpose()
 }
 
@@ -177,46 +172,37 @@ pub async fn find_by_slug(db: &Db, slug: &str) -> Result<Option<Tenant>, sqlx::E
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Tenant>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM tenants ORDER BY created_at DESC, id DESC"
-    ))
-    .fetch_all(db.pool())
-    .await?;
-    rows.into_iter().map(from_row).collect()
-}
-
-/// Tenants whose provisioning has not finished (after a crash or restart).
-pub async fn list_unfinished(db: &Db) -> Result<Vec<Tenant>, sqlx::Error> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE status IN ('requested', 'provisioning') ORDER BY created_at"))
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants ORDER BY created_at DESC, id DESC"))
         .fetch_all(db.pool())
         .await?;
     rows.into_iter().map(from_row).collect()
 }
 
-pub async fn list_ready(db: &Db) -> Result<Vec<Tenant>, sqlx::Error> {
+/// Tenants whose provisioning has not finished (after a crash or restart).
+pub async fn list_unfinished(db: &Db) -> Result<Vec<Tenant>, sqlx::Error> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM tenants WHERE status = 'ready' ORDER BY created_at"
+        "SELECT {COLUMNS} FROM tenants WHERE status IN ('requested', 'provisioning') ORDER BY created_at"
     ))
     .fetch_all(db.pool())
     .await?;
     rows.into_iter().map(from_row).collect()
 }
 
-pub async fn set_status(
-    db: &Db,
-    id: &str,
-    status: TenantStatus,
-    reason: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE tenants SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4",
-    )
-    .bind(status.as_str())
-    .bind(reason)
-    .bind(now())
-    .bind(id)
-    .execute(db.pool())
-    .await?;
+pub async fn list_ready(db: &Db) -> Result<Vec<Tenant>, sqlx::Error> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE status = 'ready' ORDER BY created_at"))
+        .fetch_all(db.pool())
+        .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+pub async fn set_status(db: &Db, id: &str, status: TenantStatus, reason: Option<&str>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tenants SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4")
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(now())
+        .bind(id)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }
 
@@ -241,22 +227,15 @@ pub async fn set_db_password(db: &Db, id: &str, sealed: &str) -> Result<(), sqlx
 }
 
 /// Records something that happened to a tenant, for the operator to read.
-pub async fn record_event(
-    db: &Db,
-    tenant_id: &str,
-    kind: &str,
-    message: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO tenant_events (id, tenant_id, at, kind, message) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(new_id())
-    .bind(tenant_id)
-    .bind(now())
-    .bind(kind)
-    .bind(message)
-    .execute(db.pool())
-    .await?;
+pub async fn record_event(db: &Db, tenant_id: &str, kind: &str, message: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO tenant_events (id, tenant_id, at, kind, message) VALUES ($1, $2, $3, $4, $5)")
+        .bind(new_id())
+        .bind(tenant_id)
+        .bind(now())
+        .bind(kind)
+        .bind(message)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }
 
@@ -273,8 +252,5 @@ pub async fn events(db: &Db, tenant_id: &str) -> Result<Vec<TenantEvent>, sqlx::
             .bind(tenant_id)
             .fetch_all(db.pool())
             .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(at, kind, message)| TenantEvent { at, kind, message })
-        .collect())
+    Ok(rows.into_iter().map(|(at, kind, message)| TenantEvent { at, kind, message }).collect())
 }

@@ -40,40 +40,24 @@ impl NewTrial {
     pub fn parse(request: &TrialRequest) -> Result<NewTrial, FieldErrors> {
         let mut errors = FieldErrors::default();
         let mut text = |field: &'static str, result: Result<String, &'static str>| {
-            result
-                .map_err(|message| errors.add(field, message))
-                .unwrap_or_default()
+            result.map_err(|message| errors.add(field, message)).unwrap_or_default()
         };
         let name = text("name", required_text(&request.name, 120));
-        let company = text(
-            "company",
-            optional_text(request.company.as_deref().unwrap_or(""), 160),
-        );
+        let company = text("company", optional_text(request.company.as_deref().unwrap_or(""), 160));
         let street = text("street", required_text(&request.street, 160));
         let postal_code = text("postal_code", required_text(&request.postal_code, 10));
         let city = text("city", required_text(&request.city, 100));
         let phone = text("phone", required_text(&request.phone, 40));
-        let postal_code_ok =
-            postal_code.len() == 5 && postal_code.bytes().all(|b| b.is_ascii_digit());
+        let postal_code_ok = postal_code.len() == 5 && postal_code.bytes().all(|b| b.is_ascii_digit());
         if !postal_code.is_empty() && !postal_code_ok {
-            errors.add(
-                "postal_code",
-                "Bitte geben Sie eine fünfstellige Postleitzahl an.",
-            );
+            errors.add("postal_code", "Bitte geben Sie eine fünfstellige Postleitzahl an.");
         }
         let phone_digits = phone.chars().filter(char::is_ascii_digit).count();
-        let phone_chars_ok = phone
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-/()".contains(c));
+        let phone_chars_ok = phone.chars().all(|c| c.is_ascii_digit() || " +-/()".contains(c));
         if !phone.is_empty() && (phone_digits < 6 || !phone_chars_ok) {
-            errors.add(
-                "phone",
-                "Bitte geben Sie eine Telefonnummer wie 030 1234567 an.",
-            );
+            errors.add("phone", "Bitte geben Sie eine Telefonnummer wie 030 1234567 an.");
         }
-        let email = EmailAddress::parse(&request.email)
-            .map_err(|message| errors.add("email", message))
-            .ok();
+        let email = EmailAddress::parse(&request.email).map_err(|message| errors.add("email", message)).ok();
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -107,19 +91,11 @@ pub enum SignupError {
 /// trial's last day (a trial begun on 1 March with 30 days ends at the start of 31 March).
 pub fn trial_end(start: i64, days: i64) -> i64 {
     let berlin = chrono_tz::Europe::Berlin;
-    let start_day = berlin
-        .timestamp_opt(start, 0)
-        .single()
-        .map(|t| t.date_naive())
-        .unwrap_or_default();
+    let start_day = berlin.timestamp_opt(start, 0).single().map(|t| t.date_naive()).unwrap_or_default();
     let end_day = start_day + Duration::days(days);
     let midnight = end_day.and_hms_opt(0, 0, 0).expect("midnight exists");
     // Midnight never falls in a DST gap in Germany (the switch is at 02:00/03:00).
-    berlin
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map(|t| t.timestamp())
-        .unwrap_or(start + days * 86_400)
+    berlin.from_local_datetime(&midnight).earliest().map(|t| t.timestamp()).unwrap_or(start + days * 86_400)
 }
 
 /// Records a new trial tenant in state `requested`, with its own keys and a
@@ -164,18 +140,14 @@ pub async fn record_trial(app: &AppState, trial: &NewTrial) -> Result<Tenant, Si
         match inserted {
             Ok(_) => {
                 tenants::record_event(&app.db, &id, "requested", "Testzugang beantragt.").await?;
-                app.audit("signup", &format!("tenant:{id}"), slug.as_str())
-                    .await?;
-                return tenants::find(&app.db, &id)
-                    .await?
-                    .ok_or(SignupError::Database(sqlx::Error::RowNotFound));
+                app.audit("signup", &format!("tenant:{id}"), slug.as_str()).await?;
+                return tenants::find(&app.db, &id).await?.ok_or(SignupError::Database(sqlx::Error::RowNotFound));
             }
             Err(err) if is_unique_violation(&err) => {
-                let taken: Option<String> =
-                    sqlx::query_scalar("SELECT id FROM tenants WHERE email = $1")
-                        .bind(trial.email.as_str())
-                        .fetch_optional(app.db.pool())
-                        .await?;
+                let taken: Option<String> = sqlx::query_scalar("SELECT id FROM tenants WHERE email = $1")
+                    .bind(trial.email.as_str())
+                    .fetch_optional(app.db.pool())
+                    .await?;
                 if taken.is_some() {
                     return Err(SignupError::EmailTaken);
                 }
@@ -194,8 +166,7 @@ pub async fn sign_up(app: &AppState, trial: &NewTrial) -> Result<Tenant, SignupE
     app.metrics.signup();
     let task_app = app.clone();
     let tenant_id = tenant.id.clone();
-    let provisioning =
-        tokio::spawn(async move { crate::provisioning::provision(&task_app, &tenant_id).await });
+    let provisioning = tokio::spawn(async move { crate::provisioning::provision(&task_app, &tenant_id).await });
     match provisioning.await {
         Ok(Ok(_status)) => {}
         Ok(Err(err)) => {
@@ -229,11 +200,7 @@ mod tests {
         let trial = NewTrial::parse(&request()).unwrap();
         assert_eq!(trial.email.as_str(), "erika@example.de");
         assert_eq!(trial.slug_source(), "Muster Versicherungsmakler");
-        let trial = NewTrial::parse(&TrialRequest {
-            company: Some(" ".into()),
-            ..request()
-        })
-        .unwrap();
+        let trial = NewTrial::parse(&TrialRequest { company: Some(" ".into()), ..request() }).unwrap();
         assert_eq!(trial.company, None);
         assert_eq!(trial.slug_source(), "Erika Muster");
     }
@@ -258,10 +225,7 @@ mod tests {
     fn trials_end_at_berlin_midnight_across_dst() {
         let berlin = chrono_tz::Europe::Berlin;
         // 10 March 2026, 15:00 Berlin (CET); 30 days later is 9 April (CEST).
-        let start = berlin
-            .with_ymd_and_hms(2026, 3, 10, 15, 0, 0)
-            .unwrap()
-            .timestamp();
+        let start = berlin.with_ymd_and_hms(2026, 3, 10, 15, 0, 0).unwrap().timestamp();
         let end = berlin.timestamp_opt(trial_end(start, 30), 0).unwrap();
         assert_eq!(end.format("%Y-%m-%d %H:%M").to_string(), "2026-04-09 00:00");
     }

@@ -22,20 +22,12 @@ pub fn public_routes() -> Router<AppState> {
 }
 
 pub fn admin_routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/tenants", get(list_tenants))
-        .route("/api/v1/tenants/{id}", get(get_tenant))
+    Router::new().route("/api/v1/tenants", get(list_tenants)).route("/api/v1/tenants/{id}", get(get_tenant))
 }
 
 /// The OpenAPI document, served on the public and the admin host.
 pub async fn openapi() -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        include_str!("openapi.json"),
-    )
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], include_str!("openapi.json"))
         .into_response()
 }
 
@@ -76,8 +68,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(ApiError::Problem(
-                Problem::new(rejection.status(), "Unreadable request body")
-                    .detail(rejection.body_text()),
+                Problem::new(rejection.status(), "Unreadable request body").detail(rejection.body_text()),
             )),
         }
     }
@@ -89,17 +80,12 @@ pub struct ApiOperator(#[allow(dead_code)] pub Operator);
 impl FromRequestParts<AppState> for ApiOperator {
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        app: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
         let unauthorized = || {
             let mut response = Problem::new(StatusCode::UNAUTHORIZED, "Authentication required")
                 .detail("Send an operator API token as `Authorization: Bearer <token>`.")
                 .into_response();
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             response
         };
         let token = parts
@@ -129,8 +115,7 @@ async fn create_trial(
     State(app): State<AppState>,
     ApiJson(request): ApiJson<TrialRequest>,
 ) -> Result<Response, ApiError> {
-    let trial = NewTrial::parse(&request)
-        .map_err(|errors| ApiError::Problem(Problem::validation(errors)))?;
+    let trial = NewTrial::parse(&request).map_err(|errors| ApiError::Problem(Problem::validation(errors)))?;
     match signup::sign_up(&app, &trial).await {
         Ok(tenant) => {
             let body = TrialCreated {
@@ -167,9 +152,7 @@ struct TenantView {
 }
 
 fn rfc3339(at: i64) -> String {
-    chrono::DateTime::from_timestamp(at, 0)
-        .map(|t| t.to_rfc3339())
-        .unwrap_or_default()
+    chrono::DateTime::from_timestamp(at, 0).map(|t| t.to_rfc3339()).unwrap_or_default()
 }
 
 async fn view(app: &AppState, tenant: Tenant) -> TenantView {
@@ -189,10 +172,7 @@ async fn view(app: &AppState, tenant: Tenant) -> TenantView {
     }
 }
 
-async fn list_tenants(
-    State(app): State<AppState>,
-    _operator: ApiOperator,
-) -> Result<Json<Vec<TenantView>>, ApiError> {
+async fn list_tenants(State(app): State<AppState>, _operator: ApiOperator) -> Result<Json<Vec<TenantView>>, ApiError> {
     let mut views = Vec::new();
     for tenant in tenants::list(&app.db).await? {
         views.push(view(&app, tenant).await);

@@ -42,17 +42,10 @@ pub struct ConsoleOperator(pub Operator);
 impl FromRequestParts<AppState> for ConsoleOperator {
     type Rejection = PageError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        app: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
         let token = cookie_value(&parts.headers, SESSION_COOKIE).ok_or(PageError::LoginRequired)?;
-        let operator_id = sessions::lookup(&app.db, &token)
-            .await?
-            .ok_or(PageError::LoginRequired)?;
-        let operator = operators::find(&app.db, &operator_id)
-            .await?
-            .ok_or(PageError::LoginRequired)?;
+        let operator_id = sessions::lookup(&app.db, &token).await?.ok_or(PageError::LoginRequired)?;
+        let operator = operators::find(&app.db, &operator_id).await?.ok_or(PageError::LoginRequired)?;
         Ok(ConsoleOperator(operator))
     }
 }
@@ -106,15 +99,8 @@ struct LoginPage {
     error: Option<String>,
 }
 
-async fn login_page(
-    State(app): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-) -> Result<Response, PageError> {
-    render(&LoginPage {
-        layout: ConsoleLayout::new(&app, &csrf, None),
-        email: String::new(),
-        error: None,
-    })
+async fn login_page(State(app): State<AppState>, Extension(csrf): Extension<CsrfToken>) -> Result<Response, PageError> {
+    render(&LoginPage { layout: ConsoleLayout::new(&app, &csrf, None), email: String::new(), error: None })
 }
 
 #[derive(Deserialize)]
@@ -136,11 +122,7 @@ async fn login(
     let failed = |status: StatusCode, message: String| {
         render_with_status(
             status,
-            &LoginPage {
-                layout: ConsoleLayout::new(&app, &csrf, None),
-                email: email.clone(),
-                error: Some(message),
-            },
+            &LoginPage { layout: ConsoleLayout::new(&app, &csrf, None), email: email.clone(), error: Some(message) },
         )
     };
     if let Err(throttled) = app.throttle.check(&app.db, &email, &address).await? {
@@ -154,33 +136,21 @@ async fn login(
     let stored_hash = operator.as_ref().and_then(|o| o.password_hash.as_deref());
     let verified = passwords::verify_off_thread(&form.password, stored_hash).await;
     let Some(operator) = operator.filter(|_| verified) else {
-        app.throttle
-            .record_failure(&app.db, &email, &address)
-            .await?;
-        return failed(
-            StatusCode::UNAUTHORIZED,
-            "E-Mail-Adresse oder Passwort ist falsch.".into(),
-        );
+        app.throttle.record_failure(&app.db, &email, &address).await?;
+        return failed(StatusCode::UNAUTHORIZED, "E-Mail-Adresse oder Passwort ist falsch.".into());
     };
     app.throttle.record_success(&app.db, &email).await?;
     start_session(&app, &operator, &headers).await
 }
 
 /// A fresh session id at every login.
-async fn start_session(
-    app: &AppState,
-    operator: &Operator,
-    headers: &HeaderMap,
-) -> Result<Response, PageError> {
+async fn start_session(app: &AppState, operator: &Operator, headers: &HeaderMap) -> Result<Response, PageError> {
     if let Some(old) = cookie_value(headers, SESSION_COOKIE) {
         sessions::revoke(&app.db, &old).await?;
     }
     let token = sessions::create(&app.db, &operator.id).await?;
     app.audit(&operator.email, "login", "console").await?;
-    Ok(with_cookie(
-        Redirect::to("/").into_response(),
-        sessions::session_cookie(token, app.hosts.secure()),
-    ))
+    Ok(with_cookie(Redirect::to("/").into_response(), sessions::session_cookie(token, app.hosts.secure())))
 }
 
 #[derive(Deserialize)]
@@ -214,10 +184,7 @@ async fn logout(
     if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
         sessions::revoke(&app.db, &token).await?;
     }
-    Ok(with_cookie(
-        Redirect::to("/anmelden").into_response(),
-        sessions::clear_session_cookie(app.hosts.secure()),
-    ))
+    Ok(with_cookie(Redirect::to("/anmelden").into_response(), sessions::clear_session_cookie(app.hosts.secure())))
 }
 
 /// One row of the tenants list.
@@ -255,10 +222,7 @@ async fn tenant_list(
             tenant,
         });
     }
-    render(&TenantListPage {
-        layout: ConsoleLayout::new(&app, &csrf, Some(&operator)),
-        rows,
-    })
+    render(&TenantListPage { layout: ConsoleLayout::new(&app, &csrf, Some(&operator)), rows })
 }
 
 #[derive(askama::Template)]
@@ -276,14 +240,8 @@ async fn tenant_page(
     Extension(csrf): Extension<CsrfToken>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let tenant = tenants::find(&app.db, &id)
-        .await?
-        .ok_or(PageError::NotFound)?;
-    let events = tenants::events(&app.db, &id)
-        .await?
-        .into_iter()
-        .map(|e| (berlin(e.at), e))
-        .collect();
+    let tenant = tenants::find(&app.db, &id).await?.ok_or(PageError::NotFound)?;
+    let events = tenants::events(&app.db, &id).await?.into_iter().map(|e| (berlin(e.at), e)).collect();
     render(&TenantPage {
         layout: ConsoleLayout::new(&app, &csrf, Some(&operator)),
         created: berlin(tenant.created_at),
@@ -303,15 +261,8 @@ async fn retry_provisioning(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
-    tenants::find(&app.db, &id)
-        .await?
-        .ok_or(PageError::NotFound)?;
-    app.audit(
-        &operator.email,
-        "retry_provisioning",
-        &format!("tenant:{id}"),
-    )
-    .await?;
+    tenants::find(&app.db, &id).await?.ok_or(PageError::NotFound)?;
+    app.audit(&operator.email, "retry_provisioning", &format!("tenant:{id}")).await?;
     crate::provisioning::provision(&app, &id).await?;
     Ok(Redirect::to(&format!("/mandanten/{id}")).into_response())
 }
@@ -341,19 +292,10 @@ async fn show_tokens(
             (t, created, used)
         })
         .collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     render_with_status(
         status,
-        &TokensPage {
-            layout: ConsoleLayout::new(app, csrf, Some(operator)),
-            tokens,
-            new_token,
-            error,
-        },
+        &TokensPage { layout: ConsoleLayout::new(app, csrf, Some(operator)), tokens, new_token, error },
     )
 }
 
@@ -382,8 +324,7 @@ async fn create_token(
         Err(message) => return show_tokens(&app, &operator, &csrf, None, Some(message)).await,
     };
     let token = operators::create_api_token(&app.db, &operator.id, &name).await?;
-    app.audit(&operator.email, "create_api_token", &name)
-        .await?;
+    app.audit(&operator.email, "create_api_token", &name).await?;
     show_tokens(&app, &operator, &csrf, Some(token), None).await
 }
 
@@ -413,11 +354,7 @@ async fn account_page(
     ConsoleOperator(operator): ConsoleOperator,
     Extension(csrf): Extension<CsrfToken>,
 ) -> Result<Response, PageError> {
-    render(&AccountPage {
-        layout: ConsoleLayout::new(&app, &csrf, Some(&operator)),
-        error: None,
-        saved: false,
-    })
+    render(&AccountPage { layout: ConsoleLayout::new(&app, &csrf, Some(&operator)), error: None, saved: false })
 }
 
 #[derive(Deserialize)]
@@ -437,23 +374,13 @@ async fn set_password(
     let layout = ConsoleLayout::new(&app, &csrf, Some(&operator));
     match NewPassword::parse(&form.password, &form.password_confirm) {
         Ok(password) => {
-            operators::set_password(&app.db, &operator.id, &password.hash_off_thread().await)
-                .await?;
-            app.audit(&operator.email, "set_password", "console")
-                .await?;
-            render(&AccountPage {
-                layout,
-                error: None,
-                saved: true,
-            })
+            operators::set_password(&app.db, &operator.id, &password.hash_off_thread().await).await?;
+            app.audit(&operator.email, "set_password", "console").await?;
+            render(&AccountPage { layout, error: None, saved: true })
         }
         Err(message) => render_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &AccountPage {
-                layout,
-                error: Some(message),
-                saved: false,
-            },
+            &AccountPage { layout, error: Some(message), saved: false },
         ),
     }
 }

@@ -30,61 +30,32 @@ struct Sites {
 /// The whole server: host dispatch wrapped in the request layers.
 pub fn router(app: AppState) -> Router {
     let csrf_layer = axum::middleware::from_fn_with_state(app.csrf.clone(), csrf::ensure_cookie);
-    let public = public::routes()
-        .merge(api::public_routes())
-        .layer(csrf_layer.clone())
-        .with_state(app.clone());
-    let admin = console::routes()
-        .merge(api::admin_routes())
-        .layer(csrf_layer)
-        .with_state(app.clone());
+    let public = public::routes().merge(api::public_routes()).layer(csrf_layer.clone()).with_state(app.clone());
+    let admin = console::routes().merge(api::admin_routes()).layer(csrf_layer).with_state(app.clone());
     let ops = ops::routes().with_state(app.clone());
-    let sites = Arc::new(Sites {
-        app,
-        public,
-        admin,
-        ops,
-    });
+    let sites = Arc::new(Sites { app, public, admin, ops });
     tenant_app::web::with_request_layers(Router::new().fallback(dispatch).with_state(sites))
 }
 
 async fn dispatch(State(sites): State<Arc<Sites>>, request: Request) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     let site = sites.app.hosts.classify(host);
     let path = request.uri().path();
     let is_probe = path == "/healthz" || path == "/readyz";
     let (label, router) = match &site {
         Site::Public => ("public", Some(sites.public.clone())),
         Site::Admin => ("admin", Some(sites.admin.clone())),
-        Site::Tenant(slug) => (
-            "tenant",
-            sites.app.registry.get(slug).map(|running| running.router),
-        ),
+        Site::Tenant(slug) => ("tenant", sites.app.registry.get(slug).map(|running| running.router)),
         Site::Unknown => ("unknown", None),
     };
     let response = match router {
-        Some(router) => router
-            .oneshot(request)
-            .await
-            .unwrap_or_else(|never| match never {}),
+        Some(router) => router.oneshot(request).await.unwrap_or_else(|never| match never {}),
         // Probes from the orchestrator arrive with an IP as Host.
-        None if is_probe => sites
-            .ops
-            .clone()
-            .oneshot(request)
-            .await
-            .unwrap_or_else(|never| match never {}),
+        None if is_probe => sites.ops.clone().oneshot(request).await.unwrap_or_else(|never| match never {}),
         // Nothing here: the same bare page for every unknown host, naming nothing.
-        None => (
-            StatusCode::NOT_FOUND,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "Not Found",
-        )
-            .into_response(),
+        None => {
+            (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Not Found").into_response()
+        }
     };
     sites.app.metrics.request(label, response.status().as_u16());
     response

@@ -10,9 +10,7 @@ use crate::app::AppState;
 
 /// `/healthz` and `/readyz`, mounted on every site of the control plane.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
 async fn healthz() -> &'static str {
@@ -29,13 +27,11 @@ async fn readyz(State(app): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus text format.
-pub async fn metrics(State(app): State<AppState>) -> Response {
+/// Prometheus text format, for scrapers holding an operator API token
+/// (`authorization: {credentials: <token>}` in the scrape config).
+pub async fn metrics(State(app): State<AppState>, _operator: super::api::ApiOperator) -> Response {
     let by_status: Vec<(String, i64)> =
-        match sqlx::query_as("SELECT status, COUNT(*) FROM tenants GROUP BY status")
-            .fetch_all(app.db.pool())
-            .await
-        {
+        match sqlx::query_as("SELECT status, COUNT(*) FROM tenants GROUP BY status").fetch_all(app.db.pool()).await {
             Ok(rows) => rows,
             Err(err) => {
                 tracing::warn!(error = %err, "counting tenants for metrics");
@@ -43,12 +39,5 @@ pub async fn metrics(State(app): State<AppState>) -> Response {
             }
         };
     let body = app.metrics.render(&by_status, app.registry.len());
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body).into_response()
 }

@@ -34,10 +34,7 @@ pub struct PublicLayout {
 
 impl PublicLayout {
     fn new(app: &AppState, csrf: &CsrfToken) -> PublicLayout {
-        PublicLayout {
-            product: app.config.operator_name.clone(),
-            csrf: csrf.as_str().to_owned(),
-        }
+        PublicLayout { product: app.config.operator_name.clone(), csrf: csrf.as_str().to_owned() }
     }
 }
 
@@ -48,14 +45,8 @@ struct HomePage {
     trial_days: i64,
 }
 
-async fn home(
-    State(app): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-) -> Result<Response, PageError> {
-    render(&HomePage {
-        layout: PublicLayout::new(&app, &csrf),
-        trial_days: app.config.trial_days,
-    })
+async fn home(State(app): State<AppState>, Extension(csrf): Extension<CsrfToken>) -> Result<Response, PageError> {
+    render(&HomePage { layout: PublicLayout::new(&app, &csrf), trial_days: app.config.trial_days })
 }
 
 /// Prices as shown: net and with 19 % VAT.
@@ -67,10 +58,7 @@ pub struct ShownPrice {
 impl ShownPrice {
     fn of(cents: i64) -> ShownPrice {
         // Display only; invoices compute VAT per invoice total (docs/billing.md).
-        ShownPrice {
-            net: Cents(cents),
-            gross: Cents((cents * 119 + 50) / 100),
-        }
+        ShownPrice { net: Cents(cents), gross: Cents((cents * 119 + 50) / 100) }
     }
 }
 
@@ -89,10 +77,7 @@ struct PricingPage {
     extension: ShownPrice,
 }
 
-async fn pricing(
-    State(app): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-) -> Result<Response, PageError> {
+async fn pricing(State(app): State<AppState>, Extension(csrf): Extension<CsrfToken>) -> Result<Response, PageError> {
     let Pricing {
         setup_fee_cents,
         pay_per_use_base_cents,
@@ -161,12 +146,7 @@ async fn signup(
     let invalid = |form: TrialRequest, errors: FieldErrors| {
         render_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &SignupPage {
-                layout: PublicLayout::new(&app, &csrf),
-                form,
-                errors,
-                trial_days: app.config.trial_days,
-            },
+            &SignupPage { layout: PublicLayout::new(&app, &csrf), form, errors, trial_days: app.config.trial_days },
         )
     };
     let trial = match NewTrial::parse(&form) {

@@ -39,9 +39,7 @@ async fn session_user(parts: &Parts, portal: &Portal) -> Result<Option<SessionUs
     let Some(user_id) = sessions::lookup(portal.db(), &token).await? else {
         return Ok(None);
     };
-    let user = users::find_by_id(portal.db(), &user_id)
-        .await?
-        .filter(|user| !user.disabled);
+    let user = users::find_by_id(portal.db(), &user_id).await?.filter(|user| !user.disabled);
     Ok(user.map(|user| SessionUser {
         id: user.id,
         name: user.name,
@@ -54,23 +52,15 @@ async fn session_user(parts: &Parts, portal: &Portal) -> Result<Option<SessionUs
 impl FromRequestParts<Portal> for SessionUser {
     type Rejection = PageError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        portal: &Portal,
-    ) -> Result<Self, Self::Rejection> {
-        session_user(parts, portal)
-            .await?
-            .ok_or(PageError::LoginRequired)
+    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, Self::Rejection> {
+        session_user(parts, portal).await?.ok_or(PageError::LoginRequired)
     }
 }
 
 impl OptionalFromRequestParts<Portal> for SessionUser {
     type Rejection = PageError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        portal: &Portal,
-    ) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Option<Self>, Self::Rejection> {
         session_user(parts, portal).await
     }
 }
@@ -81,17 +71,9 @@ pub struct BrokerUser(pub SessionUser);
 impl FromRequestParts<Portal> for BrokerUser {
     type Rejection = PageError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        portal: &Portal,
-    ) -> Result<Self, Self::Rejection> {
-        let user =
-            <SessionUser as FromRequestParts<Portal>>::from_request_parts(parts, portal).await?;
-        if user.is_broker() {
-            Ok(BrokerUser(user))
-        } else {
-            Err(PageError::Forbidden)
-        }
+    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, Self::Rejection> {
+        let user = <SessionUser as FromRequestParts<Portal>>::from_request_parts(parts, portal).await?;
+        if user.is_broker() { Ok(BrokerUser(user)) } else { Err(PageError::Forbidden) }
     }
 }
 
@@ -104,12 +86,8 @@ pub struct CustomerUser {
 impl FromRequestParts<Portal> for CustomerUser {
     type Rejection = PageError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        portal: &Portal,
-    ) -> Result<Self, Self::Rejection> {
-        let user =
-            <SessionUser as FromRequestParts<Portal>>::from_request_parts(parts, portal).await?;
+    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, Self::Rejection> {
+        let user = <SessionUser as FromRequestParts<Portal>>::from_request_parts(parts, portal).await?;
         match (user.role, user.customer_id.clone()) {
             (Role::Customer, Some(customer_id)) => Ok(CustomerUser { user, customer_id }),
             _ => Err(PageError::Forbidden),
@@ -137,15 +115,8 @@ pub async fn login_page(
     Extension(csrf): Extension<CsrfToken>,
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
-    let notice = query
-        .passwort
-        .map(|_| "Ihr Passwort wurde gespeichert. Bitte melden Sie sich an.");
-    render(&LoginPage {
-        layout: Layout::new(&portal, &csrf, None),
-        email: String::new(),
-        error: None,
-        notice,
-    })
+    let notice = query.passwort.map(|_| "Ihr Passwort wurde gespeichert. Bitte melden Sie sich an.");
+    render(&LoginPage { layout: Layout::new(&portal, &csrf, None), email: String::new(), error: None, notice })
 }
 
 #[derive(Deserialize)]
@@ -175,38 +146,21 @@ pub async fn login(
             },
         )
     };
-    if let Err(throttled) = portal
-        .throttle()
-        .check(portal.db(), &email, &address)
-        .await?
-    {
+    if let Err(throttled) = portal.throttle().check(portal.db(), &email, &address).await? {
         let minutes = (throttled.retry_after_secs + 59) / 60;
         return failed(
             StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in {minutes} Minuten erneut."
-            ),
+            format!("Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in {minutes} Minuten erneut."),
         );
     }
-    let user = users::find_by_email(portal.db(), &email)
-        .await?
-        .filter(|user| !user.disabled);
+    let user = users::find_by_email(portal.db(), &email).await?.filter(|user| !user.disabled);
     let stored_hash = user.as_ref().and_then(|user| user.password_hash.as_deref());
     let verified = passwords::verify_off_thread(&form.password, stored_hash).await;
     let Some(user) = user.filter(|_| verified) else {
-        portal
-            .throttle()
-            .record_failure(portal.db(), &email, &address)
-            .await?;
-        return failed(
-            StatusCode::UNAUTHORIZED,
-            "E-Mail-Adresse oder Passwort ist falsch.".into(),
-        );
+        portal.throttle().record_failure(portal.db(), &email, &address).await?;
+        return failed(StatusCode::UNAUTHORIZED, "E-Mail-Adresse oder Passwort ist falsch.".into());
     };
-    portal
-        .throttle()
-        .record_success(portal.db(), &email)
-        .await?;
+    portal.throttle().record_success(portal.db(), &email).await?;
     // A new session id at every login: a session fixed before login is useless.
     if let Some(old) = cookie_value(&headers, SESSION_COOKIE) {
         sessions::revoke(portal.db(), &old).await?;
@@ -271,12 +225,7 @@ pub async fn set_password_page(
 ) -> Result<Response, PageError> {
     let layout = Layout::new(&portal, &csrf, None);
     match users::peek_link(portal.db(), &query.token).await? {
-        Some(user) => render(&SetPasswordPage {
-            layout,
-            token: query.token,
-            email: user.email,
-            error: None,
-        }),
+        Some(user) => render(&SetPasswordPage { layout, token: query.token, email: user.email, error: None }),
         None => render_with_status(StatusCode::NOT_FOUND, &LinkInvalidPage { layout }),
     }
 }
@@ -305,18 +254,12 @@ pub async fn set_password(
         Err(message) => {
             return render_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &SetPasswordPage {
-                    layout,
-                    token: form.token,
-                    email: user.email,
-                    error: Some(message.into()),
-                },
+                &SetPasswordPage { layout, token: form.token, email: user.email, error: Some(message.into()) },
             );
         }
     };
     let hash = password.hash_off_thread().await;
-    let Some(user) = users::redeem_link_with_password(portal.db(), &form.token, &hash).await?
-    else {
+    let Some(user) = users::redeem_link_with_password(portal.db(), &form.token, &hash).await? else {
         return render_with_status(StatusCode::NOT_FOUND, &LinkInvalidPage { layout });
     };
     tracing::info!(user_id = %user.id, "password set from e-mail link");

@@ -19,28 +19,13 @@ use crate::web::{FieldErrors, PageError, render, render_with_status};
 pub fn routes() -> Router<Portal> {
     Router::new()
         .route("/makler/katalog", get(catalog_page).post(add_sparte))
-        .route(
-            "/makler/katalog/sparten/{id}",
-            get(sparte_page).post(update_sparte),
-        )
+        .route("/makler/katalog/sparten/{id}", get(sparte_page).post(update_sparte))
         .route("/makler/katalog/sparten/{id}/produkte", post(add_produkt))
-        .route(
-            "/makler/katalog/sparten/{id}/verschieben",
-            post(move_sparte),
-        )
+        .route("/makler/katalog/sparten/{id}/verschieben", post(move_sparte))
         .route("/makler/katalog/sparten/{id}/loeschen", post(delete_sparte))
-        .route(
-            "/makler/katalog/produkte/{id}",
-            get(produkt_page).post(update_produkt),
-        )
-        .route(
-            "/makler/katalog/produkte/{id}/verschieben",
-            post(move_produkt),
-        )
-        .route(
-            "/makler/katalog/produkte/{id}/loeschen",
-            post(delete_produkt),
-        )
+        .route("/makler/katalog/produkte/{id}", get(produkt_page).post(update_produkt))
+        .route("/makler/katalog/produkte/{id}/verschieben", post(move_produkt))
+        .route("/makler/katalog/produkte/{id}/loeschen", post(delete_produkt))
 }
 
 /// Notices shown after a redirect, by code, so no text travels in URLs.
@@ -104,10 +89,7 @@ async fn add_sparte(
     match Entry::parse(&form) {
         Ok(entry) => {
             let id = catalog::add_sparte(portal.db(), &entry).await?;
-            Ok(
-                Redirect::to(&format!("/makler/katalog/sparten/{id}?hinweis=gespeichert"))
-                    .into_response(),
-            )
+            Ok(Redirect::to(&format!("/makler/katalog/sparten/{id}?hinweis=gespeichert")).into_response())
         }
         Err(errors) => render_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -135,9 +117,7 @@ struct SpartePage {
 }
 
 async fn load_sparte(portal: &Portal, id: &str) -> Result<Sparte, PageError> {
-    catalog::find_sparte(portal.db(), id)
-        .await?
-        .ok_or(PageError::NotFound)
+    catalog::find_sparte(portal.db(), id).await?.ok_or(PageError::NotFound)
 }
 
 async fn sparte_page(
@@ -150,10 +130,7 @@ async fn sparte_page(
     let sparte = load_sparte(&portal, &id).await?;
     render(&SpartePage {
         layout: Layout::new(&portal, &csrf, Some(&user)),
-        form: EntryForm {
-            name: sparte.name.clone(),
-            description: sparte.description.clone(),
-        },
+        form: EntryForm { name: sparte.name.clone(), description: sparte.description.clone() },
         sparte,
         errors: FieldErrors::default(),
         new_produkt: EntryForm::default(),
@@ -173,10 +150,7 @@ async fn update_sparte(
     match Entry::parse(&form) {
         Ok(entry) => {
             catalog::update_sparte(portal.db(), &id, &entry).await?;
-            Ok(
-                Redirect::to(&format!("/makler/katalog/sparten/{id}?hinweis=gespeichert"))
-                    .into_response(),
-            )
+            Ok(Redirect::to(&format!("/makler/katalog/sparten/{id}?hinweis=gespeichert")).into_response())
         }
         Err(errors) => render_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -204,19 +178,13 @@ async fn add_produkt(
     match Entry::parse(&form) {
         Ok(entry) => {
             catalog::add_produkt(portal.db(), &id, &entry).await?;
-            Ok(
-                Redirect::to(&format!("/makler/katalog/sparten/{id}?hinweis=gespeichert"))
-                    .into_response(),
-            )
+            Ok(Redirect::to(&format!("/makler/katalog/sparten/{id}?hinweis=gespeichert")).into_response())
         }
         Err(errors) => render_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &SpartePage {
                 layout: Layout::new(&portal, &csrf, Some(&user)),
-                form: EntryForm {
-                    name: sparte.name.clone(),
-                    description: sparte.description.clone(),
-                },
+                form: EntryForm { name: sparte.name.clone(), description: sparte.description.clone() },
                 sparte,
                 errors: FieldErrors::default(),
                 new_produkt: form,
@@ -235,11 +203,7 @@ struct MoveForm {
 
 impl MoveForm {
     fn direction(&self) -> Direction {
-        if self.richtung == "hoch" {
-            Direction::Up
-        } else {
-            Direction::Down
-        }
+        if self.richtung == "hoch" { Direction::Up } else { Direction::Down }
     }
 }
 
@@ -261,10 +225,10 @@ async fn delete_sparte(
 ) -> Result<Response, PageError> {
     match catalog::delete_sparte(portal.db(), &id).await? {
         Deletion::Deleted => Ok(Redirect::to("/makler/katalog?hinweis=geloescht").into_response()),
-        Deletion::InUse(count) => Ok(Redirect::to(&format!(
-            "/makler/katalog/sparten/{id}?hinweis=in-benutzung&anzahl={count}"
-        ))
-        .into_response()),
+        Deletion::InUse(count) => {
+            Ok(Redirect::to(&format!("/makler/katalog/sparten/{id}?hinweis=in-benutzung&anzahl={count}"))
+                .into_response())
+        }
         Deletion::NotFound => Err(PageError::NotFound),
     }
 }
@@ -281,9 +245,7 @@ struct ProduktPage {
 }
 
 async fn load_produkt(portal: &Portal, id: &str) -> Result<(Produkt, String), PageError> {
-    let produkt = catalog::find_produkt(portal.db(), id)
-        .await?
-        .ok_or(PageError::NotFound)?;
+    let produkt = catalog::find_produkt(portal.db(), id).await?.ok_or(PageError::NotFound)?;
     let sparte = load_sparte(portal, &produkt.sparte_id).await?;
     Ok((produkt, sparte.name))
 }
@@ -298,10 +260,7 @@ async fn produkt_page(
     let (produkt, sparte_name) = load_produkt(&portal, &id).await?;
     render(&ProduktPage {
         layout: Layout::new(&portal, &csrf, Some(&user)),
-        form: EntryForm {
-            name: produkt.name.clone(),
-            description: produkt.description.clone(),
-        },
+        form: EntryForm { name: produkt.name.clone(), description: produkt.description.clone() },
         produkt,
         sparte_name,
         errors: FieldErrors::default(),
@@ -320,11 +279,8 @@ async fn update_produkt(
     match Entry::parse(&form) {
         Ok(entry) => {
             catalog::update_produkt(portal.db(), &id, &entry).await?;
-            Ok(Redirect::to(&format!(
-                "/makler/katalog/sparten/{}?hinweis=gespeichert",
-                produkt.sparte_id
-            ))
-            .into_response())
+            Ok(Redirect::to(&format!("/makler/katalog/sparten/{}?hinweis=gespeichert", produkt.sparte_id))
+                .into_response())
         }
         Err(errors) => render_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -348,11 +304,7 @@ async fn move_produkt(
 ) -> Result<Response, PageError> {
     let (produkt, _) = load_produkt(&portal, &id).await?;
     catalog::move_produkt(portal.db(), &id, form.direction()).await?;
-    Ok(Redirect::to(&format!(
-        "/makler/katalog/sparten/{}#produkt-{id}",
-        produkt.sparte_id
-    ))
-    .into_response())
+    Ok(Redirect::to(&format!("/makler/katalog/sparten/{}#produkt-{id}", produkt.sparte_id)).into_response())
 }
 
 async fn delete_produkt(
@@ -363,10 +315,7 @@ async fn delete_produkt(
 ) -> Result<Response, PageError> {
     let (produkt, _) = load_produkt(&portal, &id).await?;
     let target = match catalog::delete_produkt(portal.db(), &id).await? {
-        Deletion::Deleted => format!(
-            "/makler/katalog/sparten/{}?hinweis=geloescht",
-            produkt.sparte_id
-        ),
+        Deletion::Deleted => format!("/makler/katalog/sparten/{}?hinweis=geloescht", produkt.sparte_id),
         Deletion::InUse(count) => {
             format!("/makler/katalog/produkte/{id}?hinweis=in-benutzung&anzahl={count}")
         }

@@ -19,14 +19,8 @@ use crate::web::{FieldErrors, PageError, render_with_status};
 
 pub fn routes() -> Router<Portal> {
     Router::new()
-        .route(
-            "/makler/kunden/{id}/vertraege/neu",
-            get(new_contract_page).post(create_contract),
-        )
-        .route(
-            "/makler/vertraege/{id}",
-            get(edit_contract_page).post(update_contract),
-        )
+        .route("/makler/kunden/{id}/vertraege/neu", get(new_contract_page).post(create_contract))
+        .route("/makler/vertraege/{id}", get(edit_contract_page).post(update_contract))
 }
 
 #[derive(askama::Template)]
@@ -61,11 +55,7 @@ async fn show_form(
     form: ContractForm,
     errors: FieldErrors,
 ) -> Result<Response, PageError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     render_with_status(
         status,
         &ContractFormPage {
@@ -82,9 +72,7 @@ async fn show_form(
 }
 
 async fn load_customer(portal: &Portal, id: &str) -> Result<Customer, PageError> {
-    customers::find(portal.db(), id)
-        .await?
-        .ok_or(PageError::NotFound)
+    customers::find(portal.db(), id).await?.ok_or(PageError::NotFound)
 }
 
 async fn new_contract_page(
@@ -94,28 +82,12 @@ async fn new_contract_page(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let customer = load_customer(&portal, &id).await?;
-    let form = ContractForm {
-        payment_frequency: "monthly".into(),
-        status: "active".into(),
-        ..Default::default()
-    };
-    show_form(
-        &portal,
-        &user,
-        &csrf,
-        customer,
-        None,
-        form,
-        FieldErrors::default(),
-    )
-    .await
+    let form = ContractForm { payment_frequency: "monthly".into(), status: "active".into(), ..Default::default() };
+    show_form(&portal, &user, &csrf, customer, None, form, FieldErrors::default()).await
 }
 
 /// Parses the form and resolves its Produkt; `Err` carries the field errors.
-async fn parse(
-    portal: &Portal,
-    form: &ContractForm,
-) -> Result<Result<(NewContract, String), FieldErrors>, PageError> {
+async fn parse(portal: &Portal, form: &ContractForm) -> Result<Result<(NewContract, String), FieldErrors>, PageError> {
     let contract = match NewContract::parse(form) {
         Ok(contract) => contract,
         Err(errors) => return Ok(Err(errors)),
@@ -124,10 +96,7 @@ async fn parse(
         Some(produkt) => Ok(Ok((contract, produkt.sparte_id))),
         None => {
             let mut errors = FieldErrors::default();
-            errors.add(
-                "produkt_id",
-                "Dieses Produkt gibt es nicht mehr. Bitte wählen Sie ein anderes.",
-            );
+            errors.add("produkt_id", "Dieses Produkt gibt es nicht mehr. Bitte wählen Sie ein anderes.");
             Ok(Err(errors))
         }
     }
@@ -144,10 +113,7 @@ async fn create_contract(
     match parse(&portal, &form).await? {
         Ok((contract, sparte_id)) => {
             contracts::create(portal.db(), &customer.id, &sparte_id, &contract).await?;
-            Ok(
-                Redirect::to(&format!("/makler/kunden/{}?hinweis=vertrag", customer.id))
-                    .into_response(),
-            )
+            Ok(Redirect::to(&format!("/makler/kunden/{}?hinweis=vertrag", customer.id)).into_response())
         }
         Err(errors) => show_form(&portal, &user, &csrf, customer, None, form, errors).await,
     }
@@ -159,20 +125,9 @@ async fn edit_contract_page(
     Extension(csrf): Extension<CsrfToken>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let contract = contracts::find(portal.db(), &id)
-        .await?
-        .ok_or(PageError::NotFound)?;
+    let contract = contracts::find(portal.db(), &id).await?.ok_or(PageError::NotFound)?;
     let customer = load_customer(&portal, &contract.customer_id).await?;
-    show_form(
-        &portal,
-        &user,
-        &csrf,
-        customer,
-        Some(id),
-        contract.to_form(),
-        FieldErrors::default(),
-    )
-    .await
+    show_form(&portal, &user, &csrf, customer, Some(id), contract.to_form(), FieldErrors::default()).await
 }
 
 async fn update_contract(
@@ -182,17 +137,12 @@ async fn update_contract(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<ContractForm>,
 ) -> Result<Response, PageError> {
-    let existing = contracts::find(portal.db(), &id)
-        .await?
-        .ok_or(PageError::NotFound)?;
+    let existing = contracts::find(portal.db(), &id).await?.ok_or(PageError::NotFound)?;
     let customer = load_customer(&portal, &existing.customer_id).await?;
     match parse(&portal, &form).await? {
         Ok((contract, sparte_id)) => {
             contracts::update(portal.db(), &id, &sparte_id, &contract).await?;
-            Ok(
-                Redirect::to(&format!("/makler/kunden/{}?hinweis=vertrag", customer.id))
-                    .into_response(),
-            )
+            Ok(Redirect::to(&format!("/makler/kunden/{}?hinweis=vertrag", customer.id)).into_response())
         }
         Err(errors) => show_form(&portal, &user, &csrf, customer, Some(id), form, errors).await,
     }

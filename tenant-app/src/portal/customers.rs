@@ -18,6 +18,7 @@ use crate::portal::Portal;
 use crate::portal::auth::{BrokerUser, EmptyForm, SessionUser};
 use crate::portal::layout::Layout;
 use crate::security::csrf::{CsrfForm, CsrfToken};
+use crate::usage;
 use crate::users::{self, LinkPurpose};
 use crate::values::{EmailAddress, required_text};
 use crate::web::{FieldErrors, PageError, render, render_with_status};
@@ -28,15 +29,9 @@ pub fn routes() -> Router<Portal> {
     Router::new()
         .route("/makler", get(|| async { Redirect::to("/makler/kunden") }))
         .route("/makler/kunden", get(customer_list))
-        .route(
-            "/makler/kunden/neu",
-            get(new_customer_page).post(create_customer),
-        )
+        .route("/makler/kunden/neu", get(new_customer_page).post(create_customer))
         .route("/makler/kunden/{id}", get(customer_page))
-        .route(
-            "/makler/kunden/{id}/bearbeiten",
-            get(edit_customer_page).post(update_customer),
-        )
+        .route("/makler/kunden/{id}/bearbeiten", get(edit_customer_page).post(update_customer))
         .route("/makler/kunden/{id}/haushalt", post(set_household))
         .route("/makler/kunden/{id}/archivieren", post(archive_customer))
         .route("/makler/kunden/{id}/reaktivieren", post(restore_customer))
@@ -71,14 +66,8 @@ async fn customer_list(
 ) -> Result<Response, PageError> {
     let page = query.seite.unwrap_or(1).max(1);
     let archived = query.archiv.is_some();
-    let mut customers = customers::search(
-        portal.db(),
-        &query.q,
-        archived,
-        PAGE_SIZE + 1,
-        (page - 1) * PAGE_SIZE,
-    )
-    .await?;
+    let mut customers =
+        customers::search(portal.db(), &query.q, archived, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE).await?;
     let has_next = customers.len() as i64 > PAGE_SIZE;
     customers.truncate(PAGE_SIZE as usize);
     render(&CustomerListPage {
@@ -99,6 +88,8 @@ struct CustomerFormPage {
     customer_id: Option<String>,
     form: CustomerForm,
     errors: FieldErrors,
+    /// Why the plan does not allow another contact.
+    limit: Option<String>,
 }
 
 async fn new_customer_page(
@@ -111,6 +102,7 @@ async fn new_customer_page(
         customer_id: None,
         form: CustomerForm::default(),
         errors: FieldErrors::default(),
+        limit: None,
     })
 }
 
@@ -120,27 +112,33 @@ async fn create_customer(
     Extension(csrf): Extension<CsrfToken>,
     CsrfForm(form): CsrfForm<CustomerForm>,
 ) -> Result<Response, PageError> {
-    match NewCustomer::parse(&form) {
-        Ok(customer) => {
-            let id = customers::create(portal.db(), &customer).await?;
-            Ok(Redirect::to(&format!("/makler/kunden/{id}")).into_response())
-        }
-        Err(errors) => render_with_status(
+    let refused = |form: CustomerForm, errors: FieldErrors, limit: Option<String>| {
+        render_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &CustomerFormPage {
                 layout: Layout::new(&portal, &csrf, Some(&user)),
                 customer_id: None,
                 form,
                 errors,
+                limit,
             },
-        ),
+        )
+    };
+    let customer = match NewCustomer::parse(&form) {
+        Ok(customer) => customer,
+        Err(errors) => return refused(form, errors, None),
+    };
+    // The plan's contact limit: refused with the reason, and the input stays in the form.
+    let usage = usage::measure(portal.db()).await?;
+    if let Err(reason) = usage::check_new_contact(portal.entitlements().plan, usage) {
+        return refused(form, FieldErrors::default(), Some(reason));
     }
+    let id = customers::create(portal.db(), &customer).await?;
+    Ok(Redirect::to(&format!("/makler/kunden/{id}")).into_response())
 }
 
 async fn load_customer(portal: &Portal, id: &str) -> Result<Customer, PageError> {
-    customers::find(portal.db(), id)
-        .await?
-        .ok_or(PageError::NotFound)
+    customers::find(portal.db(), id).await?.ok_or(PageError::NotFound)
 }
 
 async fn edit_customer_page(
@@ -155,6 +153,7 @@ async fn edit_customer_page(
         customer_id: Some(id),
         form: customer.to_form(),
         errors: FieldErrors::default(),
+        limit: None,
     })
 }
 
@@ -174,6 +173,7 @@ async fn update_customer(
                 customer_id: Some(id.clone()),
                 form,
                 errors,
+                limit: None,
             },
         )
     };
@@ -182,10 +182,7 @@ async fn update_customer(
     let parsed = NewCustomer::parse(&form);
     let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
     if login.is_some() && form.email.trim().is_empty() {
-        errors.add(
-            "email",
-            "Dieser Kunde hat einen Portalzugang; die E-Mail-Adresse ist sein Benutzername.",
-        );
+        errors.add("email", "Dieser Kunde hat einen Portalzugang; die E-Mail-Adresse ist sein Benutzername.");
     }
     let customer = match parsed {
         Ok(customer) if errors.is_empty() => customer,
@@ -197,10 +194,7 @@ async fn update_customer(
             Ok(()) => {}
             Err(err) if is_unique_violation(&err) => {
                 let mut errors = FieldErrors::default();
-                errors.add(
-                    "email",
-                    "Diese E-Mail-Adresse nutzt bereits ein anderer Zugang zu Ihrem Portal.",
-                );
+                errors.add("email", "Diese E-Mail-Adresse nutzt bereits ein anderer Zugang zu Ihrem Portal.");
                 return invalid(form, errors);
             }
             Err(err) => return Err(err.into()),
@@ -252,36 +246,18 @@ async fn customer_page(
 ) -> Result<Response, PageError> {
     let notice = match query.hinweis.as_str() {
         "eingeladen" => Some((true, "Die Einladung wurde per E-Mail verschickt.")),
-        "keine-email" => Some((
-            false,
-            "Bitte hinterlegen Sie zuerst eine E-Mail-Adresse, um den Kunden einzuladen.",
-        )),
-        "email-vergeben" => Some((
-            false,
-            "Diese E-Mail-Adresse nutzt bereits ein anderer Zugang zu Ihrem Portal.",
-        )),
-        "archiviert-einladung" => {
-            Some((false, "Archivierte Kunden können nicht eingeladen werden."))
-        }
+        "keine-email" => Some((false, "Bitte hinterlegen Sie zuerst eine E-Mail-Adresse, um den Kunden einzuladen.")),
+        "email-vergeben" => Some((false, "Diese E-Mail-Adresse nutzt bereits ein anderer Zugang zu Ihrem Portal.")),
+        "archiviert-einladung" => Some((false, "Archivierte Kunden können nicht eingeladen werden.")),
         "vertrag" => Some((true, "Der Vertrag wurde gespeichert.")),
         "gespeichert" => Some((true, "Gespeichert.")),
-        "archiviert" => Some((
-            true,
-            "Der Kunde ist archiviert; sein Portalzugang ist beendet.",
-        )),
+        "archiviert" => Some((true, "Der Kunde ist archiviert; sein Portalzugang ist beendet.")),
         "reaktiviert" => Some((true, "Der Kunde ist wieder aktiv.")),
         "zugang-entzogen" => Some((true, "Der Portalzugang ist beendet.")),
         "haushalt-name" => Some((false, "Bitte geben Sie dem neuen Haushalt einen Namen.")),
         _ => None,
     };
-    show_customer(
-        &portal,
-        &user,
-        &csrf,
-        &id,
-        notice.map(|(ok, text)| (ok, text.to_owned())),
-    )
-    .await
+    show_customer(&portal, &user, &csrf, &id, notice.map(|(ok, text)| (ok, text.to_owned()))).await
 }
 
 /// The customer page, with an optional notice on top.
@@ -300,19 +276,13 @@ pub(super) async fn show_customer(
         None => None,
     };
     let household_members = match &household {
-        Some(h) => customers::household_members(portal.db(), &h.id)
-            .await?
-            .into_iter()
-            .filter(|m| m.id != id)
-            .collect(),
+        Some(h) => customers::household_members(portal.db(), &h.id).await?.into_iter().filter(|m| m.id != id).collect(),
         None => Vec::new(),
     };
     render(&CustomerPage {
         layout: Layout::new(portal, csrf, Some(user)),
         invited: login.as_ref().is_some_and(|login| !login.disabled),
-        has_login: login
-            .as_ref()
-            .is_some_and(|login| login.password_hash.is_some() && !login.disabled),
+        has_login: login.as_ref().is_some_and(|login| login.password_hash.is_some() && !login.disabled),
         households: customers::households(portal.db()).await?,
         documents: documents::for_customer(portal.db(), id).await?,
         customer,
@@ -343,18 +313,10 @@ async fn set_household(
         "neu" => match required_text(&form.new_name, 100) {
             Ok(name) => Some(customers::create_household(portal.db(), &name).await?),
             Err(_) => {
-                return Ok(
-                    Redirect::to(&format!("/makler/kunden/{id}?hinweis=haushalt-name"))
-                        .into_response(),
-                );
+                return Ok(Redirect::to(&format!("/makler/kunden/{id}?hinweis=haushalt-name")).into_response());
             }
         },
-        existing => Some(
-            customers::find_household(portal.db(), existing)
-                .await?
-                .ok_or(PageError::NotFound)?
-                .id,
-        ),
+        existing => Some(customers::find_household(portal.db(), existing).await?.ok_or(PageError::NotFound)?.id),
     };
     customers::set_household(portal.db(), &id, household_id.as_deref()).await?;
     Ok(Redirect::to(&format!("/makler/kunden/{id}?hinweis=gespeichert")).into_response())
@@ -376,11 +338,18 @@ async fn archive_customer(
 
 async fn restore_customer(
     State(portal): State<Portal>,
-    BrokerUser(_): BrokerUser,
+    BrokerUser(user): BrokerUser,
+    Extension(csrf): Extension<CsrfToken>,
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     load_customer(&portal, &id).await?;
+    let usage = usage::measure(portal.db()).await?;
+    if let Err(reason) = usage::check_new_contact(portal.entitlements().plan, usage) {
+        let mut response = show_customer(&portal, &user, &csrf, &id, Some((false, reason))).await?;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    }
     customers::set_archived(portal.db(), &id, false).await?;
     Ok(Redirect::to(&format!("/makler/kunden/{id}?hinweis=reaktiviert")).into_response())
 }
@@ -407,27 +376,14 @@ async fn invite_customer(
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     let customer = load_customer(&portal, &id).await?;
-    let back = |hint: &str| {
-        Ok(Redirect::to(&format!("/makler/kunden/{id}?hinweis={hint}")).into_response())
-    };
+    let back = |hint: &str| Ok(Redirect::to(&format!("/makler/kunden/{id}?hinweis={hint}")).into_response());
     if customer.archived {
         return back("archiviert-einladung");
     }
-    let Some(email) = customer
-        .email
-        .as_deref()
-        .and_then(|e| EmailAddress::parse(e).ok())
-    else {
+    let Some(email) = customer.email.as_deref().and_then(|e| EmailAddress::parse(e).ok()) else {
         return back("keine-email");
     };
-    let login = match users::ensure_customer_login(
-        portal.db(),
-        &customer.id,
-        &email,
-        &customer.full_name(),
-    )
-    .await
-    {
+    let login = match users::ensure_customer_login(portal.db(), &customer.id, &email, &customer.full_name()).await {
         Ok(login) => login,
         Err(err) if is_unique_violation(&err) => return back("email-vergeben"),
         Err(err) => return Err(err.into()),

@@ -17,20 +17,14 @@ use crate::portal::auth::{BrokerUser, CustomerUser, EmptyForm};
 use crate::portal::customers::show_customer;
 use crate::security::csrf::{CsrfForm, CsrfToken, check_submitted};
 use crate::uploads::{MultipartForm, attachment_header};
+use crate::usage;
 use crate::web::PageError;
 
 pub fn routes(max_file_bytes: usize) -> Router<Portal> {
     // Several files per request, each up to the limit, plus the form's overhead.
-    let body_limit = DefaultBodyLimit::max(
-        max_file_bytes
-            .saturating_mul(10)
-            .saturating_add(1024 * 1024),
-    );
+    let body_limit = DefaultBodyLimit::max(max_file_bytes.saturating_mul(10).saturating_add(1024 * 1024));
     Router::new()
-        .route(
-            "/makler/kunden/{id}/dokumente",
-            post(upload).layer(body_limit),
-        )
+        .route("/makler/kunden/{id}/dokumente", post(upload).layer(body_limit))
         .route("/makler/dokumente/{id}", get(broker_download))
         .route("/makler/dokumente/{id}/sichtbarkeit", post(set_visibility))
         .route("/makler/dokumente/{id}/loeschen", post(delete))
@@ -45,20 +39,12 @@ async fn upload(
     Path(id): Path<String>,
     multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let customer = crate::customers::find(portal.db(), &id)
-        .await?
-        .ok_or(PageError::NotFound)?;
+    let customer = crate::customers::find(portal.db(), &id).await?.ok_or(PageError::NotFound)?;
     let form = match MultipartForm::read(multipart, portal.settings().max_file_bytes).await {
         Ok(form) => form,
         Err(err) => {
-            return show_customer(
-                &portal,
-                &user,
-                &csrf,
-                &id,
-                Some((false, format!("{err}: bitte erneut versuchen."))),
-            )
-            .await;
+            return show_customer(&portal, &user, &csrf, &id, Some((false, format!("{err}: bitte erneut versuchen."))))
+                .await;
         }
     };
     if !check_submitted(&headers, &csrf, form.field("_csrf")) {
@@ -69,12 +55,7 @@ async fn upload(
         "" => None,
         contract_id => {
             let contract = contracts::find(portal.db(), contract_id).await?;
-            Some(
-                contract
-                    .filter(|c| c.customer_id == customer.id)
-                    .ok_or(PageError::NotFound)?
-                    .id,
-            )
+            Some(contract.filter(|c| c.customer_id == customer.id).ok_or(PageError::NotFound)?.id)
         }
     };
     let placement = Placement {
@@ -83,6 +64,14 @@ async fn upload(
         message_id: None,
         visible_to_customer: form.field("visible") == "1",
     };
+    // The plan's storage limit: all files of the request, or none.
+    let adding: i64 = form.files.iter().map(|f| f.bytes.len() as i64).sum();
+    let usage = usage::measure(portal.db()).await?;
+    if let Err(reason) = usage::check_storage(portal.entitlements().plan, usage, adding) {
+        let mut response = show_customer(&portal, &user, &csrf, &id, Some((false, reason))).await?;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    }
     let mut saved = 0;
     for upload in &form.files {
         documents::create(portal.db(), portal.store(), &placement, &user.id, upload)
@@ -104,18 +93,10 @@ async fn upload(
             },
         )
     } else {
-        let prefix = if saved > 0 {
-            format!("{saved} Dokument(e) gespeichert. ")
-        } else {
-            String::new()
-        };
+        let prefix = if saved > 0 { format!("{saved} Dokument(e) gespeichert. ") } else { String::new() };
         (false, format!("{prefix}{}", messages.join(" ")))
     };
-    let status = if notice.0 {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = if notice.0 { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut response = show_customer(&portal, &user, &csrf, &id, Some(notice)).await?;
     *response.status_mut() = status;
     Ok(response)
@@ -123,30 +104,19 @@ async fn upload(
 
 /// The file as a download: never rendered by the browser, never cached.
 async fn download(portal: &Portal, document: &Document) -> Result<Response, PageError> {
-    let bytes = portal
-        .store()
-        .get(&document.id)
-        .await
-        .map_err(|err| PageError::Internal(err.into()))?;
+    let bytes = portal.store().get(&document.id).await.map_err(|err| PageError::Internal(err.into()))?;
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&document.content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(&document.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     if let Ok(disposition) = HeaderValue::from_str(&attachment_header(&document.file_name)) {
         headers.insert(header::CONTENT_DISPOSITION, disposition);
     }
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     // Even if a browser were to render it, it could run nothing.
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox; default-src 'none'"),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
     Ok(response)
 }
 
@@ -155,9 +125,7 @@ async fn broker_download(
     BrokerUser(_): BrokerUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let document = documents::find(portal.db(), &id)
-        .await?
-        .ok_or(PageError::NotFound)?;
+    let document = documents::find(portal.db(), &id).await?.ok_or(PageError::NotFound)?;
     download(&portal, &document).await
 }
 
@@ -187,15 +155,9 @@ async fn set_visibility(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<VisibilityForm>,
 ) -> Result<Response, PageError> {
-    let document = documents::find(portal.db(), &id)
-        .await?
-        .ok_or(PageError::NotFound)?;
+    let document = documents::find(portal.db(), &id).await?.ok_or(PageError::NotFound)?;
     documents::set_visible(portal.db(), &id, form.visible == "1").await?;
-    Ok(Redirect::to(&format!(
-        "/makler/kunden/{}#dokumente",
-        document.customer_id
-    ))
-    .into_response())
+    Ok(Redirect::to(&format!("/makler/kunden/{}#dokumente", document.customer_id)).into_response())
 }
 
 async fn delete(
@@ -204,15 +166,7 @@ async fn delete(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
-    let document = documents::find(portal.db(), &id)
-        .await?
-        .ok_or(PageError::NotFound)?;
-    documents::delete(portal.db(), portal.store(), &id)
-        .await
-        .map_err(|err| PageError::Internal(err.into()))?;
-    Ok(Redirect::to(&format!(
-        "/makler/kunden/{}#dokumente",
-        document.customer_id
-    ))
-    .into_response())
+    let document = documents::find(portal.db(), &id).await?.ok_or(PageError::NotFound)?;
+    documents::delete(portal.db(), portal.store(), &id).await.map_err(|err| PageError::Internal(err.into()))?;
+    Ok(Redirect::to(&format!("/makler/kunden/{}#dokumente", document.customer_id)).into_response())
 }

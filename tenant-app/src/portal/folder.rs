@@ -17,9 +17,7 @@ use crate::values::Cents;
 use crate::web::{PageError, render};
 
 pub fn routes() -> Router<Portal> {
-    Router::new()
-        .route("/ordner", get(dashboard))
-        .route("/ordner/vertraege/{id}", get(contract_page))
+    Router::new().route("/ordner", get(dashboard)).route("/ordner/vertraege/{id}", get(contract_page))
 }
 
 #[derive(askama::Template)]
@@ -42,14 +40,8 @@ async fn dashboard(
         .filter(|c| c.status == contracts::ContractStatus::Active)
         .collect();
     let (groups, total) = contracts::group_by_sparte(active);
-    let documents =
-        documents::visible_to_customer(portal.db(), &customer.customer_id, None).await?;
-    render(&DashboardPage {
-        documents,
-        layout: Layout::new(&portal, &csrf, Some(&customer.user)),
-        groups,
-        total,
-    })
+    let documents = documents::visible_to_customer(portal.db(), &customer.customer_id, None).await?;
+    render(&DashboardPage { documents, layout: Layout::new(&portal, &csrf, Some(&customer.user)), groups, total })
 }
 
 #[derive(askama::Template)]
@@ -68,14 +60,8 @@ async fn contract_page(
 ) -> Result<Response, PageError> {
     // Looked up together with the customer's id: another customer's contract is
     // indistinguishable from one that does not exist.
-    let contract = contracts::find_for_customer(portal.db(), &customer.customer_id, &id)
-        .await?
-        .ok_or(PageError::NotFound)?;
-    let documents =
-        documents::visible_to_customer(portal.db(), &customer.customer_id, Some(&id)).await?;
-    render(&ContractPage {
-        documents,
-        layout: Layout::new(&portal, &csrf, Some(&customer.user)),
-        contract,
-    })
+    let contract =
+        contracts::find_for_customer(portal.db(), &customer.customer_id, &id).await?.ok_or(PageError::NotFound)?;
+    let documents = documents::visible_to_customer(portal.db(), &customer.customer_id, Some(&id)).await?;
+    render(&ContractPage { documents, layout: Layout::new(&portal, &csrf, Some(&customer.user)), contract })
 }

@@ -18,7 +18,7 @@ impl Layout {
         let settings = portal.settings();
         Layout {
             brand: settings.display_name.clone(),
-            powered_by: (!settings.whitelabel).then(|| settings.operator_name.clone()),
+            powered_by: (!portal.entitlements().whitelabel).then(|| settings.operator_name.clone()),
             csrf: csrf.as_str().to_owned(),
             user_name: user.map(|u| u.name.clone()),
             is_broker: user.is_some_and(SessionUser::is_broker),

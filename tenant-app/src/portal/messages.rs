@@ -20,32 +20,20 @@ use crate::portal::auth::{BrokerUser, CustomerUser};
 use crate::portal::layout::Layout;
 use crate::security::csrf::{CsrfForm, CsrfToken, FormRejection, check_submitted};
 use crate::uploads::{MultipartForm, Upload};
+use crate::usage;
 use crate::values::{berlin_time, required_text};
 use crate::web::{FieldErrors, PageError, render, render_with_status};
 
 const BODY_MAX_CHARS: usize = 5000;
 
 pub fn routes(max_file_bytes: usize) -> Router<Portal> {
-    let body_limit = DefaultBodyLimit::max(
-        max_file_bytes
-            .saturating_mul(10)
-            .saturating_add(1024 * 1024),
-    );
+    let body_limit = DefaultBodyLimit::max(max_file_bytes.saturating_mul(10).saturating_add(1024 * 1024));
     Router::new()
-        .route(
-            "/ordner/nachrichten",
-            get(customer_threads).post(create_thread).layer(body_limit),
-        )
+        .route("/ordner/nachrichten", get(customer_threads).post(create_thread).layer(body_limit))
         .route("/ordner/nachrichten/neu", get(new_thread_page))
-        .route(
-            "/ordner/nachrichten/{id}",
-            get(customer_thread).post(customer_reply).layer(body_limit),
-        )
+        .route("/ordner/nachrichten/{id}", get(customer_thread).post(customer_reply).layer(body_limit))
         .route("/makler/posteingang", get(inbox))
-        .route(
-            "/makler/posteingang/{id}",
-            get(broker_thread).post(broker_reply),
-        )
+        .route("/makler/posteingang/{id}", get(broker_thread).post(broker_reply))
         .route("/makler/posteingang/{id}/status", post(set_status))
 }
 
@@ -60,13 +48,24 @@ async fn shown_messages(portal: &Portal, thread_id: &str) -> Result<Vec<ShownMes
     let mut shown = Vec::new();
     for message in messages::messages(portal.db(), thread_id).await? {
         let photos = documents::for_message(portal.db(), &message.id).await?;
-        shown.push(ShownMessage {
-            at: berlin_time(message.created_at),
-            photos,
-            message,
-        });
+        shown.push(ShownMessage { at: berlin_time(message.created_at), photos, message });
     }
     Ok(shown)
+}
+
+/// Photos count against the broker's storage like every document. The customer
+/// is told plainly; the broker's plan is not the customer's business.
+async fn storage_allows(portal: &Portal, files: &[Upload]) -> Result<Result<(), String>, PageError> {
+    let adding: i64 = files.iter().map(|f| f.bytes.len() as i64).sum();
+    if adding == 0 {
+        return Ok(Ok(()));
+    }
+    let usage = usage::measure(portal.db()).await?;
+    Ok(usage::check_storage(portal.entitlements().plan, usage, adding).map_err(|_| {
+        "Fotos können gerade nicht gespeichert werden. Bitte senden Sie Ihre Nachricht ohne Fotos; \
+         Ihr Makler meldet sich bei Ihnen."
+            .to_owned()
+    }))
 }
 
 /// Saves the files of a message as documents the customer can see.
@@ -118,10 +117,7 @@ async fn notify_customer(portal: &Portal, thread: &Thread) -> Result<(), PageErr
     let Some(customer) = customers::find(portal.db(), &thread.customer_id).await? else {
         return Ok(());
     };
-    let Some(login) = crate::users::find_by_customer(portal.db(), &customer.id)
-        .await?
-        .filter(|u| !u.disabled)
-    else {
+    let Some(login) = crate::users::find_by_customer(portal.db(), &customer.id).await?.filter(|u| !u.disabled) else {
         return Ok(());
     };
     let settings = portal.settings();
@@ -173,17 +169,9 @@ async fn customer_threads(
             (t, at)
         })
         .collect();
-    let notice = (query.hinweis == "gesendet").then(|| {
-        (
-            true,
-            "Ihre Nachricht ist bei Ihrem Makler angekommen.".to_owned(),
-        )
-    });
-    render(&CustomerThreadsPage {
-        layout: Layout::new(&portal, &csrf, Some(&customer.user)),
-        threads,
-        notice,
-    })
+    let notice =
+        (query.hinweis == "gesendet").then(|| (true, "Ihre Nachricht ist bei Ihrem Makler angekommen.".to_owned()));
+    render(&CustomerThreadsPage { layout: Layout::new(&portal, &csrf, Some(&customer.user)), threads, notice })
 }
 
 #[derive(askama::Template)]
@@ -230,9 +218,8 @@ async fn create_thread(
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, PageError> {
-    let form = MultipartForm::read(multipart, portal.settings().max_file_bytes)
-        .await
-        .map_err(|_| PageError::BadRequest)?;
+    let form =
+        MultipartForm::read(multipart, portal.settings().max_file_bytes).await.map_err(|_| PageError::BadRequest)?;
     if !check_submitted(&headers, &csrf, form.field("_csrf")) {
         return Ok(FormRejection::Csrf.into_response());
     }
@@ -253,18 +240,16 @@ async fn create_thread(
         },
     };
     if category == Some(Category::ContractQuestion) && contract_id.is_none() {
-        errors.add(
-            "contract_id",
-            "Bitte wählen Sie den Vertrag, um den es geht.",
-        );
+        errors.add("contract_id", "Bitte wählen Sie den Vertrag, um den es geht.");
     }
-    let body = required_text(form.field("body"), BODY_MAX_CHARS)
-        .map_err(|m| errors.add("body", m))
-        .unwrap_or_default();
+    let body = required_text(form.field("body"), BODY_MAX_CHARS).map_err(|m| errors.add("body", m)).unwrap_or_default();
     let reselect = "Bitte wählen Sie Ihre Fotos noch einmal aus.";
     if !form.refused.is_empty() {
         let reasons: Vec<String> = form.refused.iter().map(ToString::to_string).collect();
         errors.add("photos", format!("{} {reselect}", reasons.join(" ")));
+    }
+    if let Err(reason) = storage_allows(&portal, &form.files).await? {
+        errors.add("photos", reason);
     }
     if !errors.is_empty() {
         if !form.files.is_empty() {
@@ -293,14 +278,7 @@ async fn create_thread(
         &body,
     )
     .await?;
-    attach(
-        &portal,
-        &customer.customer_id,
-        &message_id,
-        &customer.user.id,
-        &form.files,
-    )
-    .await?;
+    attach(&portal, &customer.customer_id, &message_id, &customer.user.id, &form.files).await?;
     if let Some(thread) = messages::find_thread(portal.db(), &thread_id).await? {
         notify_broker(&portal, &thread).await?;
     }
@@ -316,11 +294,7 @@ struct CustomerThreadPage {
     error: Option<String>,
 }
 
-async fn own_thread(
-    portal: &Portal,
-    customer: &CustomerUser,
-    id: &str,
-) -> Result<Thread, PageError> {
+async fn own_thread(portal: &Portal, customer: &CustomerUser, id: &str) -> Result<Thread, PageError> {
     // Another customer's thread is indistinguishable from one that does not exist.
     messages::find_thread(portal.db(), id)
         .await?
@@ -352,22 +326,17 @@ async fn customer_reply(
     multipart: Multipart,
 ) -> Result<Response, PageError> {
     let thread = own_thread(&portal, &customer, &id).await?;
-    let form = MultipartForm::read(multipart, portal.settings().max_file_bytes)
-        .await
-        .map_err(|_| PageError::BadRequest)?;
+    let form =
+        MultipartForm::read(multipart, portal.settings().max_file_bytes).await.map_err(|_| PageError::BadRequest)?;
     if !check_submitted(&headers, &csrf, form.field("_csrf")) {
         return Ok(FormRejection::Csrf.into_response());
     }
     let problem = match required_text(form.field("body"), BODY_MAX_CHARS) {
         Err(message) => Some(message.to_owned()),
-        Ok(_) if !form.refused.is_empty() => Some(
-            form.refused
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        Ok(_) => None,
+        Ok(_) if !form.refused.is_empty() => {
+            Some(form.refused.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))
+        }
+        Ok(_) => storage_allows(&portal, &form.files).await?.err(),
     };
     if let Some(error) = problem {
         return render_with_status(
@@ -381,16 +350,8 @@ async fn customer_reply(
         );
     }
     let body = required_text(form.field("body"), BODY_MAX_CHARS).expect("checked");
-    let message_id =
-        messages::reply(portal.db(), &id, &customer.user.id, Author::Customer, &body).await?;
-    attach(
-        &portal,
-        &customer.customer_id,
-        &message_id,
-        &customer.user.id,
-        &form.files,
-    )
-    .await?;
+    let message_id = messages::reply(portal.db(), &id, &customer.user.id, Author::Customer, &body).await?;
+    attach(&portal, &customer.customer_id, &message_id, &customer.user.id, &form.files).await?;
     notify_broker(&portal, &thread).await?;
     Ok(Redirect::to(&format!("/ordner/nachrichten/{id}#ende")).into_response())
 }
@@ -432,11 +393,7 @@ async fn inbox(
             (t, at)
         })
         .collect();
-    render(&InboxPage {
-        layout: Layout::new(&portal, &csrf, Some(&user)),
-        filter: filter.to_owned(),
-        threads,
-    })
+    render(&InboxPage { layout: Layout::new(&portal, &csrf, Some(&user)), filter: filter.to_owned(), threads })
 }
 
 #[derive(askama::Template)]
@@ -458,14 +415,8 @@ async fn show_broker_thread(
     body: String,
     error: Option<&'static str>,
 ) -> Result<Response, PageError> {
-    let thread = messages::find_thread(portal.db(), id)
-        .await?
-        .ok_or(PageError::NotFound)?;
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let thread = messages::find_thread(portal.db(), id).await?.ok_or(PageError::NotFound)?;
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     render_with_status(
         status,
         &BrokerThreadPage {
@@ -501,9 +452,7 @@ async fn broker_reply(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<ReplyForm>,
 ) -> Result<Response, PageError> {
-    let thread = messages::find_thread(portal.db(), &id)
-        .await?
-        .ok_or(PageError::NotFound)?;
+    let thread = messages::find_thread(portal.db(), &id).await?.ok_or(PageError::NotFound)?;
     let body = match required_text(&form.body, BODY_MAX_CHARS) {
         Ok(body) => body,
         Err(message) => {
@@ -527,9 +476,7 @@ async fn set_status(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<StatusForm>,
 ) -> Result<Response, PageError> {
-    messages::find_thread(portal.db(), &id)
-        .await?
-        .ok_or(PageError::NotFound)?;
+    messages::find_thread(portal.db(), &id).await?.ok_or(PageError::NotFound)?;
     let status = ThreadStatus::parse(&form.status).ok_or(PageError::BadRequest)?;
     messages::set_status(portal.db(), &id, status).await?;
     Ok(Redirect::to(&format!("/makler/posteingang/{id}")).into_response())

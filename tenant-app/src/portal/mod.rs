@@ -10,10 +10,11 @@ mod contracts;
 mod customers;
 mod documents;
 mod folder;
+mod internal;
 mod layout;
 mod messages;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::State;
@@ -21,8 +22,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+use crate::crypto::Key;
 use crate::db::Db;
 use crate::mail::Mailer;
+use crate::plans::Plan;
 use crate::security::csrf::{self, CsrfConfig};
 use crate::security::throttle::LoginThrottle;
 use crate::storage::DocumentStore;
@@ -40,26 +43,39 @@ pub struct PortalSettings {
     pub public_url: String,
     /// The operator's product name, shown as "runs on" unless whitelabelled.
     pub operator_name: String,
-    pub whitelabel: bool,
-    /// Secret per tenant; signs CSRF tokens.
-    pub csrf_key: [u8; 32],
+    /// Secret per tenant: CSRF tokens and the internal API token derive from it.
+    pub secret: Key,
     /// The largest document or photo accepted, in bytes.
     pub max_file_bytes: usize,
 }
 
 impl PortalSettings {
+    /// The bearer token the control plane uses for this portal's internal API.
+    pub fn internal_token(&self) -> String {
+        internal_token(&self.secret)
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
 
     /// A link into this portal.
     pub fn link(&self, path_and_query: &str) -> String {
-        format!(
-            "{}{}",
-            self.public_url.trim_end_matches('/'),
-            path_and_query
-        )
+        format!("{}{}", self.public_url.trim_end_matches('/'), path_and_query)
     }
+}
+
+/// The internal API token of a portal with this secret (the control plane
+/// computes it the same way, so no second secret has to be handed around).
+pub fn internal_token(secret: &Key) -> String {
+    hex::encode(secret.derive("internal api"))
+}
+
+/// What the tenant's plan grants; changes while the portal runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entitlements {
+    pub plan: Plan,
+    pub whitelabel: bool,
 }
 
 #[derive(Clone)]
@@ -72,6 +88,7 @@ struct PortalInner {
     settings: PortalSettings,
     mailer: Mailer,
     store: Arc<dyn DocumentStore>,
+    entitlements: RwLock<Entitlements>,
     throttle: LoginThrottle,
 }
 
@@ -79,18 +96,22 @@ impl Portal {
     pub fn new(
         db: Db,
         settings: PortalSettings,
+        entitlements: Entitlements,
         mailer: Mailer,
         store: Arc<dyn DocumentStore>,
     ) -> Portal {
-        Portal {
-            inner: Arc::new(PortalInner {
-                db,
-                settings,
-                mailer,
-                store,
-                throttle: LoginThrottle::default(),
-            }),
-        }
+        let entitlements = RwLock::new(entitlements);
+        let throttle = LoginThrottle::default();
+        Portal { inner: Arc::new(PortalInner { db, settings, mailer, store, entitlements, throttle }) }
+    }
+
+    pub fn entitlements(&self) -> Entitlements {
+        *self.inner.entitlements.read().expect("entitlements lock poisoned")
+    }
+
+    /// A new plan or add-on takes effect with the next request.
+    pub fn set_entitlements(&self, entitlements: Entitlements) {
+        *self.inner.entitlements.write().expect("entitlements lock poisoned") = entitlements;
     }
 
     pub fn store(&self) -> &dyn DocumentStore {
@@ -116,30 +137,24 @@ impl Portal {
     /// The portal's routes. The caller adds the request layers (ids, tracing,
     /// security headers) once for its whole server.
     pub fn router(&self) -> Router {
-        let csrf_config =
-            CsrfConfig::new(self.settings().csrf_key, self.settings().secure_cookies());
+        let csrf_config = CsrfConfig::new(self.settings().secret.derive("csrf"), self.settings().secure_cookies());
         Router::new()
             .route("/", get(home))
             .route("/anmelden", get(auth::login_page).post(auth::login))
             .route("/abmelden", post(auth::logout))
-            .route(
-                "/passwort-setzen",
-                get(auth::set_password_page).post(auth::set_password),
-            )
+            .route("/passwort-setzen", get(auth::set_password_page).post(auth::set_password))
             .merge(customers::routes())
             .merge(contracts::routes())
             .merge(catalog::routes())
             .merge(documents::routes(self.settings().max_file_bytes))
             .merge(folder::routes())
+            .merge(internal::routes())
             .merge(messages::routes(self.settings().max_file_bytes))
             .route("/static/ordo.css", get(crate::web::stylesheet))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .fallback(not_found)
-            .layer(axum::middleware::from_fn_with_state(
-                csrf_config,
-                csrf::ensure_cookie,
-            ))
+            .layer(axum::middleware::from_fn_with_state(csrf_config, csrf::ensure_cookie))
             .with_state(self.clone())
     }
 }

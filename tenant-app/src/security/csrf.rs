@@ -30,9 +30,7 @@ pub struct CsrfConfig {
 
 impl std::fmt::Debug for CsrfConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CsrfConfig")
-            .field("secure", &self.secure)
-            .finish_non_exhaustive()
+        f.debug_struct("CsrfConfig").field("secure", &self.secure).finish_non_exhaustive()
     }
 }
 
@@ -42,8 +40,7 @@ impl CsrfConfig {
     }
 
     fn sign(&self, cookie: &str) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC accepts any key length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC accepts any key length");
         mac.update(cookie.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -62,19 +59,13 @@ impl CsrfToken {
 
 /// Middleware: gives every visitor a CSRF cookie and every handler the matching
 /// token (as a request extension).
-pub async fn ensure_cookie(
-    State(config): State<CsrfConfig>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn ensure_cookie(State(config): State<CsrfConfig>, mut request: Request, next: Next) -> Response {
     let existing = cookie_value(request.headers(), CSRF_COOKIE).filter(|value| value.len() >= 32);
     let (value, fresh) = match existing {
         Some(value) => (value, false),
         None => (random_token(), true),
     };
-    request
-        .extensions_mut()
-        .insert(CsrfToken(config.sign(&value)));
+    request.extensions_mut().insert(CsrfToken(config.sign(&value)));
     request.extensions_mut().insert(config.clone());
     let mut response = next.run(request).await;
     if fresh {
@@ -85,9 +76,7 @@ pub async fn ensure_cookie(
             .path("/")
             .build();
         if let Ok(header_value) = HeaderValue::from_str(&cookie.to_string()) {
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, header_value);
+            response.headers_mut().append(header::SET_COOKIE, header_value);
         }
     }
     response
@@ -95,14 +84,9 @@ pub async fn ensure_cookie(
 
 /// Checks a token submitted by other means than a URL-encoded form (multipart
 /// uploads), with the same rules as [`CsrfForm`].
-pub fn check_submitted(
-    headers: &axum::http::HeaderMap,
-    expected: &CsrfToken,
-    submitted: &str,
-) -> bool {
-    let cross_site = headers
-        .get("sec-fetch-site")
-        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+pub fn check_submitted(headers: &axum::http::HeaderMap, expected: &CsrfToken, submitted: &str) -> bool {
+    let cross_site =
+        headers.get("sec-fetch-site").is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"cross-site"));
     !cross_site && constant_time_eq(expected.0.as_bytes(), submitted.as_bytes())
 }
 
@@ -124,10 +108,7 @@ impl IntoResponse for FormRejection {
                 StatusCode::FORBIDDEN,
                 "Die Sicherheitsprüfung des Formulars ist fehlgeschlagen. Bitte laden Sie die Seite neu und senden Sie das Formular erneut.",
             ),
-            FormRejection::Malformed => (
-                StatusCode::BAD_REQUEST,
-                "Das Formular konnte nicht gelesen werden.",
-            ),
+            FormRejection::Malformed => (StatusCode::BAD_REQUEST, "Das Formular konnte nicht gelesen werden."),
             FormRejection::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Die Eingabe ist zu groß."),
         };
         crate::web::plain_page(status, text)
@@ -156,23 +137,16 @@ where
             .get("sec-fetch-site")
             .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"cross-site"));
         let expected = request.extensions().get::<CsrfToken>().cloned();
-        let body = axum::body::to_bytes(request.into_body(), FORM_LIMIT)
-            .await
-            .map_err(|_| FormRejection::TooLarge)?;
-        let submitted: CsrfField =
-            serde_urlencoded::from_bytes(&body).map_err(|_| FormRejection::Malformed)?;
+        let body = axum::body::to_bytes(request.into_body(), FORM_LIMIT).await.map_err(|_| FormRejection::TooLarge)?;
+        let submitted: CsrfField = serde_urlencoded::from_bytes(&body).map_err(|_| FormRejection::Malformed)?;
         let valid = match (expected, submitted.csrf) {
-            (Some(expected), Some(submitted)) => {
-                constant_time_eq(expected.0.as_bytes(), submitted.as_bytes())
-            }
+            (Some(expected), Some(submitted)) => constant_time_eq(expected.0.as_bytes(), submitted.as_bytes()),
             _ => false,
         };
         if cross_site || !valid {
             return Err(FormRejection::Csrf);
         }
-        serde_urlencoded::from_bytes(&body)
-            .map(CsrfForm)
-            .map_err(|_| FormRejection::Malformed)
+        serde_urlencoded::from_bytes(&body).map(CsrfForm).map_err(|_| FormRejection::Malformed)
     }
 }
 

@@ -29,9 +29,7 @@ impl NewPassword {
 
     /// Hashes on the blocking pool (see [`verify_off_thread`]).
     pub async fn hash_off_thread(self) -> String {
-        tokio::task::spawn_blocking(move || hash(&self.0))
-            .await
-            .expect("hashing does not panic")
+        tokio::task::spawn_blocking(move || hash(&self.0)).await.expect("hashing does not panic")
     }
 }
 
@@ -62,9 +60,7 @@ pub fn hash(password: &str) -> String {
 
 pub fn verify(password: &str, stored_hash: &str) -> bool {
     match PasswordHash::new(stored_hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }

@@ -17,15 +17,13 @@ pub const SESSION_TTL_SECS: i64 = 12 * 3600;
 pub async fn create(db: &Db, user_id: &str) -> Result<String, sqlx::Error> {
     let token = random_token();
     let now = now();
-    sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(token_hash(&token))
-    .bind(user_id)
-    .bind(now)
-    .bind(now + SESSION_TTL_SECS)
-    .execute(db.pool())
-    .await?;
+    sqlx::query("INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash(&token))
+        .bind(user_id)
+        .bind(now)
+        .bind(now + SESSION_TTL_SECS)
+        .execute(db.pool())
+        .await?;
     Ok(token)
 }
 
@@ -39,18 +37,12 @@ pub async fn lookup(db: &Db, token: &str) -> Result<Option<String>, sqlx::Error>
 }
 
 pub async fn revoke(db: &Db, token: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-        .bind(token_hash(token))
-        .execute(db.pool())
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(token_hash(token)).execute(db.pool()).await?;
     Ok(())
 }
 
 pub async fn revoke_all_for_user(db: &Db, user_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user_id)
-        .execute(db.pool())
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(db.pool()).await?;
     Ok(())
 }
 

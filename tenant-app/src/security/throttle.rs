@@ -14,11 +14,7 @@ pub struct LoginThrottle {
 
 impl Default for LoginThrottle {
     fn default() -> Self {
-        LoginThrottle {
-            max_failures_per_account: 5,
-            max_failures_per_address: 20,
-            window_secs: 15 * 60,
-        }
+        LoginThrottle { max_failures_per_account: 5, max_failures_per_address: 20, window_secs: 15 * 60 }
     }
 }
 
@@ -37,41 +33,28 @@ fn address_key(address: &str) -> String {
 }
 
 impl LoginThrottle {
-    pub async fn check(
-        &self,
-        db: &Db,
-        account: &str,
-        address: &str,
-    ) -> Result<Result<(), Throttled>, sqlx::Error> {
+    pub async fn check(&self, db: &Db, account: &str, address: &str) -> Result<Result<(), Throttled>, sqlx::Error> {
         let window_start = now() - self.window_secs;
         for (key, limit) in [
             (account_key(account), self.max_failures_per_account),
             (address_key(address), self.max_failures_per_address),
         ] {
-            let row: Option<(i64, i64)> = sqlx::query_as(
-                "SELECT failures, window_start_at FROM login_throttle WHERE key = $1",
-            )
-            .bind(&key)
-            .fetch_optional(db.pool())
-            .await?;
+            let row: Option<(i64, i64)> =
+                sqlx::query_as("SELECT failures, window_start_at FROM login_throttle WHERE key = $1")
+                    .bind(&key)
+                    .fetch_optional(db.pool())
+                    .await?;
             if let Some((failures, started)) = row
                 && started > window_start
                 && failures >= limit
             {
-                return Ok(Err(Throttled {
-                    retry_after_secs: started - window_start,
-                }));
+                return Ok(Err(Throttled { retry_after_secs: started - window_start }));
             }
         }
         Ok(Ok(()))
     }
 
-    pub async fn record_failure(
-        &self,
-        db: &Db,
-        account: &str,
-        address: &str,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn record_failure(&self, db: &Db, account: &str, address: &str) -> Result<(), sqlx::Error> {
         let now = now();
         for key in [account_key(account), address_key(address)] {
             sqlx::query(
@@ -91,10 +74,7 @@ impl LoginThrottle {
 
     /// A successful login forgives the account's failures (not the address's).
     pub async fn record_success(&self, db: &Db, account: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-            .bind(account_key(account))
-            .execute(db.pool())
-            .await?;
+        sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(account_key(account)).execute(db.pool()).await?;
         Ok(())
     }
 }
