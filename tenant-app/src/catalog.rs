@@ -435,6 +435,8 @@ pub async fn delete_sparte(db: &Db, id: &str) -> Result<Deletion, sqlx::Error> {
     if in_use > 0 {
         return Ok(Deletion::InUse(in_use));
     }
+    // The broker's analysis rules for this Sparte go with it.
+    sqlx::query("DELETE FROM analysis_rules WHERE sparte_id = $1").bind(id).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM produkte WHERE sparte_id = $1").bind(id).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM sparten WHERE id = $1").bind(id).execute(&mut *tx).await?;
     tx.commit().await?;

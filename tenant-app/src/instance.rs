@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::catalog;
 use crate::db::{Db, PoolSize, TENANT_MIGRATIONS};
 use crate::mail::Mailer;
 use crate::portal::{Entitlements, Portal, PortalSettings};
 use crate::storage::DocumentStore;
 use crate::users::{self, LinkPurpose};
 use crate::values::EmailAddress;
+use crate::{analysis, catalog};
 
 /// A tenant database holds few connections: an idle portal should cost next to nothing.
 pub const TENANT_POOL: PoolSize = PoolSize { max: 4 };
@@ -19,6 +19,7 @@ pub const TENANT_POOL: PoolSize = PoolSize { max: 4 };
 pub async fn open_database(url: &str) -> anyhow::Result<Db> {
     let db = Db::connect(url, TENANT_POOL).await.context("opening the tenant database")?;
     db.migrate(TENANT_MIGRATIONS).await.context("migrating the tenant database")?;
+    analysis::seed_default_rules(&db).await.context("seeding the analysis rules")?;
     Ok(db)
 }
 
@@ -27,6 +28,7 @@ pub async fn open_database(url: &str) -> anyhow::Result<Db> {
 /// while the admin has no password yet.
 pub async fn seed(db: &Db, admin_email: &EmailAddress, admin_name: &str) -> anyhow::Result<Option<String>> {
     catalog::seed_default(db).await.context("seeding the catalog")?;
+    analysis::seed_default_rules(db).await.context("seeding the analysis rules")?;
     let admin = users::ensure_broker_admin(db, admin_email, admin_name).await.context("creating the admin account")?;
     if admin.password_hash.is_some() {
         return Ok(None);

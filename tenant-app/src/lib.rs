@@ -5,6 +5,7 @@
 //! the embedded default). Modules named after the domain hold the rules and the
 //! SQL; `portal` holds the pages; the rest is plumbing the control plane shares.
 
+pub mod analysis;
 pub mod catalog;
 pub mod config;
 pub mod contracts;

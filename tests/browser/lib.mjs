@@ -209,6 +209,12 @@ export class Run {
       );
     }
 
+    // The title names the page in tabs, history and screen readers.
+    const title = await page.title();
+    if (!/\S/.test(title) || /[<>]/.test(title)) {
+      this.problem(where, `bad page title: ${JSON.stringify(title.replace(/\s+/g, ' ').slice(0, 160))}`);
+    }
+
     if (!meta.csp?.includes("script-src 'self'")) {
       this.problem(where, `missing or weakened Content-Security-Policy: ${meta.csp ?? '(none)'}`);
     }
@@ -282,10 +288,28 @@ async function loadImages(page) {
 
 // Runs in the page.
 function horizontalOverflow() {
-  const innerWidth = window.innerWidth;
+  // A mobile browser zooms out to fit content wider than the screen, and then
+  // window.innerWidth grows with it; clientWidth stays the device width.
+  const innerWidth = Math.min(window.innerWidth, document.documentElement.clientWidth);
   const scrollWidth = document.documentElement.scrollWidth;
   if (scrollWidth <= innerWidth) return null;
-  const sticksOut = (el) => el.getBoundingClientRect().right > innerWidth + 0.5;
+  // Content scrolled inside a container (a wide table in .table-wrap) is fine;
+  // only what sticks out unclipped widens the page.
+  // An absolutely positioned element escapes every container up to its
+  // containing block (the nearest positioned ancestor).
+  const clipped = (el) => {
+    let free = ['absolute', 'fixed'].includes(getComputedStyle(el).position);
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      const style = getComputedStyle(up);
+      if (free) {
+        if (style.position === 'static') continue;
+        free = ['absolute', 'fixed'].includes(style.position);
+      }
+      if (style.overflowX !== 'visible') return true;
+    }
+    return false;
+  };
+  const sticksOut = (el) => el.getBoundingClientRect().right > innerWidth + 0.5 && !clipped(el);
   const describe = (el) => {
     const classes = el.classList.length ? `.${[...el.classList].join('.')}` : '';
     const id = el.id ? `#${el.id}` : '';

@@ -1,6 +1,7 @@
 //! End-to-end tests against the real control plane on a real port, each run on
 //! SQLite and on PostgreSQL.
 
+mod analysis;
 mod catalog;
 mod customers;
 mod documents;

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use crate::analysis::Finding;
 use crate::contracts::{self, Contract};
 use crate::customers::{self, Customer, CustomerForm, Household, NewCustomer};
 use crate::db::is_unique_violation;
@@ -214,6 +215,8 @@ struct CustomerPage {
     household_members: Vec<Customer>,
     households: Vec<Household>,
     documents: Vec<Document>,
+    /// The customer's needs analysis, once they described their situation.
+    findings: Option<Vec<Finding>>,
     invited: bool,
     has_login: bool,
     notice: Option<(bool, String)>,
@@ -285,6 +288,7 @@ pub(super) async fn show_customer(
         has_login: login.as_ref().is_some_and(|login| login.password_hash.is_some() && !login.disabled),
         households: customers::households(portal.db()).await?,
         documents: documents::for_customer(portal.db(), id).await?,
+        findings: super::analysis::findings_for(portal, id).await?,
         customer,
         contracts,
         household,

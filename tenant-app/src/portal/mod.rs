@@ -4,6 +4,7 @@
 //! process, as on Kubernetes) and inside the control plane (many tenants in one
 //! process, the embedded default).
 
+mod analysis;
 mod auth;
 mod catalog;
 mod contracts;
@@ -148,6 +149,7 @@ impl Portal {
             .merge(catalog::routes())
             .merge(documents::routes(self.settings().max_file_bytes))
             .merge(folder::routes())
+            .merge(analysis::routes())
             .merge(internal::routes())
             .merge(messages::routes(self.settings().max_file_bytes))
             .route("/static/ordo.css", get(crate::web::stylesheet))

@@ -1,0 +1,317 @@
+// The steps of the flows, one helper each, driven as a person would: by labels,
+// roles and visible names, never by CSS classes. Each step leaves the page where
+// a person would be afterwards and stops at a checkpoint where there is
+// something to see. A flow is a list of these calls, so a new page (the
+// analysis, the emergency folder) becomes one more helper and one more line.
+
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { passwordLink } from './lib.mjs';
+
+// ---- the people and their data ----------------------------------------------
+
+export function brokerFor(viewport) {
+  const variant = viewport.name === 'phone' ? 'Handy' : 'Desktop';
+  return {
+    name: 'Erika Muster',
+    company: `Muster Versicherungsmakler ${variant}`,
+    street: 'Hauptstraße 5',
+    postalCode: '10117',
+    city: 'Berlin',
+    phone: '030 1234567',
+    email: `erika.${viewport.name}@example.de`,
+    password: 'makler passwort 2026',
+  };
+}
+
+export function customerFor(viewport) {
+  return {
+    firstName: 'Max',
+    lastName: 'Mustermann',
+    fullName: 'Max Mustermann',
+    email: `max.${viewport.name}@example.de`,
+    phone: '0171 1234567',
+    street: 'Weg 2',
+    postalCode: '10115',
+    city: 'Berlin',
+    password: 'kunden passwort 2026',
+  };
+}
+
+export const CATALOG = {
+  newSparte: { name: 'Cyber', description: 'Schützt vor den Folgen von Online-Betrug und Datenklau.' },
+  produkt: {
+    sparte: 'Haftpflicht',
+    name: 'Privathaftpflicht',
+    description: 'Zahlt, wenn Ihnen ein Missgeschick passiert und jemand anderes dadurch zu Schaden kommt.',
+  },
+};
+
+export const CONTRACT = {
+  sparte: 'Haftpflicht',
+  produkt: 'Privathaftpflicht',
+  insurer: 'Allianz',
+  policyNumber: 'PH-123456',
+  premium: '7,50',
+  frequency: 'monatlich',
+  start: '2025-01-01',
+  yearly: '90,00 €',
+};
+
+export const MESSAGE = {
+  category: 'Schadenmeldung',
+  text: 'Bei uns ist die Waschmaschine ausgelaufen, der Boden in der Küche ist nass. Ein Foto hängt an.',
+  reply: 'Danke für Ihre Meldung. Ich melde den Schaden heute beim Versicherer.',
+};
+
+// ---- small helpers -------------------------------------------------------------
+
+async function openNav(page, name) {
+  await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name, exact: true }).click();
+}
+
+async function see(locator) {
+  await locator.first().waitFor({ state: 'visible' });
+}
+
+// ---- both --------------------------------------------------------------------
+
+/** Opens a set-password link from a mail and chooses a password. */
+export async function setsPassword(run, page, mail, password, step) {
+  await page.goto(passwordLink(mail));
+  await see(page.getByRole('heading', { level: 1, name: 'Passwort festlegen' }));
+  await page.getByLabel('Neues Passwort').fill(password);
+  await page.getByLabel('Passwort wiederholen').fill(password);
+  await run.checkpoint(page, step);
+  await page.getByRole('button', { name: 'Passwort speichern' }).click();
+  await page.waitForURL((url) => url.pathname !== '/passwort-setzen');
+}
+
+// ---- the broker ----------------------------------------------------------------
+
+/** From the product page to the trial form, sent; returns the sign-up mail. */
+export async function brokerSignsUp(run, page, broker) {
+  await page.goto(`${run.publicUrl}/`);
+  await run.checkpoint(page, 'product-page');
+  await page.getByRole('main').getByRole('link', { name: '30 Tage kostenlos testen' }).click();
+  await see(page.getByRole('heading', { level: 1, name: /kostenlos testen/ }));
+  await page.getByLabel('Ihr Name').fill(broker.name);
+  await page.getByLabel(/^Firma/).fill(broker.company);
+  await page.getByLabel('Straße und Hausnummer').fill(broker.street);
+  await page.getByLabel('PLZ', { exact: true }).fill(broker.postalCode);
+  await page.getByLabel('Ort', { exact: true }).fill(broker.city);
+  await page.getByLabel('Telefon').fill(broker.phone);
+  await page.getByLabel('E-Mail-Adresse').fill(broker.email);
+  await run.checkpoint(page, 'signup-form');
+  const seen = await run.mailbox.mark();
+  await page.getByRole('button', { name: 'Portal jetzt einrichten' }).click();
+  await see(page.getByRole('heading', { level: 1, name: /Ihr Portal (ist|wird) eingerichtet/ }));
+  await see(page.getByText(broker.email));
+  await run.checkpoint(page, 'signup-done');
+  const mail = await run.mailbox.newestTo(broker.email, seen);
+  assert.match(mail.subject, /bestätigen/);
+  return mail;
+}
+
+/** The broker's first visit: the password from the sign-up mail, then the empty customer list. */
+export async function brokerSetsPassword(run, page, mail, broker) {
+  await setsPassword(run, page, mail, broker.password, 'broker-password');
+  await page.waitForURL('**/makler/kunden');
+  await see(page.getByRole('heading', { level: 1, name: 'Kunden' }));
+  await run.checkpoint(page, 'customers-empty');
+}
+
+/** Adds a Sparte, and rewrites what a Produkt is for. */
+export async function brokerEditsCatalog(run, page, catalog = CATALOG) {
+  await openNav(page, 'Katalog');
+  await see(page.getByRole('heading', { level: 1, name: /^Katalog/ }));
+  await run.checkpoint(page, 'catalog');
+
+  const { newSparte, produkt } = catalog;
+  await page.getByLabel('Bezeichnung').fill(newSparte.name);
+  await page.getByLabel(/^Wofür brauche ich das\?/).fill(newSparte.description);
+  await page.getByRole('button', { name: 'Sparte anlegen' }).click();
+  await see(page.getByRole('heading', { level: 1, name: `Sparte ${newSparte.name}` }));
+  await see(page.getByRole('status').filter({ hasText: 'Gespeichert.' }));
+  await run.checkpoint(page, 'sparte-created');
+
+  await openNav(page, 'Katalog');
+  await see(page.getByRole('link', { name: newSparte.name, exact: true }));
+  await page.getByRole('link', { name: produkt.sparte, exact: true }).click();
+  await see(page.getByRole('heading', { level: 1, name: `Sparte ${produkt.sparte}` }));
+  await page.getByRole('link', { name: produkt.name, exact: true }).click();
+  await see(page.getByRole('heading', { level: 1, name: `Produkt ${produkt.name}` }));
+  await page.getByLabel(/^Wofür brauche ich das\?/).fill(produkt.description);
+  await run.checkpoint(page, 'produkt-form');
+  await page.getByRole('button', { name: 'Speichern', exact: true }).click();
+  await see(page.getByRole('heading', { level: 1, name: `Sparte ${produkt.sparte}` }));
+  await see(page.getByRole('status').filter({ hasText: 'Gespeichert.' }));
+  await see(page.getByText(produkt.description));
+  await run.checkpoint(page, 'produkt-saved');
+}
+
+/** "Neuer Kunde", filled in and saved; leaves the broker on the customer's page. */
+export async function brokerCreatesCustomer(run, page, customer) {
+  await openNav(page, 'Kunden');
+  await page.getByRole('link', { name: 'Neuer Kunde' }).click();
+  await see(page.getByRole('heading', { level: 1, name: 'Neuer Kunde' }));
+  await page.getByLabel('Vorname').fill(customer.firstName);
+  await page.getByLabel('Nachname').fill(customer.lastName);
+  await page.getByLabel(/^E-Mail-Adresse/).fill(customer.email);
+  await page.getByLabel(/^Telefon/).fill(customer.phone);
+  await page.getByLabel(/^Straße und Hausnummer/).fill(customer.street);
+  await page.getByLabel(/^PLZ/).fill(customer.postalCode);
+  await page.getByLabel(/^Ort/).fill(customer.city);
+  await run.checkpoint(page, 'customer-form');
+  await page.getByRole('button', { name: 'Kunde anlegen' }).click();
+  await see(page.getByRole('heading', { level: 1, name: customer.fullName }));
+  await run.checkpoint(page, 'customer-created');
+}
+
+/** "Vertrag anlegen" on the customer's page; back there with the contract listed. */
+export async function brokerCreatesContract(run, page, contract = CONTRACT) {
+  await page.getByRole('link', { name: 'Vertrag anlegen' }).click();
+  await see(page.getByRole('heading', { level: 1, name: 'Vertrag anlegen' }));
+  await page.getByLabel('Sparte und Produkt').selectOption({ label: contract.produkt });
+  await page.getByLabel(/^Versicherer/).fill(contract.insurer);
+  await page.getByLabel(/^Vertragsnummer/).fill(contract.policyNumber);
+  await page.getByLabel(/^Beitrag in Euro/).fill(contract.premium);
+  await page.getByLabel('Zahlweise').selectOption({ label: contract.frequency });
+  await page.getByLabel('Beginn', { exact: true }).fill(contract.start);
+  await run.checkpoint(page, 'contract-form');
+  await page.getByRole('button', { name: 'Vertrag speichern' }).click();
+  await see(page.getByRole('status').filter({ hasText: 'Der Vertrag wurde gespeichert.' }));
+  const row = page.getByRole('row').filter({ hasText: contract.policyNumber });
+  await see(row);
+  assert.match(await row.innerText(), new RegExp(contract.yearly.replace(/\s/g, '\\s')), 'yearly premium in the row');
+  await run.checkpoint(page, 'contract-saved');
+}
+
+/** Uploads a file on the customer's page, shared with the customer. */
+export async function brokerUploadsDocument(run, page, path, fileName) {
+  await page.getByLabel('Dateien (PDF, JPEG, PNG, HEIC, WebP)').setInputFiles(path);
+  assert.equal(await page.getByLabel('Für den Kunden sichtbar').isChecked(), true);
+  await page.getByRole('button', { name: 'Hochladen' }).click();
+  await see(page.getByRole('status').filter({ hasText: 'Das Dokument wurde gespeichert.' }));
+  await see(page.getByRole('link', { name: fileName }));
+  await run.checkpoint(page, 'document-uploaded');
+}
+
+/** "Zum Portal einladen"; returns the invitation mail. */
+export async function brokerInvitesCustomer(run, page, customer) {
+  const seen = await run.mailbox.mark();
+  await page.getByRole('button', { name: 'Zum Portal einladen' }).click();
+  await see(page.getByRole('status').filter({ hasText: 'Die Einladung wurde per E-Mail verschickt.' }));
+  await run.checkpoint(page, 'customer-invited');
+  return run.mailbox.newestTo(customer.email, seen);
+}
+
+/** Opens the inbox and the customer's thread; checks the text and the photo. */
+export async function brokerOpensThread(run, page, customer, message = MESSAGE) {
+  await openNav(page, 'Posteingang');
+  await see(page.getByRole('heading', { level: 1, name: 'Posteingang' }));
+  const row = page.getByRole('row').filter({ hasText: customer.fullName });
+  await see(row);
+  assert.match(await row.innerText(), new RegExp(`${message.category}[\\s\\S]*neu`));
+  await run.checkpoint(page, 'inbox');
+  await row.getByRole('link', { name: customer.fullName }).click();
+  await see(page.getByRole('heading', { level: 1, name: message.category }));
+  await see(page.getByText(message.text));
+  const photo = page.getByRole('img', { name: /^Foto: / });
+  await photo.scrollIntoViewIfNeeded();
+  await page.waitForFunction((img) => img.complete, await photo.elementHandle());
+  assert.ok(
+    await photo.evaluate((img) => img.naturalWidth > 0),
+    'the photo is shown as a picture',
+  );
+  await run.checkpoint(page, 'thread');
+}
+
+/** Answers in the open thread. */
+export async function brokerReplies(run, page, customer, text = MESSAGE.reply) {
+  await page.getByLabel(`Antwort an ${customer.fullName}`).fill(text);
+  await page.getByRole('button', { name: 'Antwort senden' }).click();
+  await see(page.getByRole('listitem').filter({ hasText: text }));
+  await run.checkpoint(page, 'thread-replied');
+}
+
+/** Sets the open thread's status, e.g. "erledigt". */
+export async function brokerSetsStatus(run, page, status) {
+  await page.getByLabel('Status').selectOption({ label: status });
+  await page.getByRole('button', { name: 'Status setzen' }).click();
+  await page.waitForLoadState('load');
+  const selected = await page.getByLabel('Status').evaluate((select) => select.selectedOptions[0].textContent);
+  assert.equal(selected, status);
+  await openNav(page, 'Posteingang');
+  await page.getByRole('navigation', { name: 'Filter' }).getByRole('link', { name: 'Erledigt' }).click();
+  await see(page.getByRole('row').filter({ hasText: status }));
+  await run.checkpoint(page, `inbox-${status}`);
+}
+
+// ---- the customer ----------------------------------------------------------------
+
+/** The invitation's link, a password, and the folder. */
+export async function customerSetsPassword(run, page, mail, customer) {
+  await setsPassword(run, page, mail, customer.password, 'customer-password');
+  await page.waitForURL('**/ordner');
+}
+
+/** The folder: contracts under their Sparte headings with yearly totals. */
+export async function customerSeesDashboard(run, page, contract = CONTRACT) {
+  await see(page.getByRole('heading', { level: 1, name: 'Mein Versicherungsordner' }));
+  const sparte = page.getByRole('heading', { level: 2, name: new RegExp(`^${contract.sparte}`) });
+  await see(sparte);
+  assert.match(await sparte.innerText(), new RegExp(`${contract.yearly.replace(/\s/g, '\\s')} im Jahr`));
+  await see(page.getByRole('link', { name: new RegExp(`${contract.produkt}.*${contract.policyNumber}`) }));
+  await see(page.getByText(/Alle Beiträge zusammen: .* im Jahr/));
+  await run.checkpoint(page, 'dashboard');
+}
+
+/** Opens a contract: its facts and what it is for; back to the folder. */
+export async function customerOpensContract(run, page, contract = CONTRACT, purpose = CATALOG.produkt.description) {
+  await page.getByRole('link', { name: new RegExp(`${contract.produkt}.*${contract.policyNumber}`) }).click();
+  await see(page.getByRole('heading', { level: 1, name: contract.produkt }));
+  await see(page.getByRole('heading', { level: 2, name: 'Wofür brauche ich das?' }));
+  await see(page.getByText(purpose));
+  await see(page.getByText(contract.insurer, { exact: true }));
+  await run.checkpoint(page, 'contract');
+  await page.getByRole('link', { name: '← Mein Ordner' }).click();
+  await page.waitForURL('**/ordner');
+}
+
+/** Downloads a shared document from the folder. */
+export async function customerDownloadsDocument(run, page, fileName) {
+  const link = page.getByRole('link', { name: new RegExp(`^${fileName.replace('.', '\\.')}`) });
+  await link.scrollIntoViewIfNeeded();
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.equal(download.suggestedFilename(), fileName);
+  const bytes = await readFile(await download.path());
+  assert.equal(bytes.subarray(0, 5).toString('latin1'), '%PDF-');
+}
+
+/** "Nachrichten" → "Neue Nachricht": a claim with a photo, sent and confirmed. */
+export async function customerWritesMessage(run, page, photoPath, message = MESSAGE) {
+  await openNav(page, 'Nachrichten');
+  await see(page.getByRole('heading', { level: 1, name: /^Nachrichten/ }));
+  await page.getByRole('link', { name: 'Neue Nachricht' }).click();
+  await see(page.getByRole('heading', { level: 1, name: 'Neue Nachricht' }));
+  await page.getByLabel('Worum geht es?').selectOption({ label: message.category });
+  await page.getByLabel(/^Ihre Nachricht/).fill(message.text);
+  await page.getByLabel(/^Fotos/).setInputFiles(photoPath);
+  await run.checkpoint(page, 'message-form');
+  await page.getByRole('button', { name: 'Nachricht senden' }).click();
+  await see(page.getByRole('status').filter({ hasText: 'Ihre Nachricht ist bei Ihrem Makler angekommen.' }));
+  await see(page.getByRole('link', { name: new RegExp(message.category) }));
+  await run.checkpoint(page, 'message-sent');
+}
+
+/** Opens the thread from "Nachrichten" and reads the broker's answer. */
+export async function customerReadsReply(run, page, message = MESSAGE) {
+  await openNav(page, 'Nachrichten');
+  await page.getByRole('link', { name: new RegExp(message.category) }).click();
+  await see(page.getByRole('heading', { level: 1, name: message.category }));
+  await see(page.getByText(message.text));
+  await see(page.getByText(message.reply));
+  await see(page.getByRole('img', { name: /^Foto: / }));
+  await run.checkpoint(page, 'thread');
+}
