@@ -143,6 +143,7 @@ pub const TENANT_MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (1, "tenant schema", include_str!("../../migrations/tenant/0001_tenant.sql")),
     (2, "documents and messages", include_str!("../../migrations/tenant/0002_documents_and_messages.sql")),
     (3, "needs analysis", include_str!("../../migrations/tenant/0003_analysis.sql")),
+    (4, "emergency folder", include_str!("../../migrations/tenant/0004_emergency.sql")),
 ]);
 
 /// Seconds since the Unix epoch, UTC: how every instant is stored.

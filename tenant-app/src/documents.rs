@@ -11,6 +11,8 @@ pub struct Document {
     pub customer_id: String,
     pub contract_id: Option<String>,
     pub message_id: Option<String>,
+    /// Set for documents in the customer's emergency folder, which the broker never sees.
+    pub emergency_section: Option<String>,
     pub file_name: String,
     pub content_type: String,
     pub size_bytes: i64,
@@ -40,6 +42,7 @@ pub struct Placement {
     pub customer_id: String,
     pub contract_id: Option<String>,
     pub message_id: Option<String>,
+    pub emergency_section: Option<String>,
     pub visible_to_customer: bool,
 }
 
@@ -51,8 +54,8 @@ pub enum DocumentError {
     Storage(#[from] StorageError),
 }
 
-const COLUMNS: &str =
-    "id, customer_id, contract_id, message_id, file_name, content_type, size_bytes, visible_to_customer, created_at";
+const COLUMNS: &str = "id, customer_id, contract_id, message_id, file_name, content_type, size_bytes, \
+                       visible_to_customer, created_at, emergency_section";
 
 fn from_row(row: sqlx::any::AnyRow) -> Result<Document, sqlx::Error> {
     use sqlx::Row;
@@ -66,6 +69,7 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<Document, sqlx::Error> {
         size_bytes: row.try_get(6)?,
         visible_to_customer: row.try_get::<i64, _>(7)? != 0,
         created_at: row.try_get(8)?,
+        emergency_section: row.try_get(9)?,
     })
 }
 
@@ -82,7 +86,8 @@ pub async fn create(
     store.put(&id, &upload.bytes).await?;
     let inserted = sqlx::query(
         "INSERT INTO documents (id, customer_id, contract_id, message_id, file_name, content_type, size_bytes, \
-           visible_to_customer, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+           visible_to_customer, uploaded_by, created_at, emergency_section) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&id)
     .bind(&placement.customer_id)
@@ -94,6 +99,7 @@ pub async fn create(
     .bind(i64::from(placement.visible_to_customer))
     .bind(uploaded_by)
     .bind(now())
+    .bind(&placement.emergency_section)
     .execute(db.pool())
     .await;
     if let Err(err) = inserted {
@@ -114,7 +120,8 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<Document>, sqlx::Error> {
 /// Every document of a customer, newest first (for the broker).
 pub async fn for_customer(db: &Db, customer_id: &str) -> Result<Vec<Document>, sqlx::Error> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM documents WHERE customer_id = $1 AND message_id IS NULL ORDER BY created_at DESC, id DESC"
+        "SELECT {COLUMNS} FROM documents WHERE customer_id = $1 AND message_id IS NULL AND emergency_section IS NULL \
+         ORDER BY created_at DESC, id DESC"
     ))
     .bind(customer_id)
     .fetch_all(db.pool())
@@ -140,7 +147,7 @@ pub async fn visible_to_customer(
             .fetch_all(db.pool())
             .await?,
             None => sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM documents WHERE customer_id = $1 AND contract_id IS NULL AND message_id IS NULL \
+                "SELECT {COLUMNS} FROM documents WHERE customer_id = $1 AND contract_id IS NULL AND message_id IS NULL AND emergency_section IS NULL \
                  AND visible_to_customer = $2 ORDER BY created_at DESC, id DESC"
             ))
             .bind(customer_id)
@@ -148,6 +155,17 @@ pub async fn visible_to_customer(
             .fetch_all(db.pool())
             .await?,
         };
+    rows.into_iter().map(from_row).collect()
+}
+
+/// The documents in a customer's emergency folder, by upload time.
+pub async fn in_emergency_folder(db: &Db, customer_id: &str) -> Result<Vec<Document>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM documents WHERE customer_id = $1 AND emergency_section IS NOT NULL ORDER BY created_at, id"
+    ))
+    .bind(customer_id)
+    .fetch_all(db.pool())
+    .await?;
     rows.into_iter().map(from_row).collect()
 }
 

@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod customers;
 pub mod db;
 pub mod documents;
+pub mod emergency;
 pub mod instance;
 pub mod mail;
 pub mod messages;

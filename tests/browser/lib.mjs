@@ -76,7 +76,9 @@ export class Harness {
     this.server = spawn(BINARY, ['serve'], {
       cwd: this.dataDir,
       env: {
-        ...process.env,
+        // Only the settings below: an ORDO_DATABASE_URL or ORDO_SMTP_URL from the
+        // caller's shell must not send the tests to a real database or mail server.
+        ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('ORDO_'))),
         ORDO_LISTEN: `127.0.0.1:${this.port}`,
         ORDO_DATA_DIR: this.dataDir,
         ORDO_LOG_MAIL_LINKS: 'false',
@@ -84,17 +86,22 @@ export class Harness {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // Never leave a server behind, even when the test process ends abruptly.
+    process.once('exit', () => this.server.kill('SIGKILL'));
     this.server.stdout.pipe(log);
     this.server.stderr.pipe(log);
-    this.exited = once(this.server, 'exit');
+    this.exited = new Promise((done) => {
+      this.server.once('exit', (code, signal) => done(code ?? signal));
+      this.server.once('error', (error) => done(error.message));
+    });
     await this.waitForHealth();
     this.browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: LAUNCH_ARGS });
   }
 
   async waitForHealth() {
     let exitCode;
-    this.exited.then(([code]) => {
-      exitCode = code ?? 'signal';
+    this.exited.then((code) => {
+      exitCode = code;
     });
     for (let i = 0; i < 200; i++) {
       if (exitCode !== undefined) break;

@@ -74,6 +74,12 @@ async function see(locator) {
   await locator.first().waitFor({ state: 'visible' });
 }
 
+// Text from the test data as a pattern; spaces match any white space
+// (amounts are written with a no-break space before the euro sign).
+function pattern(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s/g, '\\s');
+}
+
 // ---- both --------------------------------------------------------------------
 
 /** Opens a set-password link from a mail and chooses a password. */
@@ -183,7 +189,7 @@ export async function brokerCreatesContract(run, page, contract = CONTRACT) {
   await see(page.getByRole('status').filter({ hasText: 'Der Vertrag wurde gespeichert.' }));
   const row = page.getByRole('row').filter({ hasText: contract.policyNumber });
   await see(row);
-  assert.match(await row.innerText(), new RegExp(contract.yearly.replace(/\s/g, '\\s')), 'yearly premium in the row');
+  assert.match(await row.innerText(), new RegExp(pattern(contract.yearly)), 'yearly premium in the row');
   await run.checkpoint(page, 'contract-saved');
 }
 
@@ -212,7 +218,7 @@ export async function brokerOpensThread(run, page, customer, message = MESSAGE) 
   await see(page.getByRole('heading', { level: 1, name: 'Posteingang' }));
   const row = page.getByRole('row').filter({ hasText: customer.fullName });
   await see(row);
-  assert.match(await row.innerText(), new RegExp(`${message.category}[\\s\\S]*neu`));
+  assert.match(await row.innerText(), new RegExp(`${pattern(message.category)}[\\s\\S]*neu`));
   await run.checkpoint(page, 'inbox');
   await row.getByRole('link', { name: customer.fullName }).click();
   await see(page.getByRole('heading', { level: 1, name: message.category }));
@@ -259,17 +265,17 @@ export async function customerSetsPassword(run, page, mail, customer) {
 /** The folder: contracts under their Sparte headings with yearly totals. */
 export async function customerSeesDashboard(run, page, contract = CONTRACT) {
   await see(page.getByRole('heading', { level: 1, name: 'Mein Versicherungsordner' }));
-  const sparte = page.getByRole('heading', { level: 2, name: new RegExp(`^${contract.sparte}`) });
+  const sparte = page.getByRole('heading', { level: 2, name: new RegExp(`^${pattern(contract.sparte)}`) });
   await see(sparte);
-  assert.match(await sparte.innerText(), new RegExp(`${contract.yearly.replace(/\s/g, '\\s')} im Jahr`));
-  await see(page.getByRole('link', { name: new RegExp(`${contract.produkt}.*${contract.policyNumber}`) }));
+  assert.match(await sparte.innerText(), new RegExp(`${pattern(contract.yearly)} im Jahr`));
+  await see(page.getByRole('link', { name: new RegExp(`${pattern(contract.produkt)}.*${pattern(contract.policyNumber)}`) }));
   await see(page.getByText(/Alle Beiträge zusammen: .* im Jahr/));
   await run.checkpoint(page, 'dashboard');
 }
 
 /** Opens a contract: its facts and what it is for; back to the folder. */
 export async function customerOpensContract(run, page, contract = CONTRACT, purpose = CATALOG.produkt.description) {
-  await page.getByRole('link', { name: new RegExp(`${contract.produkt}.*${contract.policyNumber}`) }).click();
+  await page.getByRole('link', { name: new RegExp(`${pattern(contract.produkt)}.*${pattern(contract.policyNumber)}`) }).click();
   await see(page.getByRole('heading', { level: 1, name: contract.produkt }));
   await see(page.getByRole('heading', { level: 2, name: 'Wofür brauche ich das?' }));
   await see(page.getByText(purpose));
@@ -281,7 +287,7 @@ export async function customerOpensContract(run, page, contract = CONTRACT, purp
 
 /** Downloads a shared document from the folder. */
 export async function customerDownloadsDocument(run, page, fileName) {
-  const link = page.getByRole('link', { name: new RegExp(`^${fileName.replace('.', '\\.')}`) });
+  const link = page.getByRole('link', { name: new RegExp(`^${pattern(fileName)}`) });
   await link.scrollIntoViewIfNeeded();
   const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
   assert.equal(download.suggestedFilename(), fileName);
@@ -301,14 +307,14 @@ export async function customerWritesMessage(run, page, photoPath, message = MESS
   await run.checkpoint(page, 'message-form');
   await page.getByRole('button', { name: 'Nachricht senden' }).click();
   await see(page.getByRole('status').filter({ hasText: 'Ihre Nachricht ist bei Ihrem Makler angekommen.' }));
-  await see(page.getByRole('link', { name: new RegExp(message.category) }));
+  await see(page.getByRole('link', { name: new RegExp(pattern(message.category)) }));
   await run.checkpoint(page, 'message-sent');
 }
 
 /** Opens the thread from "Nachrichten" and reads the broker's answer. */
 export async function customerReadsReply(run, page, message = MESSAGE) {
   await openNav(page, 'Nachrichten');
-  await page.getByRole('link', { name: new RegExp(message.category) }).click();
+  await page.getByRole('link', { name: new RegExp(pattern(message.category)) }).click();
   await see(page.getByRole('heading', { level: 1, name: message.category }));
   await see(page.getByText(message.text));
   await see(page.getByText(message.reply));

@@ -5,6 +5,7 @@ mod analysis;
 mod catalog;
 mod customers;
 mod documents;
+mod emergency;
 mod first_path;
 mod limits;
 mod messages;

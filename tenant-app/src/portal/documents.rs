@@ -63,6 +63,7 @@ async fn upload(
         contract_id,
         message_id: None,
         visible_to_customer: form.field("visible") == "1",
+        emergency_section: None,
     };
     // The plan's storage limit: all files of the request, or none.
     let adding: i64 = form.files.iter().map(|f| f.bytes.len() as i64).sum();
@@ -103,7 +104,7 @@ async fn upload(
 }
 
 /// The file as a download: never rendered by the browser, never cached.
-async fn download(portal: &Portal, document: &Document) -> Result<Response, PageError> {
+pub(super) async fn download(portal: &Portal, document: &Document) -> Result<Response, PageError> {
     let bytes = portal.store().get(&document.id).await.map_err(|err| PageError::Internal(err.into()))?;
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
@@ -125,7 +126,11 @@ async fn broker_download(
     BrokerUser(_): BrokerUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let document = documents::find(portal.db(), &id).await?.ok_or(PageError::NotFound)?;
+    // The emergency folder is the customer's own: not even the broker reads it.
+    let document = documents::find(portal.db(), &id)
+        .await?
+        .filter(|d| d.emergency_section.is_none())
+        .ok_or(PageError::NotFound)?;
     download(&portal, &document).await
 }
 
@@ -155,7 +160,10 @@ async fn set_visibility(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<VisibilityForm>,
 ) -> Result<Response, PageError> {
-    let document = documents::find(portal.db(), &id).await?.ok_or(PageError::NotFound)?;
+    let document = documents::find(portal.db(), &id)
+        .await?
+        .filter(|d| d.emergency_section.is_none())
+        .ok_or(PageError::NotFound)?;
     documents::set_visible(portal.db(), &id, form.visible == "1").await?;
     Ok(Redirect::to(&format!("/makler/kunden/{}#dokumente", document.customer_id)).into_response())
 }
@@ -166,7 +174,10 @@ async fn delete(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
-    let document = documents::find(portal.db(), &id).await?.ok_or(PageError::NotFound)?;
+    let document = documents::find(portal.db(), &id)
+        .await?
+        .filter(|d| d.emergency_section.is_none())
+        .ok_or(PageError::NotFound)?;
     documents::delete(portal.db(), portal.store(), &id).await.map_err(|err| PageError::Internal(err.into()))?;
     Ok(Redirect::to(&format!("/makler/kunden/{}#dokumente", document.customer_id)).into_response())
 }

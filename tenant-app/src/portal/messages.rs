@@ -81,6 +81,7 @@ async fn attach(
         contract_id: None,
         message_id: Some(message_id.to_owned()),
         visible_to_customer: true,
+        emergency_section: None,
     };
     for upload in files {
         documents::create(portal.db(), portal.store(), &placement, author_id, upload)

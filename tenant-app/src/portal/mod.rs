@@ -10,6 +10,7 @@ mod catalog;
 mod contracts;
 mod customers;
 mod documents;
+mod emergency;
 mod folder;
 mod internal;
 mod layout;
@@ -150,6 +151,7 @@ impl Portal {
             .merge(documents::routes(self.settings().max_file_bytes))
             .merge(folder::routes())
             .merge(analysis::routes())
+            .merge(emergency::routes(self.settings().max_file_bytes))
             .merge(internal::routes())
             .merge(messages::routes(self.settings().max_file_bytes))
             .route("/static/ordo.css", get(crate::web::stylesheet))
