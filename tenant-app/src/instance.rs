@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::branding::Branding;
 use crate::db::{Db, PoolSize, TENANT_MIGRATIONS};
 use crate::mail::Mailer;
 use crate::portal::{Entitlements, Portal, PortalSettings};
@@ -41,8 +42,9 @@ pub fn start(
     db: Db,
     settings: PortalSettings,
     entitlements: Entitlements,
+    branding: Branding,
     mailer: Mailer,
     store: Arc<dyn DocumentStore>,
 ) -> Portal {
-    Portal::new(db, settings, entitlements, mailer, store)
+    Portal::new(db, settings, entitlements, branding, mailer, store)
 }

@@ -36,7 +36,8 @@ async fn main() -> anyhow::Result<()> {
     let store = std::sync::Arc::new(LocalStore::new(config.files_dir.clone()));
     let plan = Plan::parse(&config.plan).context("ORDO_PLAN must be trial, pay_per_use, premium_starter or premium")?;
     let entitlements = Entitlements { plan, whitelabel: config.whitelabel };
-    let portal = instance::start(db.clone(), settings, entitlements, mailer, store);
+    let branding = tenant_app::branding::load(&db).await.context("loading the branding")?;
+    let portal = instance::start(db.clone(), settings, entitlements, branding, mailer, store);
     let app = web::with_request_layers(portal.router());
     let listener = tokio::net::TcpListener::bind(config.listen).await.context("binding the listen address")?;
     tracing::info!(address = %config.listen, "tenant app listening");

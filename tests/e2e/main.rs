@@ -2,6 +2,7 @@
 //! SQLite and on PostgreSQL.
 
 mod analysis;
+mod branding;
 mod catalog;
 mod customers;
 mod documents;

@@ -346,7 +346,7 @@ pub fn session_set_cookie(response: &Response) -> String {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("ordo_session="))
+        .find(|v| v.starts_with("session="))
         .expect("a session cookie")
         .to_owned()
 }

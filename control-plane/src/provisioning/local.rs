@@ -102,7 +102,8 @@ impl Provisioner for LocalProvisioner {
             max_file_bytes: self.max_file_bytes,
         };
         let store = Arc::new(LocalStore::new(self.tenants_dir.join(&deployment.tenant_id).join("files")));
-        let portal = instance::start(db, settings, deployment.entitlements, self.mailer.clone(), store);
+        let branding = tenant_app::branding::load(&db).await.context("loading the branding")?;
+        let portal = instance::start(db, settings, deployment.entitlements, branding, self.mailer.clone(), store);
         let router = portal.router();
         self.registry
             .insert(&deployment.slug, RunningTenant { tenant_id: deployment.tenant_id.clone(), portal, router });

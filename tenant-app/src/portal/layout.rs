@@ -11,12 +11,21 @@ pub struct Layout {
     pub csrf: String,
     pub user_name: Option<String>,
     pub is_broker: bool,
+    pub has_logo: bool,
+    /// Changes with the branding, so browsers fetch the new stylesheet.
+    pub brand_version: String,
+    /// The primary colour, for the browser's address bar.
+    pub theme_colour: String,
 }
 
 impl Layout {
     pub fn new(portal: &Portal, csrf: &CsrfToken, user: Option<&SessionUser>) -> Layout {
         let settings = portal.settings();
+        let branding = portal.branding();
         Layout {
+            has_logo: branding.logo_type.is_some(),
+            brand_version: branding.version(),
+            theme_colour: branding.primary.hex(),
             brand: settings.display_name.clone(),
             powered_by: (!portal.entitlements().whitelabel).then(|| settings.operator_name.clone()),
             csrf: csrf.as_str().to_owned(),

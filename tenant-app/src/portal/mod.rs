@@ -5,7 +5,9 @@
 //! process, the embedded default).
 
 mod analysis;
+mod app_shell;
 mod auth;
+mod branding;
 mod catalog;
 mod contracts;
 mod customers;
@@ -24,6 +26,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+use crate::branding::Branding;
 use crate::crypto::Key;
 use crate::db::Db;
 use crate::mail::Mailer;
@@ -91,6 +94,7 @@ struct PortalInner {
     mailer: Mailer,
     store: Arc<dyn DocumentStore>,
     entitlements: RwLock<Entitlements>,
+    branding: RwLock<Branding>,
     throttle: LoginThrottle,
 }
 
@@ -99,12 +103,22 @@ impl Portal {
         db: Db,
         settings: PortalSettings,
         entitlements: Entitlements,
+        branding: Branding,
         mailer: Mailer,
         store: Arc<dyn DocumentStore>,
     ) -> Portal {
         let entitlements = RwLock::new(entitlements);
+        let branding = RwLock::new(branding);
         let throttle = LoginThrottle::default();
-        Portal { inner: Arc::new(PortalInner { db, settings, mailer, store, entitlements, throttle }) }
+        Portal { inner: Arc::new(PortalInner { db, settings, mailer, store, entitlements, branding, throttle }) }
+    }
+
+    pub fn branding(&self) -> Branding {
+        self.inner.branding.read().expect("branding lock poisoned").clone()
+    }
+
+    pub fn set_branding(&self, branding: Branding) {
+        *self.inner.branding.write().expect("branding lock poisoned") = branding;
     }
 
     pub fn entitlements(&self) -> Entitlements {
@@ -151,10 +165,12 @@ impl Portal {
             .merge(documents::routes(self.settings().max_file_bytes))
             .merge(folder::routes())
             .merge(analysis::routes())
+            .merge(app_shell::routes())
+            .merge(branding::routes())
             .merge(emergency::routes(self.settings().max_file_bytes))
             .merge(internal::routes())
             .merge(messages::routes(self.settings().max_file_bytes))
-            .route("/static/ordo.css", get(crate::web::stylesheet))
+            .route("/static/portal.css", get(crate::web::stylesheet))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .fallback(not_found)

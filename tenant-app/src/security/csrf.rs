@@ -1,6 +1,6 @@
 //! CSRF protection for every HTML form.
 //!
-//! Signed double-submit: each browser gets a random `ordo_csrf` cookie, and every
+//! Signed double-submit: each browser gets a random `csrf` cookie, and every
 //! form carries `_csrf = HMAC(instance key, cookie)`. A cross-site page can
 //! neither read the cookie nor compute the HMAC, and a cookie planted by a sibling
 //! host is useless without the key. Browsers that announce a cross-site request
@@ -18,7 +18,7 @@ use sha2::Sha256;
 use crate::security::sessions::cookie_value;
 use crate::security::tokens::{constant_time_eq, random_token};
 
-pub const CSRF_COOKIE: &str = "ordo_csrf";
+pub const CSRF_COOKIE: &str = "csrf";
 pub const CSRF_FIELD: &str = "_csrf";
 
 /// The instance's CSRF signing key and whether cookies need `Secure`.

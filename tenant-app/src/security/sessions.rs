@@ -10,7 +10,8 @@ use cookie::{Cookie, SameSite};
 use crate::db::{Db, now};
 use crate::security::tokens::{random_token, token_hash};
 
-pub const SESSION_COOKIE: &str = "ordo_session";
+// Neutral names: a whitelabelled portal shows no trace of the operator, not even in cookies.
+pub const SESSION_COOKIE: &str = "session";
 /// Sessions last 12 hours; a broker's working day.
 pub const SESSION_TTL_SECS: i64 = 12 * 3600;
 
