@@ -378,8 +378,9 @@ pub struct LogEntry {
 }
 
 impl LogEntry {
-    pub fn describe(&self) -> String {
-        let what = match self.event.as_str() {
+    /// What happened, in German (the page translates it).
+    pub fn event_label(&self) -> &'static str {
+        match self.event.as_str() {
             "trusted_person_named" => "Vertrauensperson benannt",
             "trusted_person_removed" => "Vertrauensperson entfernt",
             "invitation_sent" => "Vertrauensperson per E-Mail informiert",
@@ -389,9 +390,8 @@ impl LogEntry {
             "access_granted" => "Zugang nach Ablauf der Wartezeit freigegeben",
             "folder_viewed" => "Notfallordner angesehen",
             "access_ended" => "Sie haben den Zugang beendet",
-            other => other,
-        };
-        if self.detail.is_empty() { what.to_owned() } else { format!("{what}: {}", self.detail) }
+            _ => "Eintrag",
+        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod customers;
 pub mod db;
 pub mod documents;
 pub mod emergency;
+pub mod i18n;
 pub mod instance;
 pub mod mail;
 pub mod messages;

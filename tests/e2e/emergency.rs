@@ -119,7 +119,7 @@ async fn emergency_folder_with_trusted_person(backend: Backend) {
     let warning = app.last_mail_to("max@example.de");
     assert!(warning.subject.contains("Notfallzugang") && warning.body.contains("/ordner/notfall"));
     let (_, waiting) = get_page(&trusted, &link).await;
-    assert!(waiting.contains("Wenn Max Mustermann nicht widerspricht") && !waiting.contains("Schublade"));
+    assert!(waiting.contains("Wenn kein Widerspruch kommt") && !waiting.contains("Schublade"));
     let download = format!("{link}/dokumente/{document}");
     assert_eq!(get_page(&trusted, &download).await.0, StatusCode::NOT_FOUND, "nothing while waiting");
 

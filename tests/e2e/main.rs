@@ -8,6 +8,7 @@ mod customers;
 mod documents;
 mod emergency;
 mod first_path;
+mod language;
 mod limits;
 mod messages;
 mod operator;

@@ -148,10 +148,13 @@ pub async fn login(
     };
     if let Err(throttled) = portal.throttle().check(portal.db(), &email, &address).await? {
         let minutes = (throttled.retry_after_secs + 59) / 60;
-        return failed(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in {minutes} Minuten erneut."),
-        );
+        let message = match crate::i18n::Lang::current() {
+            crate::i18n::Lang::De => {
+                format!("Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in {minutes} Minuten erneut.")
+            }
+            crate::i18n::Lang::En => format!("Too many failed sign-ins. Please try again in {minutes} minutes."),
+        };
+        return failed(StatusCode::TOO_MANY_REQUESTS, message);
     }
     let user = users::find_by_email(portal.db(), &email).await?.filter(|user| !user.disabled);
     let stored_hash = user.as_ref().and_then(|user| user.password_hash.as_deref());

@@ -1,10 +1,13 @@
 //! What every portal page shows around its content.
 
+use crate::i18n::Lang;
 use crate::portal::Portal;
 use crate::portal::auth::SessionUser;
 use crate::security::csrf::CsrfToken;
 
 pub struct Layout {
+    /// The language the customer chose; broker pages are German.
+    pub lang: Lang,
     pub brand: String,
     /// "Runs on Ordo", unless the tenant is whitelabelled.
     pub powered_by: Option<String>,
@@ -19,10 +22,16 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// A text in the page's language.
+    pub fn t<'a>(&self, german: &'a str) -> &'a str {
+        self.lang.t(german)
+    }
+
     pub fn new(portal: &Portal, csrf: &CsrfToken, user: Option<&SessionUser>) -> Layout {
         let settings = portal.settings();
         let branding = portal.branding();
         Layout {
+            lang: Lang::current(),
             has_logo: branding.logo_type.is_some(),
             brand_version: branding.version(),
             theme_colour: branding.primary.hex(),

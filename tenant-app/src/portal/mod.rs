@@ -174,7 +174,9 @@ impl Portal {
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .fallback(not_found)
+            .route("/sprache/{code}", get(crate::i18n::switch))
             .layer(axum::middleware::from_fn_with_state(csrf_config, csrf::ensure_cookie))
+            .layer(axum::middleware::from_fn(crate::i18n::language))
             .with_state(self.clone())
     }
 }
