@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use crate::db::{Db, new_id, now};
+use crate::db::{Backend, Db, new_id, now};
 use crate::values::{Cents, format_date, optional_text, parse_date, parse_optional_date, required_text};
 use crate::web::FieldErrors;
 
@@ -316,13 +316,65 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<Contract, sqlx::Error> {
     })
 }
 
+/// The columns of a contract, in the order of [`SELECT`], for the JSON form below.
+const COLUMN_LIST: &str = "k.id, k.customer_id, k.sparte_id, s.name, s.description, k.produkt_id, p.name, p.description, \
+       k.insurer, k.policy_number, k.premium_cents, k.payment_frequency, k.start_date, k.end_date, \
+       k.main_due_date, k.status, k.notes";
+
+const JOINS: &str = "FROM contracts k JOIN sparten s ON s.id = k.sparte_id LEFT JOIN produkte p ON p.id = k.produkt_id";
+
 /// All contracts of one customer, in catalog order.
+///
+/// This is the customer's dashboard query, the portal's hottest. It returns all
+/// contracts as one JSON row instead of one row each: sqlx's SQLite driver hands
+/// every row from its worker thread to the async side separately, and with 30
+/// contracts those hand-offs cost more than the query. The aggregate functions
+/// differ between the engines, so this is one of the few places with SQL per engine.
 pub async fn for_customer(db: &Db, customer_id: &str) -> Result<Vec<Contract>, sqlx::Error> {
-    let rows = sqlx::query(&format!("{SELECT} WHERE k.customer_id = $1 ORDER BY s.position, k.start_date, k.id"))
-        .bind(customer_id)
-        .fetch_all(db.pool())
-        .await?;
-    rows.into_iter().map(from_row).collect()
+    let sql = match db.backend() {
+        Backend::Sqlite => format!(
+            "SELECT COALESCE(json_group_array(json(c)), '[]') FROM \
+               (SELECT json_array({COLUMN_LIST}) AS c {JOINS} WHERE k.customer_id = $1 \
+                ORDER BY s.position, k.start_date, k.id)"
+        ),
+        Backend::Postgres => format!(
+            "SELECT COALESCE(json_agg(json_build_array({COLUMN_LIST}) ORDER BY s.position, k.start_date, k.id), '[]')::text \
+             {JOINS} WHERE k.customer_id = $1"
+        ),
+    };
+    let json: String = sqlx::query_scalar(&sql).bind(customer_id).fetch_one(db.pool()).await?;
+    let rows: Vec<Vec<serde_json::Value>> =
+        serde_json::from_str(&json).map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
+    rows.into_iter().map(from_json).collect()
+}
+
+fn from_json(row: Vec<serde_json::Value>) -> Result<Contract, sqlx::Error> {
+    let malformed = || sqlx::Error::Decode("contract row has an unexpected shape".into());
+    if row.len() != 17 {
+        return Err(malformed());
+    }
+    let text = |i: usize| row[i].as_str().map(str::to_owned).ok_or_else(malformed);
+    let optional = |i: usize| row[i].as_str().map(str::to_owned);
+    let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    Ok(Contract {
+        id: text(0)?,
+        customer_id: text(1)?,
+        sparte_id: text(2)?,
+        sparte_name: text(3)?,
+        sparte_description: text(4)?,
+        produkt_id: optional(5),
+        produkt_name: optional(6),
+        produkt_description: optional(7),
+        insurer: text(8)?,
+        policy_number: text(9)?,
+        premium: Cents(row[10].as_i64().ok_or_else(malformed)?),
+        frequency: PaymentFrequency::parse(&text(11)?).unwrap_or(PaymentFrequency::Annual),
+        start_date: date(&text(12)?).unwrap_or_default(),
+        end_date: optional(13).as_deref().and_then(date),
+        main_due_date: optional(14).as_deref().and_then(date),
+        status: ContractStatus::parse(&text(15)?).unwrap_or(ContractStatus::Active),
+        notes: text(16)?,
+    })
 }
 
 /// One contract, only if it belongs to this customer: the query itself enforces

@@ -74,6 +74,9 @@ impl Db {
             .min_connections(0)
             .idle_timeout(Some(Duration::from_secs(60)))
             .acquire_timeout(Duration::from_secs(10))
+            // No ping before every query: it doubles the round trips to SQLite's
+            // worker thread, and a broken connection fails the query anyway.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -13,8 +13,10 @@ use crate::users::{self, LinkPurpose};
 use crate::values::EmailAddress;
 use crate::{analysis, catalog};
 
-/// A tenant database holds few connections: an idle portal should cost next to nothing.
-pub const TENANT_POOL: PoolSize = PoolSize { max: 4 };
+/// A tenant pool opens connections only on demand and closes them after a minute
+/// idle, so an idle portal costs next to nothing; under load eight connections
+/// measured best on two cores (docs/benchmarks.md).
+pub const TENANT_POOL: PoolSize = PoolSize { max: 8 };
 
 /// Opens and migrates a tenant database.
 pub async fn open_database(url: &str) -> anyhow::Result<Db> {

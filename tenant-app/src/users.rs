@@ -51,6 +51,20 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> 
     Ok(row.map(user_from_row))
 }
 
+/// The enabled user a live session (given by the hash of its token) belongs to.
+pub async fn find_by_session(db: &Db, session_hash: &str) -> Result<Option<User>, sqlx::Error> {
+    let row: Option<UserRow> = sqlx::query_as(
+        "SELECT u.id, u.email, u.name, u.role, u.customer_id, u.password_hash, u.disabled_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+    )
+    .bind(session_hash)
+    .bind(now())
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(user_from_row))
+}
+
 pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, sqlx::Error> {
     let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
         .bind(email.trim().to_lowercase())

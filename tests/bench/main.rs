@@ -1,29 +1,48 @@
-//! Reproduces docs/benchmarks.md: starts the release `control-plane` binary as a
-//! separate process on loopback, signs up tenants one after another through the
-//! API, and reads the process's resident memory from /proc.
+//! Reproduces docs/benchmarks.md. Every measurement runs the release
+//! `control-plane` binary as a separate process on loopback.
 //!
 //! ```sh
-//! cargo build --release -p control-plane
-//! cargo run --release -p ordo-tests --bin ordo-bench -- [--tenants 50] [--binary target/release/control-plane]
+//! cargo build --release -p control-plane -p ordo-tests --bin control-plane --bin ordo-bench
+//! target/release/ordo-bench provisioning [--tenants 50]   # sign-up latency, memory per tenant
+//! target/release/ordo-bench dashboard [--seconds 10]      # customer dashboard under load (needs wrk)
 //! ```
-//! With `ORDO_TEST_DATABASE_URL` set it measures PostgreSQL too.
+//! `provisioning` also measures PostgreSQL when `ORDO_TEST_DATABASE_URL` is set.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+mod dashboard;
+
 struct Args {
+    command: String,
     tenants: usize,
+    seconds: u64,
+    contracts: usize,
+    port: u16,
     binary: String,
 }
 
 fn args() -> Args {
-    let mut args = Args { tenants: 50, binary: "target/release/control-plane".into() };
-    let mut it = std::env::args().skip(1);
+    let mut args = Args {
+        command: "provisioning".into(),
+        tenants: 50,
+        seconds: 10,
+        contracts: 30,
+        port: 0,
+        binary: "target/release/control-plane".into(),
+    };
+    let mut it = std::env::args().skip(1).peekable();
+    if let Some(command) = it.next_if(|a| !a.starts_with("--")) {
+        args.command = command;
+    }
     while let Some(flag) = it.next() {
         match flag.as_str() {
             "--tenants" => args.tenants = it.next().and_then(|v| v.parse().ok()).expect("--tenants N"),
+            "--seconds" => args.seconds = it.next().and_then(|v| v.parse().ok()).expect("--seconds N"),
+            "--contracts" => args.contracts = it.next().and_then(|v| v.parse().ok()).expect("--contracts N"),
+            "--port" => args.port = it.next().and_then(|v| v.parse().ok()).expect("--port N"),
             "--binary" => args.binary = it.next().expect("--binary PATH"),
             other => panic!("unknown argument {other}"),
         }
@@ -137,6 +156,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let args = args();
+    match args.command.as_str() {
+        "provisioning" => provisioning(&args).await,
+        "dashboard" => dashboard::run(&args.binary, args.seconds, args.contracts).await,
+        "hello" => dashboard::hello_world(args.port).await,
+        other => panic!("unknown command {other}: provisioning, dashboard"),
+    }
+}
+
+async fn provisioning(args: &Args) {
     let mut reports = vec![measure(&args.binary, args.tenants, "SQLite", None).await];
     if let Ok(admin_url) = std::env::var("ORDO_TEST_DATABASE_URL") {
         let name = format!("ordo_bench_{}", std::process::id());

@@ -13,6 +13,7 @@ use crate::portal::layout::Layout;
 use crate::security::csrf::{CsrfForm, CsrfToken};
 use crate::security::passwords::{self, NewPassword};
 use crate::security::sessions::{self, SESSION_COOKIE, cookie_value};
+use crate::security::tokens::token_hash;
 use crate::users::{self, Role};
 use crate::web::{ClientAddress, PageError, render, render_with_status};
 
@@ -36,10 +37,8 @@ async fn session_user(parts: &Parts, portal: &Portal) -> Result<Option<SessionUs
     let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let Some(user_id) = sessions::lookup(portal.db(), &token).await? else {
-        return Ok(None);
-    };
-    let user = users::find_by_id(portal.db(), &user_id).await?.filter(|user| !user.disabled);
+    // One query for session and user: every page asks this.
+    let user = users::find_by_session(portal.db(), &token_hash(&token)).await?;
     Ok(user.map(|user| SessionUser {
         id: user.id,
         name: user.name,
