@@ -292,7 +292,8 @@ const TRANSLATIONS: &[(&str, &str)] = &[
     ("angefordert", "requested"),
     ("freigegeben ab", "granted from"),
     ("Zugang beenden", "End access"),
-    ("Sie haben die Anfrage abgelehnt vom", "You refused the request of"),
+    ("Sie haben die Anfrage vom", "You refused the request of"),
+    ("abgelehnt.", "."),
     ("Vertrauensperson", "Trusted person"),
     (
         "kann im Notfall Zugang anfordern. Wartezeit für Ihren Widerspruch in Tagen:",
@@ -365,10 +366,13 @@ const TRANSLATIONS: &[(&str, &str)] = &[
     // The trusted person's page
     ("Notfallordner von", "Emergency folder of"),
     ("hat Sie als Vertrauensperson benannt.", "has named you as trusted person."),
+    ("Guten Tag", "Hello"),
+    ("Fordern Sie den Zugang nur im Notfall an.", "Ask for access only in an emergency."),
     (
-        "Fordern Sie den Zugang nur im Notfall an. Ihr Gegenüber wird sofort per E-Mail informiert und kann innerhalb der Wartezeit widersprechen. Danach können Sie den Notfallordner lesen. Wartezeit in Tagen:",
-        "Ask for access only in an emergency. The folder's owner is told by e-mail at once and can refuse within the waiting period. After that you can read the emergency folder. Waiting period in days:",
+        "wird sofort per E-Mail informiert und kann innerhalb der Wartezeit widersprechen. Danach können Sie den Notfallordner lesen. Wartezeit in Tagen:",
+        "is told by e-mail at once and can refuse within the waiting period. After that you can read the emergency folder. Waiting period in days:",
     ),
+    ("Eine neue Anfrage ist 24 Stunden nach der Ablehnung möglich.", "You can ask again 24 hours after the refusal."),
     ("Notfallzugang anfordern", "Ask for emergency access"),
     ("Zugang angefordert", "Access requested"),
     (

@@ -51,18 +51,23 @@ pub async fn find_by_id(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> 
     Ok(row.map(user_from_row))
 }
 
-/// The enabled user a live session (given by the hash of its token) belongs to.
-pub async fn find_by_session(db: &Db, session_hash: &str) -> Result<Option<User>, sqlx::Error> {
-    let row: Option<UserRow> = sqlx::query_as(
-        "SELECT u.id, u.email, u.name, u.role, u.customer_id, u.password_hash, u.disabled_at \
-         FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+type SessionUserRow = (String, String, String, String, Option<String>, Option<String>, Option<i64>, i64);
+
+/// The enabled user a live session (given by the hash of its token) belongs
+/// to, and when the session expires.
+pub async fn find_by_session(db: &Db, session_hash: &str) -> Result<Option<(User, i64)>, sqlx::Error> {
+    let row: Option<SessionUserRow> = sqlx::query_as(
+        "SELECT u.id, u.email, u.name, u.role, u.customer_id, u.password_hash, u.disabled_at, s.expires_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
     )
     .bind(session_hash)
     .bind(now())
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.map(user_from_row))
+    Ok(row.map(|(id, email, name, role, customer_id, password_hash, disabled_at, expires_at)| {
+        (user_from_row((id, email, name, role, customer_id, password_hash, disabled_at)), expires_at)
+    }))
 }
 
 pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, sqlx::Error> {

@@ -111,6 +111,7 @@ async fn emergency_folder_with_trusted_person(backend: Backend) {
     let (status, page) = get_page(&trusted, &link).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Notfallzugang anfordern") && !page.contains("Schublade"));
+    let trusted_form = page.clone();
     assert_eq!(get_page(&app.client(), &broker.url("/notfall/erfunden")).await.0, StatusCode::NOT_FOUND);
 
     // Asking: the customer is told at once, the trusted person waits.
@@ -130,10 +131,21 @@ async fn emergency_folder_with_trusted_person(backend: Backend) {
     let (_, refused) = get_page(&trusted, &link).await;
     assert!(refused.contains("abgelehnt") && !refused.contains("Schublade"));
 
+    // Asking again must wait a day, so the customer is not flooded with requests.
+    let running = app.state.registry.get(broker.origin.split("//").nth(1).unwrap().split('.').next().unwrap()).unwrap();
+    assert!(refused.contains("24 Stunden") && !refused.contains("Erneut anfordern"));
+    let mails = app.mails().len();
+    let again = post_form(&trusted, &format!("{link}/anfordern"), &trusted_form, &[]).await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.mails().len(), mails, "no new request, no mail");
+    sqlx::query("UPDATE emergency_requests SET refused_at = refused_at - 86400 WHERE refused_at IS NOT NULL")
+        .execute(running.portal.db().pool())
+        .await
+        .unwrap();
     // A second request is not refused: once the waiting period is over, read-only access.
     let (_, page) = get_page(&trusted, &link).await;
+    assert!(page.contains("Erneut anfordern"));
     post_form(&trusted, &format!("{link}/anfordern"), &page, &[]).await;
-    let running = app.state.registry.get(broker.origin.split("//").nth(1).unwrap().split('.').next().unwrap()).unwrap();
     // Seven days pass.
     sqlx::query("UPDATE emergency_requests SET grant_at = grant_at - 7 * 86400 WHERE refused_at IS NULL")
         .execute(running.portal.db().pool())

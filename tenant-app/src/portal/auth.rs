@@ -37,15 +37,26 @@ async fn session_user(parts: &Parts, portal: &Portal) -> Result<Option<SessionUs
     let Some(token) = cookie_value(&parts.headers, SESSION_COOKIE) else {
         return Ok(None);
     };
+    let hash = token_hash(&token);
+    let now = crate::db::now();
+    if let Some(cached) = portal.cache().session(&hash) {
+        return Ok(cached.filter(|(_, expires_at)| *expires_at > now).map(|(user, _)| user));
+    }
     // One query for session and user: every page asks this.
-    let user = users::find_by_session(portal.db(), &token_hash(&token)).await?;
-    Ok(user.map(|user| SessionUser {
-        id: user.id,
-        name: user.name,
-        email: user.email,
-        role: user.role,
-        customer_id: user.customer_id,
-    }))
+    let generation = portal.cache().generation();
+    let found = users::find_by_session(portal.db(), &hash).await?;
+    let found = found.map(|(user, expires_at)| {
+        let user = SessionUser {
+            id: user.id,
+            name: user.name,
+            email: user.email,
+            role: user.role,
+            customer_id: user.customer_id,
+        };
+        (user, expires_at)
+    });
+    portal.cache().store_session(hash, generation, found.clone());
+    Ok(found.map(|(user, _)| user))
 }
 
 impl FromRequestParts<Portal> for SessionUser {

@@ -273,8 +273,18 @@ struct TrustedPage {
     person: TrustedPerson,
     customer_name: String,
     request: Option<(RequestState, String, String)>,
+    /// After a refusal: whether the cool-down has passed.
+    may_ask_again: bool,
     /// Only once access is granted.
     sections: Vec<ShownSection>,
+}
+
+/// After a refusal the trusted person waits a day before asking again, so the
+/// customer is not flooded with requests.
+const ASK_AGAIN_AFTER_SECS: i64 = 24 * 3600;
+
+fn may_ask_again(request: &Request, now: i64) -> bool {
+    request.refused_at.is_some_and(|refused| now - refused >= ASK_AGAIN_AFTER_SECS)
 }
 
 async fn trusted_person(portal: &Portal, token: &str) -> Result<TrustedPerson, PageError> {
@@ -302,8 +312,10 @@ async fn trusted_page(
         }
         _ => Vec::new(),
     };
+    let ask_again = request.as_ref().is_some_and(|r| may_ask_again(r, now));
     render(&TrustedPage {
         layout: Layout::new(&portal, &csrf, None),
+        may_ask_again: ask_again,
         request: request.map(|r| (r.state(now), berlin_time(r.requested_at), berlin_time(r.grant_at))),
         token,
         person,
@@ -319,8 +331,9 @@ async fn request_access(
 ) -> Result<Response, PageError> {
     let person = trusted_person(&portal, &token).await?;
     let open = emergency::current_request(portal.db(), &person.customer_id).await?;
-    // One waiting or granted request at a time; after a refusal a new one may be made.
-    if open.is_some_and(|r| r.state(crate::db::now()) != RequestState::Refused) {
+    // One waiting or granted request at a time; after a refusal, a new one a day later.
+    let now = crate::db::now();
+    if open.is_some_and(|r| r.state(now) != RequestState::Refused || !may_ask_again(&r, now)) {
         return Ok(Redirect::to(&format!("/notfall/{token}")).into_response());
     }
     let request = emergency::request_access(portal.db(), &person).await?;

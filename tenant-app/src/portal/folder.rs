@@ -7,13 +7,15 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 
-use crate::contracts::{self, Contract, SparteGroup};
+use std::sync::Arc;
+
+use crate::contracts::{self, Contract};
 use crate::documents::{self, Document};
 use crate::portal::Portal;
 use crate::portal::auth::CustomerUser;
+use crate::portal::cache::Folder;
 use crate::portal::layout::Layout;
 use crate::security::csrf::CsrfToken;
-use crate::values::Cents;
 use crate::web::{PageError, render};
 
 pub fn routes() -> Router<Portal> {
@@ -22,11 +24,27 @@ pub fn routes() -> Router<Portal> {
 
 #[derive(askama::Template)]
 #[template(path = "customer/dashboard.html")]
-struct DashboardPage {
+struct DashboardPage<'a> {
     layout: Layout,
-    groups: Vec<SparteGroup>,
-    total: Cents,
-    documents: Vec<Document>,
+    folder: &'a Folder,
+}
+
+/// The customer's folder: from the cache, or read and grouped once.
+async fn folder(portal: &Portal, customer_id: &str) -> Result<Arc<Folder>, PageError> {
+    if let Some(folder) = portal.cache().folder(customer_id) {
+        return Ok(folder);
+    }
+    let generation = portal.cache().generation();
+    let active: Vec<Contract> = contracts::for_customer(portal.db(), customer_id)
+        .await?
+        .into_iter()
+        .filter(|c| c.status == contracts::ContractStatus::Active)
+        .collect();
+    let (groups, total) = contracts::group_by_sparte(active);
+    let documents = documents::visible_to_customer(portal.db(), customer_id, None).await?;
+    let folder = Arc::new(Folder { groups, total, documents });
+    portal.cache().store_folder(customer_id.to_owned(), generation, folder.clone());
+    Ok(folder)
 }
 
 async fn dashboard(
@@ -34,14 +52,8 @@ async fn dashboard(
     customer: CustomerUser,
     Extension(csrf): Extension<CsrfToken>,
 ) -> Result<Response, PageError> {
-    let active: Vec<Contract> = contracts::for_customer(portal.db(), &customer.customer_id)
-        .await?
-        .into_iter()
-        .filter(|c| c.status == contracts::ContractStatus::Active)
-        .collect();
-    let (groups, total) = contracts::group_by_sparte(active);
-    let documents = documents::visible_to_customer(portal.db(), &customer.customer_id, None).await?;
-    render(&DashboardPage { documents, layout: Layout::new(&portal, &csrf, Some(&customer.user)), groups, total })
+    let folder = folder(&portal, &customer.customer_id).await?;
+    render(&DashboardPage { layout: Layout::new(&portal, &csrf, Some(&customer.user)), folder: &folder })
 }
 
 #[derive(askama::Template)]

@@ -8,6 +8,7 @@ mod analysis;
 mod app_shell;
 mod auth;
 mod branding;
+mod cache;
 mod catalog;
 mod contracts;
 mod customers;
@@ -95,6 +96,7 @@ struct PortalInner {
     store: Arc<dyn DocumentStore>,
     entitlements: RwLock<Entitlements>,
     branding: RwLock<Branding>,
+    cache: cache::ReadCache,
     throttle: LoginThrottle,
 }
 
@@ -110,7 +112,12 @@ impl Portal {
         let entitlements = RwLock::new(entitlements);
         let branding = RwLock::new(branding);
         let throttle = LoginThrottle::default();
-        Portal { inner: Arc::new(PortalInner { db, settings, mailer, store, entitlements, branding, throttle }) }
+        let cache = cache::ReadCache::default();
+        Portal { inner: Arc::new(PortalInner { db, settings, mailer, store, entitlements, branding, cache, throttle }) }
+    }
+
+    pub(crate) fn cache(&self) -> &cache::ReadCache {
+        &self.inner.cache
     }
 
     pub fn branding(&self) -> Branding {
@@ -177,6 +184,7 @@ impl Portal {
             .route("/sprache/{code}", get(crate::i18n::switch))
             .layer(axum::middleware::from_fn_with_state(csrf_config, csrf::ensure_cookie))
             .layer(axum::middleware::from_fn(crate::i18n::language))
+            .layer(axum::middleware::from_fn_with_state(self.clone(), cache::invalidate_after_writes))
             .with_state(self.clone())
     }
 }
