@@ -1,6 +1,8 @@
 // The customer's path through the portal in a real browser, on a phone (where
 // customers mostly are) and on a desktop: password from the invitation, the
-// folder, a contract, a document, a claim with a photo, and the broker's answer.
+// folder, a contract, a document, the needs analysis, the emergency folder with
+// a trusted person's request refused, a claim with a photo, the broker's
+// answer, and the pages in English.
 // The broker's set-up runs through the same UI but is checked page by page in
 // the broker flow, not here.
 
@@ -19,6 +21,7 @@ for (const viewport of VIEWPORTS) {
     const run = harness.run(t, viewport);
     const broker = step.brokerFor(viewport);
     const customer = step.customerFor(viewport);
+    const trusted = step.trustedPersonFor(viewport);
     await run.flow(async () => {
       const office = await run.person('broker', { checked: false });
       const signup = await step.brokerSignsUp(run, office, broker);
@@ -34,14 +37,21 @@ for (const viewport of VIEWPORTS) {
       await step.customerSeesDashboard(run, page);
       await step.customerOpensContract(run, page);
       await step.customerDownloadsDocument(run, page, DOCUMENT);
-      // The analysis (Handlungsbedarf) and the emergency folder (Notfallordner)
-      // join here as steps of their own once those pages exist.
+      await step.customerAnalysesNeeds(run, page);
+
+      const trustMail = await step.customerFillsEmergencyFolder(run, page, run.files.powerOfAttorney, trusted);
+      const trustee = await run.person('trusted person');
+      await step.trustedPersonRequestsAccess(run, trustee, trustMail, customer);
+      await step.customerRefusesEmergencyAccess(run, page);
+      await step.trustedPersonSeesRefusal(run, trustee);
+
       await step.customerWritesMessage(run, page, run.files.photo);
 
       await step.brokerOpensThread(run, office, customer);
       await step.brokerReplies(run, office, customer);
 
       await step.customerReadsReply(run, page);
+      await step.customerSwitchesLanguage(run, page);
     });
   });
 }

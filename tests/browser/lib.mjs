@@ -212,7 +212,7 @@ export class Run {
       this.problem(
         where,
         `horizontal overflow: page is ${overflow.scrollWidth}px wide in a ${overflow.innerWidth}px viewport; ` +
-          `widest elements:\n${overflow.offenders.map((o) => `      ${o}`).join('\n')}`,
+          `elements past the right edge:\n${overflow.offenders.map((o) => `      ${o}`).join('\n')}`,
       );
     }
 
@@ -394,6 +394,15 @@ export function passwordLink(mail) {
   return link[0];
 }
 
+/** The trusted person's personal link (`…/notfall/<token>`) in a mail. */
+export function emergencyLink(mail) {
+  const link = mail.body.match(/https?:\/\/\S+?\/notfall\/[^\s/]+/);
+  if (!link || link[0].includes('/ordner/notfall')) {
+    throw new Error(`no emergency-folder link in the mail "${mail.subject}":\n${mail.body}`);
+  }
+  return link[0];
+}
+
 function parseMail(raw) {
   const split = raw.indexOf('\r\n\r\n') >= 0 ? raw.indexOf('\r\n\r\n') : raw.indexOf('\n\n');
   const head = raw.slice(0, split).replace(/\r?\n[ \t]+/g, ' ');
@@ -426,9 +435,13 @@ export async function writeFixtures(dir) {
   await mkdir(dir, { recursive: true });
   const pdf = join(dir, 'Versicherungsschein.pdf');
   const photo = join(dir, 'Wasserschaden.png');
+  // The customer's own document for the emergency folder, named apart from the
+  // broker's so each list shows which one it holds.
+  const powerOfAttorney = join(dir, 'Vorsorgevollmacht.pdf');
   await writeFile(pdf, minimalPdf('Versicherungsschein'));
   await writeFile(photo, gradientPng(96, 64));
-  return { pdf, photo };
+  await writeFile(powerOfAttorney, minimalPdf('Vorsorgevollmacht'));
+  return { pdf, photo, powerOfAttorney };
 }
 
 // A one-page PDF with correct cross-reference offsets, so any viewer opens it.

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { passwordLink } from './lib.mjs';
+import { emergencyLink, passwordLink } from './lib.mjs';
 
 // ---- the people and their data ----------------------------------------------
 
@@ -54,8 +54,32 @@ export const CONTRACT = {
   policyNumber: 'PH-123456',
   premium: '7,50',
   frequency: 'monatlich',
-  start: '2025-01-01',
+  // Last year, so the contract is always under the five years after which the
+  // analysis asks for a review: its Haftpflicht line stays "abgesichert".
+  start: `${new Date().getFullYear() - 1}-01-01`,
   yearly: '90,00 €',
+};
+
+/** The household the needs analysis is filled in for: most default rules apply
+ * (not those for owners, pets or the self-employed), so the result has open
+ * points next to the Privathaftpflicht the broker entered. */
+export const SITUATION = {
+  household: 'als Familie',
+  children: '2',
+  employment: 'angestellt',
+  housing: 'zur Miete',
+  car: true,
+  pet: false,
+};
+
+export function trustedPersonFor(viewport) {
+  return { name: 'Eva Mustermann', email: `eva.${viewport.name}@example.de`, waitingDays: '10' };
+}
+
+export const EMERGENCY = {
+  section: 'Vorsorgevollmacht',
+  notes: 'Das Original liegt im Arbeitszimmer, Ordner „Vorsorge“, oberste Schublade. Bevollmächtigt ist Eva Mustermann.',
+  fileName: 'Vorsorgevollmacht.pdf',
 };
 
 export const MESSAGE = {
@@ -72,6 +96,15 @@ async function openNav(page, name) {
 
 async function see(locator) {
   await locator.first().waitFor({ state: 'visible' });
+}
+
+/** Clicks a submit button and waits for the page the server answers with; for
+ * forms that redirect back to the same address without a notice to wait for. */
+async function submit(page, button) {
+  const navigated = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame() });
+  await button.click();
+  await navigated;
+  await page.waitForLoadState('load');
 }
 
 // Text from the test data as a pattern; spaces match any white space
@@ -320,4 +353,138 @@ export async function customerReadsReply(run, page, message = MESSAGE) {
   await see(page.getByText(message.reply));
   await see(page.getByRole('img', { name: /^Foto: / }));
   await run.checkpoint(page, 'thread');
+}
+
+/** "Analyse": the household described and saved; the result against the
+ * contracts, then one open point taken to the broker as a prefilled message
+ * (not sent: the claim below is the thread the broker answers). */
+export async function customerAnalysesNeeds(run, page, situation = SITUATION, contract = CONTRACT) {
+  await openNav(page, 'Analyse');
+  await see(page.getByRole('heading', { level: 1, name: 'Wo besteht Handlungsbedarf?' }));
+  await page.getByLabel('Ich lebe').selectOption({ label: situation.household });
+  await page.getByLabel('Kinder im Haushalt').fill(situation.children);
+  await page.getByLabel('Beruflich bin ich').selectOption({ label: situation.employment });
+  await page.getByLabel('Ich wohne').selectOption({ label: situation.housing });
+  await page.getByLabel('Ich habe ein Auto oder Motorrad').setChecked(situation.car);
+  await page.getByLabel('Ich habe ein Haustier (Hund, Katze, Pferd)').setChecked(situation.pet);
+  await run.checkpoint(page, 'analysis-form');
+  await page.getByRole('button', { name: 'Analyse aktualisieren' }).click();
+
+  const result = page.getByRole('region', { name: 'Ihr Ergebnis', exact: true });
+  await see(result);
+  // The answers are kept: the form shows them again after saving.
+  const chosen = (label) => page.getByLabel(label).evaluate((select) => select.selectedOptions[0].textContent);
+  assert.equal(await chosen('Ich lebe'), situation.household);
+  assert.equal(await page.getByLabel('Kinder im Haushalt').inputValue(), situation.children);
+  assert.equal(await page.getByLabel('Ich habe ein Auto oder Motorrad').isChecked(), situation.car);
+
+  const findings = result.getByRole('listitem');
+  const line = (sparte) =>
+    findings.filter({ has: page.getByRole('heading', { level: 3, name: new RegExp(`^${pattern(sparte)}\\s`) }) });
+  const covered = line(contract.sparte);
+  await see(covered);
+  assert.match(await covered.innerText(), /abgesichert/, `the ${contract.sparte} line with the broker's contract`);
+  assert.equal(await covered.getByRole('link', { name: 'Mit meinem Makler darüber sprechen' }).count(), 0);
+  const missing = findings.filter({ has: page.getByText('fehlt', { exact: true }) });
+  assert.ok((await missing.count()) >= 1, 'at least one line "fehlt"');
+  await run.checkpoint(page, 'analysis-result');
+
+  const open = missing.first();
+  const sparte = (await open.getByRole('heading', { level: 3 }).innerText()).replace(/\s*fehlt\s*$/, '');
+  await open.getByRole('link', { name: 'Mit meinem Makler darüber sprechen' }).click();
+  await see(page.getByRole('heading', { level: 1, name: 'Neue Nachricht' }));
+  const text = await page.getByLabel(/^Ihre Nachricht/).inputValue();
+  assert.match(text, new RegExp(pattern(sparte)), 'the message names the open point');
+  assert.notEqual(await page.getByLabel('Worum geht es?').inputValue(), '', 'a topic is chosen');
+}
+
+/** "Notfallordner": notes and a document in one section, and a trusted person
+ * named; returns the mail with the trusted person's personal link. */
+export async function customerFillsEmergencyFolder(run, page, path, trusted, entry = EMERGENCY) {
+  await openNav(page, 'Notfallordner');
+  await see(page.getByRole('heading', { level: 1, name: 'Mein Notfallordner' }));
+  // Every section has a "Notizen" field and a file input: only the section's
+  // region tells them apart.
+  const section = page.getByRole('region', { name: entry.section, exact: true });
+  await section.getByLabel('Notizen').fill(entry.notes);
+  await submit(page, section.getByRole('button', { name: 'Notizen speichern' }));
+  assert.equal(await section.getByLabel('Notizen').inputValue(), entry.notes, 'the notes are kept');
+
+  await section.getByLabel('Dokument oder Foto hinzufügen').setInputFiles(path);
+  await section.getByRole('button', { name: 'Hochladen' }).click();
+  await see(section.getByRole('link', { name: new RegExp(`^${pattern(entry.fileName)}`) }));
+
+  const person = page.getByRole('region', { name: 'Vertrauensperson', exact: true });
+  await person.getByLabel('Name', { exact: true }).fill(trusted.name);
+  await person.getByLabel('E-Mail-Adresse').fill(trusted.email);
+  await person.getByLabel('Wartezeit für Ihren Widerspruch (Tage)').fill(trusted.waitingDays);
+  const seen = await run.mailbox.mark();
+  await person.getByRole('button', { name: 'Vertrauensperson benennen' }).click();
+  await see(person.getByText(`${trusted.name} (${trusted.email}) kann im Notfall Zugang anfordern`));
+  await run.checkpoint(page, 'emergency');
+  const mail = await run.mailbox.newestTo(trusted.email, seen);
+  assert.match(mail.subject, /Vertrauensperson/);
+  return mail;
+}
+
+/** The trusted person, with no account: the personal link from the mail, and
+ * "Notfallzugang anfordern"; the customer is told by mail. */
+export async function trustedPersonRequestsAccess(run, page, mail, customer) {
+  await page.goto(emergencyLink(mail));
+  await see(page.getByRole('heading', { level: 1, name: `Notfallordner von ${customer.fullName}` }));
+  await run.checkpoint(page, 'trusted-person');
+  const seen = await run.mailbox.mark();
+  await page.getByRole('button', { name: 'Notfallzugang anfordern' }).click();
+  await see(page.getByRole('status').filter({ hasText: 'Zugang angefordert' }));
+  await run.checkpoint(page, 'trusted-person-requested');
+  const notice = await run.mailbox.newestTo(customer.email, seen);
+  assert.match(notice.subject, /Notfallzugang angefordert/);
+}
+
+/** The customer sees the request, refuses it, and finds every step in the log. */
+export async function customerRefusesEmergencyAccess(run, page) {
+  await openNav(page, 'Notfallordner');
+  const alert = page.getByRole('alert').filter({ hasText: 'Notfallzugang angefordert' });
+  await see(alert);
+  await run.checkpoint(page, 'emergency-requested');
+  await alert.getByRole('button', { name: 'Zugang ablehnen' }).click();
+  await see(page.getByRole('status').filter({ hasText: /Sie haben die Anfrage vom .* abgelehnt/ }));
+  assert.equal(await page.getByRole('alert').filter({ hasText: 'Notfallzugang angefordert' }).count(), 0);
+
+  const log = page.getByRole('region', { name: 'Protokoll', exact: true }).getByRole('listitem');
+  const steps = [
+    'Vertrauensperson benannt',
+    'Vertrauensperson per E-Mail informiert',
+    'Notfallzugang angefordert',
+    'Sie wurden per E-Mail benachrichtigt',
+    'Sie haben den Zugang abgelehnt',
+  ];
+  for (const entry of steps) {
+    assert.ok((await log.filter({ hasText: entry }).count()) >= 1, `"${entry}" in the Protokoll`);
+  }
+  assert.match(await log.first().innerText(), /Sie haben den Zugang abgelehnt/, 'newest entry first');
+  await run.checkpoint(page, 'emergency-refused');
+}
+
+/** The trusted person's page after the refusal. */
+export async function trustedPersonSeesRefusal(run, page) {
+  await page.reload();
+  await see(page.getByRole('alert').filter({ hasText: 'Die Anfrage wurde abgelehnt' }));
+  // Asking again waits a day after a refusal.
+  await see(page.getByText('Eine neue Anfrage ist 24 Stunden nach der Ablehnung möglich.'));
+  await run.checkpoint(page, 'trusted-person-refused');
+}
+
+/** The footer's "English": the folder in English, checked once; "Deutsch" back. */
+export async function customerSwitchesLanguage(run, page) {
+  await openNav(page, 'Mein Ordner');
+  await see(page.getByRole('heading', { level: 1, name: 'Mein Versicherungsordner' }));
+  await page.getByRole('contentinfo').getByRole('link', { name: 'English', exact: true }).click();
+  await see(page.getByRole('heading', { level: 1, name: 'My insurance folder' }));
+  assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+  assert.equal(new URL(page.url()).pathname, '/ordner', 'back on the page the switch was made on');
+  await run.checkpoint(page, 'dashboard-en');
+  await page.getByRole('contentinfo').getByRole('link', { name: 'Deutsch', exact: true }).click();
+  await see(page.getByRole('heading', { level: 1, name: 'Mein Versicherungsordner' }));
+  assert.equal(await page.locator('html').getAttribute('lang'), 'de');
 }
