@@ -122,8 +122,7 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 /// Opens and migrates the control-plane database.
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     let url = control_database_url(config)?;
-    let db =
-        Db::connect(url.expose_secret(), PoolSize { max: 10 }).await.context("opening the control-plane database")?;
+    let db = Db::connect(url.expose_secret(), PoolSize::of(10)).await.context("opening the control-plane database")?;
     db.migrate(MIGRATIONS).await.context("migrating the control-plane database")?;
     Ok(db)
 }

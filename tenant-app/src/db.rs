@@ -53,11 +53,18 @@ impl std::fmt::Debug for Db {
     }
 }
 
-/// How many connections a pool may open; tenant pools stay small so that an idle
-/// tenant costs next to nothing.
+/// How many connections a pool may open, and how long an unused one stays.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSize {
     pub max: u32,
+    pub idle_secs: u64,
+}
+
+impl PoolSize {
+    /// A pool for one purpose, kept open for a minute when idle.
+    pub const fn of(max: u32) -> PoolSize {
+        PoolSize { max, idle_secs: 60 }
+    }
 }
 
 impl Db {
@@ -72,7 +79,7 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(size.max)
             .min_connections(0)
-            .idle_timeout(Some(Duration::from_secs(60)))
+            .idle_timeout(Some(Duration::from_secs(size.idle_secs)))
             .acquire_timeout(Duration::from_secs(10))
             // No ping before every query: it doubles the round trips to SQLite's
             // worker thread, and a broken connection fails the query anyway.

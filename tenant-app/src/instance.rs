@@ -16,7 +16,9 @@ use crate::{analysis, catalog};
 /// A tenant pool opens connections only on demand and closes them after a minute
 /// idle, so an idle portal costs next to nothing; under load eight connections
 /// measured best on two cores (docs/benchmarks.md).
-pub const TENANT_POOL: PoolSize = PoolSize { max: 8 };
+// Idle connections go after ten seconds: on a shared PostgreSQL server every
+// tenant's idle connections count against max_connections.
+pub const TENANT_POOL: PoolSize = PoolSize { max: 8, idle_secs: 10 };
 
 /// Opens and migrates a tenant database.
 pub async fn open_database(url: &str) -> anyhow::Result<Db> {

@@ -168,13 +168,13 @@ async fn provisioning(args: &Args) {
     let mut reports = vec![measure(&args.binary, args.tenants, "SQLite", None).await];
     if let Ok(admin_url) = std::env::var("ORDO_TEST_DATABASE_URL") {
         let name = format!("ordo_bench_{}", std::process::id());
-        let admin = tenant_app::db::Db::connect(&admin_url, tenant_app::db::PoolSize { max: 1 }).await.unwrap();
+        let admin = tenant_app::db::Db::connect(&admin_url, tenant_app::db::PoolSize::of(1)).await.unwrap();
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
         let mut url = url::Url::parse(&admin_url).unwrap();
         url.set_path(&format!("/{name}"));
         let report = measure(&args.binary, args.tenants, "PostgreSQL", Some(url.as_str())).await;
         // Remove the bench database and the tenant databases and roles it made (only those).
-        let bench = tenant_app::db::Db::connect(url.as_str(), tenant_app::db::PoolSize { max: 1 }).await.unwrap();
+        let bench = tenant_app::db::Db::connect(url.as_str(), tenant_app::db::PoolSize::of(1)).await.unwrap();
         let tenant_ids: Vec<String> =
             sqlx::query_scalar("SELECT id FROM tenants").fetch_all(bench.pool()).await.unwrap();
         bench.close().await;

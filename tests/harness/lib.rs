@@ -86,8 +86,7 @@ fn with_database(url: &str, database: &str) -> String {
 }
 
 async fn admin_execute(admin_url: &str, sql: &str) {
-    let db =
-        tenant_app::db::Db::connect(admin_url, tenant_app::db::PoolSize { max: 1 }).await.expect("admin connection");
+    let db = tenant_app::db::Db::connect(admin_url, tenant_app::db::PoolSize::of(1)).await.expect("admin connection");
     sqlx::query(sql).execute(db.pool()).await.unwrap_or_else(|err| panic!("{sql}: {err}"));
     db.close().await;
 }

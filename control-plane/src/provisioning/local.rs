@@ -89,9 +89,15 @@ impl Provisioner for LocalProvisioner {
             running.portal.set_entitlements(deployment.entitlements);
             return Ok(());
         }
-        let db = instance::open_database(deployment.database_url.expose_secret())
-            .await
-            .context("opening the portal database")?;
+        // Migrate and read the branding on a pool of its own, closed afterwards: the
+        // portal's pool then opens connections only when someone visits, so an idle
+        // portal holds none (on PostgreSQL each would count against max_connections).
+        let url = deployment.database_url.expose_secret();
+        let setup = instance::open_database(url).await.context("opening the portal database")?;
+        let branding = tenant_app::branding::load(&setup).await.context("loading the branding")?;
+        setup.close().await;
+        let db =
+            tenant_app::db::Db::connect(url, instance::TENANT_POOL).await.context("opening the portal database")?;
         let settings = PortalSettings {
             tenant_id: deployment.tenant_id.clone(),
             slug: deployment.slug.clone(),
@@ -102,7 +108,6 @@ impl Provisioner for LocalProvisioner {
             max_file_bytes: self.max_file_bytes,
         };
         let store = Arc::new(LocalStore::new(self.tenants_dir.join(&deployment.tenant_id).join("files")));
-        let branding = tenant_app::branding::load(&db).await.context("loading the branding")?;
         let portal = instance::start(db, settings, deployment.entitlements, branding, self.mailer.clone(), store);
         let router = portal.router();
         self.registry
