@@ -7,7 +7,6 @@
 //! operation: each portal runs in exactly one process).
 
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -27,7 +26,7 @@ const LIFETIME: Duration = Duration::from_secs(10);
 /// More entries than this and the map starts over: memory stays bounded.
 const MAX_ENTRIES: usize = 4096;
 
-/// What the dashboard shows of a customer, ready to render.
+/// What the dashboard shows of a customer.
 #[derive(Debug, Clone)]
 pub struct Folder {
     /// Active contracts, grouped by Sparte in catalog order.
@@ -37,25 +36,33 @@ pub struct Folder {
     pub documents: Vec<Document>,
 }
 
+/// The folder as HTML in one language: the dashboard renders it once per
+/// change and serves it to every view until the next write.
+#[derive(Debug)]
+pub struct RenderedFolder {
+    pub html: String,
+}
+
 struct Entry<T> {
     generation: u64,
     stored: Instant,
     value: T,
 }
 
-struct Map<K, T>(Mutex<HashMap<K, Entry<T>>>);
+/// Entries by a string key (looked up without allocating).
+struct Map<T>(Mutex<HashMap<String, Entry<T>>>);
 
-impl<K: Eq + Hash, T: Clone> Map<K, T> {
+impl<T: Clone> Map<T> {
     fn new() -> Self {
         Map(Mutex::new(HashMap::new()))
     }
 
-    fn get(&self, key: &K, generation: u64) -> Option<T> {
+    fn get(&self, key: &str, generation: u64) -> Option<T> {
         let map = self.0.lock().expect("cache lock poisoned");
         map.get(key).filter(|e| e.generation == generation && e.stored.elapsed() < LIFETIME).map(|e| e.value.clone())
     }
 
-    fn put(&self, key: K, generation: u64, value: T) {
+    fn put(&self, key: String, generation: u64, value: T) {
         let mut map = self.0.lock().expect("cache lock poisoned");
         if map.len() >= MAX_ENTRIES {
             map.clear();
@@ -67,9 +74,9 @@ impl<K: Eq + Hash, T: Clone> Map<K, T> {
 pub struct ReadCache {
     generation: AtomicU64,
     /// By session token hash: the user, and when the session expires (Unix seconds).
-    sessions: Map<String, Option<(SessionUser, i64)>>,
-    /// By customer id.
-    folders: Map<String, std::sync::Arc<Folder>>,
+    sessions: Map<Option<(SessionUser, i64)>>,
+    /// By customer id and language.
+    folders: Map<std::sync::Arc<RenderedFolder>>,
 }
 
 impl Default for ReadCache {
@@ -89,19 +96,20 @@ impl ReadCache {
     }
 
     pub fn session(&self, hash: &str) -> Option<Option<(SessionUser, i64)>> {
-        self.sessions.get(&hash.to_owned(), self.generation())
+        self.sessions.get(hash, self.generation())
     }
 
     pub fn store_session(&self, hash: String, generation: u64, value: Option<(SessionUser, i64)>) {
         self.sessions.put(hash, generation, value);
     }
 
-    pub fn folder(&self, customer_id: &str) -> Option<std::sync::Arc<Folder>> {
-        self.folders.get(&customer_id.to_owned(), self.generation())
+    /// `key` names the customer and the language.
+    pub fn folder(&self, key: &str) -> Option<std::sync::Arc<RenderedFolder>> {
+        self.folders.get(key, self.generation())
     }
 
-    pub fn store_folder(&self, customer_id: String, generation: u64, folder: std::sync::Arc<Folder>) {
-        self.folders.put(customer_id, generation, folder);
+    pub fn store_folder(&self, key: String, generation: u64, folder: std::sync::Arc<RenderedFolder>) {
+        self.folders.put(key, generation, folder);
     }
 }
 

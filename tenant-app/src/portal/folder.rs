@@ -13,7 +13,10 @@ use crate::contracts::{self, Contract};
 use crate::documents::{self, Document};
 use crate::portal::Portal;
 use crate::portal::auth::CustomerUser;
-use crate::portal::cache::Folder;
+use askama::Template;
+
+use crate::i18n::Lang;
+use crate::portal::cache::{Folder, RenderedFolder};
 use crate::portal::layout::Layout;
 use crate::security::csrf::CsrfToken;
 use crate::web::{PageError, render};
@@ -26,12 +29,34 @@ pub fn routes() -> Router<Portal> {
 #[template(path = "customer/dashboard.html")]
 struct DashboardPage<'a> {
     layout: Layout,
+    /// Rendered by [`FolderFragment`], which escapes every value.
+    folder_html: &'a str,
+}
+
+#[derive(askama::Template)]
+#[template(path = "customer/_folder.html")]
+struct FolderFragment<'a> {
+    layout: Translator,
     folder: &'a Folder,
 }
 
-/// The customer's folder: from the cache, or read and grouped once.
-async fn folder(portal: &Portal, customer_id: &str) -> Result<Arc<Folder>, PageError> {
-    if let Some(folder) = portal.cache().folder(customer_id) {
+/// What the folder fragment needs of a layout: the language.
+struct Translator {
+    lang: Lang,
+}
+
+impl Translator {
+    fn t<'a>(&self, german: &'a str) -> &'a str {
+        self.lang.t(german)
+    }
+}
+
+/// The customer's folder as HTML: from the cache, or read, grouped and rendered
+/// once until the next write.
+async fn rendered_folder(portal: &Portal, customer_id: &str) -> Result<Arc<RenderedFolder>, PageError> {
+    let lang = Lang::current();
+    let key = format!("{customer_id}/{}", lang.code());
+    if let Some(folder) = portal.cache().folder(&key) {
         return Ok(folder);
     }
     let generation = portal.cache().generation();
@@ -42,9 +67,11 @@ async fn folder(portal: &Portal, customer_id: &str) -> Result<Arc<Folder>, PageE
         .collect();
     let (groups, total) = contracts::group_by_sparte(active);
     let documents = documents::visible_to_customer(portal.db(), customer_id, None).await?;
-    let folder = Arc::new(Folder { groups, total, documents });
-    portal.cache().store_folder(customer_id.to_owned(), generation, folder.clone());
-    Ok(folder)
+    let folder = Folder { groups, total, documents };
+    let html = FolderFragment { layout: Translator { lang }, folder: &folder }.render()?;
+    let rendered = Arc::new(RenderedFolder { html });
+    portal.cache().store_folder(key, generation, rendered.clone());
+    Ok(rendered)
 }
 
 async fn dashboard(
@@ -52,8 +79,8 @@ async fn dashboard(
     customer: CustomerUser,
     Extension(csrf): Extension<CsrfToken>,
 ) -> Result<Response, PageError> {
-    let folder = folder(&portal, &customer.customer_id).await?;
-    render(&DashboardPage { layout: Layout::new(&portal, &csrf, Some(&customer.user)), folder: &folder })
+    let folder = rendered_folder(&portal, &customer.customer_id).await?;
+    render(&DashboardPage { layout: Layout::new(&portal, &csrf, Some(&customer.user)), folder_html: &folder.html })
 }
 
 #[derive(askama::Template)]
