@@ -153,6 +153,7 @@ impl AppState {
             config.operator_name.clone(),
             absolute(&config.data_dir)?.join("tenants"),
             config.max_upload_mib * 1024 * 1024,
+            config.whitelabel_mail_from.clone(),
         ));
         let csrf = CsrfConfig::new(master_key.derive("control-plane csrf"), hosts.secure());
         Ok(AppState(Arc::new(AppInner {

@@ -32,6 +32,9 @@ pub struct Config {
     /// `smtp://…` sends real mail; unset writes `.eml` files to `<data dir>/mail`.
     pub smtp_url: Option<SecretString>,
     pub mail_from: String,
+    /// The sender address of whitelabelled portals' mail: a neutral address, so
+    /// that nothing names the operator. Unset: `mail_from`.
+    pub whitelabel_mail_from: Option<String>,
     /// The product's name as shown to brokers and customers.
     pub operator_name: String,
     pub log_format: LogFormat,
@@ -128,6 +131,11 @@ impl Config {
         }
         if self.base_domain.is_empty() || self.base_domain.contains('/') || self.base_domain.contains(':') {
             return Err("base_domain must be a bare host name such as ordo.example".into());
+        }
+        for address in std::iter::once(&self.mail_from).chain(self.whitelabel_mail_from.iter()) {
+            if address.parse::<lettre::Address>().is_err() {
+                return Err(format!("{address} is not an e-mail address"));
+            }
         }
         if !(1..=200).contains(&self.max_upload_mib) {
             return Err("max_upload_mib must be between 1 and 200".into());

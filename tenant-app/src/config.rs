@@ -33,6 +33,8 @@ pub struct TenantAppConfig {
     /// The largest accepted upload, in MiB.
     pub max_upload_mib: usize,
     pub mail_from: String,
+    /// The sender address when whitelabelled; unset: `mail_from`.
+    pub whitelabel_mail_from: Option<String>,
     pub log_format: LogFormat,
 }
 

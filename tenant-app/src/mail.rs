@@ -57,6 +57,8 @@ pub struct Email {
     pub to: String,
     /// Shown as the sender's name: the broker's name when whitelabelled.
     pub sender_name: String,
+    /// Overrides the mailer's sender address (whitelabelled portals).
+    pub from_address: Option<String>,
     pub subject: String,
     pub body: String,
 }
@@ -79,7 +81,11 @@ impl Mailer {
 
     pub async fn send(&self, email: Email) -> Result<(), MailError> {
         let to: Mailbox = email.to.parse().map_err(|_| MailError::Address(email.to.clone()))?;
-        let from = Mailbox::new(Some(email.sender_name), self.from_address.clone());
+        let from_address = match &email.from_address {
+            Some(address) => address.parse().map_err(|_| MailError::Address(address.clone()))?,
+            None => self.from_address.clone(),
+        };
+        let from = Mailbox::new(Some(email.sender_name), from_address);
         let message = Message::builder()
             .from(from)
             .to(to)

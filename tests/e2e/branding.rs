@@ -72,7 +72,12 @@ async fn broker_brands_the_portal(backend: Backend) {
 }
 
 async fn whitelabel_removes_every_trace_of_the_operator(backend: Backend) {
-    let app = TestApp::spawn_with(backend, &[("mail_from", "portal@makler-muster.example")]).await;
+    // The operator's own sender address names it; whitelabelled portals use a neutral one.
+    let app = TestApp::spawn_with(
+        backend,
+        &[("mail_from", "noreply@ordo.example"), ("whitelabel_mail_from", "portal@kundenordner.example")],
+    )
+    .await;
     let broker = app.broker_session("Muster Makler", "erika@example.de").await;
     let slug = broker.origin.split("//").nth(1).unwrap().split('.').next().unwrap().to_owned();
     let max = broker.create_customer("Max", "Mustermann", "max@example.de").await;
@@ -89,6 +94,7 @@ async fn whitelabel_removes_every_trace_of_the_operator(backend: Backend) {
         .set_entitlements(Entitlements { plan: Plan::Premium, whitelabel: true });
     let customer = broker.invite(&app, &max, "max@example.de", "kunden passwort 1").await;
     let invitation = app.last_mail_to("max@example.de");
+    assert!(invitation.from.contains("portal@kundenordner.example"), "{}", invitation.from);
     for text in [&invitation.from, &invitation.subject, &invitation.body] {
         assert!(!text.to_lowercase().contains("ordo"), "mail shows the operator: {text}");
     }

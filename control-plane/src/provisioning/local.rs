@@ -63,6 +63,7 @@ pub struct LocalProvisioner {
     /// `<data dir>/tenants`: each tenant's documents go to `<id>/files` below it.
     tenants_dir: PathBuf,
     max_file_bytes: usize,
+    whitelabel_mail_from: Option<String>,
 }
 
 impl LocalProvisioner {
@@ -72,8 +73,9 @@ impl LocalProvisioner {
         operator_name: String,
         tenants_dir: PathBuf,
         max_file_bytes: usize,
+        whitelabel_mail_from: Option<String>,
     ) -> LocalProvisioner {
-        LocalProvisioner { registry, mailer, operator_name, tenants_dir, max_file_bytes }
+        LocalProvisioner { registry, mailer, operator_name, tenants_dir, max_file_bytes, whitelabel_mail_from }
     }
 }
 
@@ -106,6 +108,7 @@ impl Provisioner for LocalProvisioner {
             operator_name: self.operator_name.clone(),
             secret: deployment.session_key.clone(),
             max_file_bytes: self.max_file_bytes,
+            whitelabel_mail_from: self.whitelabel_mail_from.clone(),
         };
         let store = Arc::new(LocalStore::new(self.tenants_dir.join(&deployment.tenant_id).join("files")));
         let portal = instance::start(db, settings, deployment.entitlements, branding, self.mailer.clone(), store);

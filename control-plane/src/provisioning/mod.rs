@@ -168,6 +168,7 @@ async fn send_welcome(app: &AppState, tenant: &Tenant, token: &str) -> anyhow::R
         .send(Email {
             to: tenant.email.clone(),
             sender_name: operator.clone(),
+            from_address: None,
             subject: format!("Ihr {operator}-Portal ist bereit: bitte E-Mail-Adresse bestätigen"),
             body: format!(
                 "Guten Tag {name},\n\n\

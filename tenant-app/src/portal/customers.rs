@@ -400,6 +400,7 @@ async fn invite_customer(
         .send(Email {
             to: email.to_string(),
             sender_name: settings.display_name.clone(),
+            from_address: portal.sender_address(),
             subject: format!("Ihr digitaler Versicherungsordner bei {}", settings.display_name),
             body: format!(
                 "Guten Tag {name},\n\n{broker} hat für Sie einen digitalen Versicherungsordner eingerichtet. \

@@ -216,6 +216,7 @@ async fn name_trusted_person(
         .send(Email {
             to: person.email.to_string(),
             sender_name: settings.display_name.clone(),
+            from_address: portal.sender_address(),
             subject: format!("{} hat Sie als Vertrauensperson benannt", customer.user.name),
             body: format!(
                 "Guten Tag {name},\n\n{customer} hat Sie als Vertrauensperson für den Notfallordner benannt. \
@@ -345,6 +346,7 @@ async fn request_access(
             .send(Email {
                 to: login.email.clone(),
                 sender_name: settings.display_name.clone(),
+                from_address: portal.sender_address(),
                 subject: "Ihre Vertrauensperson hat Notfallzugang angefordert".into(),
                 body: format!(
                     "Guten Tag {name},\n\n{person} hat Zugang zu Ihrem Notfallordner angefordert. \

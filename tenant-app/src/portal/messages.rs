@@ -101,6 +101,7 @@ async fn notify_broker(portal: &Portal, thread: &Thread) -> Result<(), PageError
             .send(Email {
                 to: address,
                 sender_name: settings.display_name.clone(),
+                from_address: portal.sender_address(),
                 subject: format!("Neue Nachricht: {} von {}", thread.category.label(), thread.customer_name),
                 body: format!(
                     "{customer} hat Ihnen im Kundenportal geschrieben ({category}).\n\nZur Nachricht:\n{link}\n",
@@ -127,6 +128,7 @@ async fn notify_customer(portal: &Portal, thread: &Thread) -> Result<(), PageErr
         .send(Email {
             to: login.email,
             sender_name: settings.display_name.clone(),
+            from_address: portal.sender_address(),
             subject: format!("{} hat Ihnen geantwortet", settings.display_name),
             body: format!(
                 "Guten Tag {name},\n\nin Ihrem Kundenportal gibt es eine neue Antwort auf Ihre Nachricht.\n\n{link}\n\n\

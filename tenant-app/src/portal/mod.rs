@@ -53,6 +53,9 @@ pub struct PortalSettings {
     pub secret: Key,
     /// The largest document or photo accepted, in bytes.
     pub max_file_bytes: usize,
+    /// The sender address of a whitelabelled portal's mail, if the operator set one
+    /// (a neutral address; otherwise the mailer's own).
+    pub whitelabel_mail_from: Option<String>,
 }
 
 impl PortalSettings {
@@ -126,6 +129,11 @@ impl Portal {
 
     pub fn set_branding(&self, branding: Branding) {
         *self.inner.branding.write().expect("branding lock poisoned") = branding;
+    }
+
+    /// The sender address for this portal's mail: neutral when whitelabelled.
+    pub fn sender_address(&self) -> Option<String> {
+        if self.entitlements().whitelabel { self.settings().whitelabel_mail_from.clone() } else { None }
     }
 
     pub fn entitlements(&self) -> Entitlements {
