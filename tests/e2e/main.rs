@@ -8,6 +8,7 @@ mod customers;
 mod documents;
 mod emergency;
 mod first_path;
+mod isolation;
 mod language;
 mod limits;
 mod messages;
