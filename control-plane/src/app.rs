@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
-use tenant_app::crypto::Key;
+use tenant_app::crypto::{Key, MasterKeys};
 use tenant_app::db::{Backend, Db, EmbeddedMigrations, PoolSize, new_id, now};
 use tenant_app::mail::{MailTransport, Mailer};
 use tenant_app::security::csrf::CsrfConfig;
@@ -38,7 +38,7 @@ pub struct AppState(Arc<AppInner>);
 pub struct AppInner {
     pub config: Config,
     pub db: Db,
-    pub master_key: Key,
+    pub master_key: MasterKeys,
     pub hosts: Hosts,
     pub mailer: Mailer,
     pub tenant_dbs: TenantDatabases,
@@ -87,25 +87,33 @@ fn absolute(path: &Path) -> anyhow::Result<std::path::PathBuf> {
     path.canonicalize().with_context(|| format!("resolving {}", path.display()))
 }
 
-/// The master key: configured, or (embedded default only) kept in `<data dir>/master.key`.
-fn master_key(config: &Config, backend: Backend) -> anyhow::Result<Key> {
+/// The master keys: configured, or (embedded default only) kept in
+/// `<data dir>/master.key`; `master_key_previous` during a rotation.
+pub fn master_keys(config: &Config, backend: Backend) -> anyhow::Result<MasterKeys> {
+    let previous = config
+        .master_key_previous
+        .as_ref()
+        .map(|key| Key::from_base64(key.expose_secret()).context("ORDO_MASTER_KEY_PREVIOUS must be 32 bytes, base64"))
+        .transpose()?;
     if let Some(key) = &config.master_key {
-        return Key::from_base64(key.expose_secret()).context("ORDO_MASTER_KEY must be 32 bytes, base64");
+        let current = Key::from_base64(key.expose_secret()).context("ORDO_MASTER_KEY must be 32 bytes, base64")?;
+        return Ok(MasterKeys::new(current, previous));
     }
     if backend == Backend::Postgres {
         bail!("ORDO_MASTER_KEY must be set when ORDO_DATABASE_URL is PostgreSQL");
     }
     let path = absolute(&config.data_dir)?.join("master.key");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Key::from_base64(&text).with_context(|| format!("{} is not a valid key", path.display())),
+    let current = match std::fs::read_to_string(&path) {
+        Ok(text) => Key::from_base64(&text).with_context(|| format!("{} is not a valid key", path.display()))?,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let key = Key::generate();
             write_private(&path, &key.to_base64())?;
             tracing::info!(path = %path.display(), "generated a new master key");
-            Ok(key)
+            key
         }
-        Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
-    }
+        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+    };
+    Ok(MasterKeys::new(current, previous))
 }
 
 fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
@@ -132,7 +140,7 @@ impl AppState {
     /// unless `public_port` is configured.
     pub async fn build(config: Config, listen_port: u16) -> anyhow::Result<AppState> {
         let db = open_database(&config).await?;
-        let master_key = master_key(&config, db.backend())?;
+        let master_key = master_keys(&config, db.backend())?;
         let hosts = Hosts::new(&config.public_scheme, &config.base_domain, config.public_port.unwrap_or(listen_port));
         let transport = match &config.smtp_url {
             Some(url) => MailTransport::Smtp(url.clone()),
@@ -155,7 +163,7 @@ impl AppState {
             config.max_upload_mib * 1024 * 1024,
             config.whitelabel_mail_from.clone(),
         ));
-        let csrf = CsrfConfig::new(master_key.derive("control-plane csrf"), hosts.secure());
+        let csrf = CsrfConfig::new(master_key.current.derive("control-plane csrf"), hosts.secure());
         Ok(AppState(Arc::new(AppInner {
             config,
             db,

@@ -39,6 +39,16 @@ pub enum Command {
     /// Tenants.
     #[command(subcommand)]
     Tenants(TenantsCommand),
+    /// The master key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-wrap every tenant key under ORDO_MASTER_KEY that is still wrapped with
+    /// ORDO_MASTER_KEY_PREVIOUS (docs/deploy-kubernetes.md, "Rotating the master key").
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +94,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", create_api_token(&config, &email, &name).await?);
             Ok(())
         }
+        Command::Keys(KeysCommand::Rotate) => {
+            let rewrapped = rotate_keys(&config).await?;
+            println!("re-wrapped {rewrapped} tenant key(s); ORDO_MASTER_KEY_PREVIOUS can now be removed");
+            Ok(())
+        }
         Command::Tenants(TenantsCommand::List) => {
             let db = app::open_database(&config).await?;
             println!(
@@ -127,4 +142,14 @@ pub async fn create_api_token(config: &Config, email: &str, name: &str) -> anyho
     let token = operators::create_api_token(&db, &operator.id, name).await?;
     db.close().await;
     Ok(token)
+}
+
+/// `keys rotate`: needs both the new (`master_key`) and the old (`master_key_previous`) key.
+pub async fn rotate_keys(config: &Config) -> anyhow::Result<usize> {
+    anyhow::ensure!(config.master_key_previous.is_some(), "set ORDO_MASTER_KEY_PREVIOUS to the key being replaced");
+    let db = app::open_database(config).await?;
+    let keys = app::master_keys(config, db.backend())?;
+    let rewrapped = tenants::rewrap_keys(&db, &keys).await;
+    db.close().await;
+    rewrapped
 }

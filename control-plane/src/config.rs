@@ -29,6 +29,8 @@ pub struct Config {
     /// 32 bytes, base64. Wraps every tenant key. Generated into the data directory if unset
     /// (SQLite only; PostgreSQL deployments must set it).
     pub master_key: Option<SecretString>,
+    /// The master key being replaced, during a rotation (see `control-plane keys rotate`).
+    pub master_key_previous: Option<SecretString>,
     /// `smtp://…` sends real mail; unset writes `.eml` files to `<data dir>/mail`.
     pub smtp_url: Option<SecretString>,
     pub mail_from: String,

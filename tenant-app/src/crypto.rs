@@ -101,6 +101,38 @@ impl Key {
     }
 }
 
+/// The operator's master key, and during a rotation the one it replaces: keys
+/// are always wrapped with the current one, and unwrapped with whichever fits,
+/// so running instances keep working while `control-plane keys rotate` re-wraps.
+#[derive(Debug, Clone)]
+pub struct MasterKeys {
+    pub current: Key,
+    pub previous: Option<Key>,
+}
+
+impl MasterKeys {
+    pub fn new(current: Key, previous: Option<Key>) -> MasterKeys {
+        MasterKeys { current, previous }
+    }
+
+    pub fn wrap(&self, key: &Key) -> String {
+        self.current.wrap(key)
+    }
+
+    pub fn unwrap_key(&self, wrapped: &str) -> Result<Key, CryptoError> {
+        match (self.current.unwrap_key(wrapped), &self.previous) {
+            (Ok(key), _) => Ok(key),
+            (Err(_), Some(previous)) => previous.unwrap_key(wrapped),
+            (Err(err), None) => Err(err),
+        }
+    }
+
+    /// Whether a wrapped key still needs re-wrapping under the current key.
+    pub fn needs_rewrap(&self, wrapped: &str) -> bool {
+        self.current.unwrap_key(wrapped).is_err()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +153,19 @@ mod tests {
         let wrapped = master.wrap(&tenant);
         assert_eq!(master.unwrap_key(&wrapped).unwrap(), tenant);
         assert!(Key::generate().unwrap_key(&wrapped).is_err());
+    }
+
+    #[test]
+    fn rotation_unwraps_old_and_new_and_wraps_with_new() {
+        let (old, new) = (Key::generate(), Key::generate());
+        let tenant = Key::generate();
+        let before = old.wrap(&tenant);
+        let keys = MasterKeys::new(new.clone(), Some(old));
+        assert!(keys.needs_rewrap(&before));
+        assert_eq!(keys.unwrap_key(&before).unwrap(), tenant);
+        let after = keys.wrap(&tenant);
+        assert!(!keys.needs_rewrap(&after));
+        assert_eq!(MasterKeys::new(new, None).unwrap_key(&after).unwrap(), tenant);
     }
 
     #[test]

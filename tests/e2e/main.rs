@@ -9,6 +9,7 @@ mod documents;
 mod emergency;
 mod first_path;
 mod isolation;
+mod keys;
 mod language;
 mod limits;
 mod messages;

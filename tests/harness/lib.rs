@@ -114,14 +114,6 @@ impl TestApp {
             .merge(Serialized::default("data_dir", data_dir.path()))
             .merge(Serialized::default("listen", "127.0.0.1:0"))
             .merge(Serialized::default("log_mail_links", false));
-        for (key, value) in &settings {
-            // Like environment variables: numbers and booleans are typed.
-            figment = match (value.parse::<i64>(), value.parse::<bool>()) {
-                (Ok(number), _) => figment.merge(Serialized::default(key, number)),
-                (_, Ok(flag)) => figment.merge(Serialized::default(key, flag)),
-                _ => figment.merge(Serialized::default(key, value)),
-            };
-        }
         let mut pg_database = pg_database;
         if let Backend::Postgres(admin_url) = &backend {
             let database = match pg_database.clone() {
@@ -136,6 +128,14 @@ impl TestApp {
                 .merge(Serialized::default("database_url", with_database(admin_url, &database)))
                 .merge(Serialized::default("master_key", test_master_key(data_dir.path())));
             pg_database = Some(database);
+        }
+        for (key, value) in &settings {
+            // Like environment variables: numbers and booleans are typed.
+            figment = match (value.parse::<i64>(), value.parse::<bool>()) {
+                (Ok(number), _) => figment.merge(Serialized::default(key, number)),
+                (_, Ok(flag)) => figment.merge(Serialized::default(key, flag)),
+                _ => figment.merge(Serialized::default(key, value)),
+            };
         }
         let config = Config::extract(figment).expect("test configuration");
         // Set RUST_LOG (e.g. `RUST_LOG=error`) to see the server's logs while debugging a test.
@@ -175,6 +175,18 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
         panic!("app did not start serving");
+    }
+
+    /// A restart with some settings changed (later settings win).
+    pub async fn restart_with(mut self, settings: &[(&str, &str)]) -> TestApp {
+        self.settings.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self.restart().await
+    }
+
+    /// A restart with a setting removed.
+    pub async fn restart_without(mut self, key: &str) -> TestApp {
+        self.settings.retain(|(k, _)| k != key);
+        self.restart().await
     }
 
     /// Stops the server and starts a new one on the same data: a restart.

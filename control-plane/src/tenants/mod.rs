@@ -3,7 +3,7 @@
 pub mod databases;
 pub mod signup;
 
-use tenant_app::crypto::Key;
+use tenant_app::crypto::{Key, MasterKeys};
 use tenant_app::db::{Db, new_id, now};
 
 /// Where a tenant is in its life. Provisioning moves it from `Requested` through
@@ -110,12 +110,12 @@ impl Tenant {
         self.company.as_deref().filter(|c| !c.is_empty()).unwrap_or(&self.name)
     }
 
-    pub fn key(&self, master: &Key) -> Result<Key, tenant_app::crypto::CryptoError> {
+    pub fn key(&self, master: &MasterKeys) -> Result<Key, tenant_app::crypto::CryptoError> {
         master.unwrap_key(&self.wrapped_key)
     }
 
     /// The portal's CSRF/session signing key.
-    pub fn session_key(&self, master: &Key) -> Result<Key, tenant_app::crypto::CryptoError> {
+    pub fn session_key(&self, master: &MasterKeys) -> Result<Key, tenant_app::crypto::CryptoError> {
         Key::from_base64(&self.key(master)?.open_string(&self.session_key_enc)?)
     }
 
@@ -253,4 +253,29 @@ pub async fn events(db: &Db, tenant_id: &str) -> Result<Vec<TenantEvent>, sqlx::
             .fetch_all(db.pool())
             .await?;
     Ok(rows.into_iter().map(|(at, kind, message)| TenantEvent { at, kind, message }).collect())
+}
+
+/// Re-wraps every tenant key that is still wrapped with the previous master key
+/// under the current one; returns how many were re-wrapped. Safe to run again.
+pub async fn rewrap_keys(db: &Db, master: &MasterKeys) -> anyhow::Result<usize> {
+    use anyhow::Context;
+    let mut rewrapped = 0;
+    for tenant in list(db).await? {
+        if !master.needs_rewrap(&tenant.wrapped_key) {
+            continue;
+        }
+        let key = master
+            .unwrap_key(&tenant.wrapped_key)
+            .with_context(|| format!("tenant {}: neither key fits", tenant.slug))?;
+        // Only if the row still holds what was read: a concurrent writer wins.
+        sqlx::query("UPDATE tenants SET wrapped_key = $1, updated_at = $2 WHERE id = $3 AND wrapped_key = $4")
+            .bind(master.wrap(&key))
+            .bind(now())
+            .bind(&tenant.id)
+            .bind(&tenant.wrapped_key)
+            .execute(db.pool())
+            .await?;
+        rewrapped += 1;
+    }
+    Ok(rewrapped)
 }
