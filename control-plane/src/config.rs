@@ -43,6 +43,11 @@ pub struct Config {
     /// Log e-mail links (sign-up, invitations) so a developer can follow them.
     pub log_mail_links: bool,
     pub trial_days: i64,
+    /// Trial sign-ups allowed per client address and hour.
+    pub signup_limit_per_hour: i64,
+    /// Behind a reverse proxy (an ingress): take the client's address from the
+    /// last entry of X-Forwarded-For. Off by default: clients can forge the header.
+    pub trust_proxy: bool,
     /// The largest document or photo a portal accepts, in MiB.
     pub max_upload_mib: usize,
     pub pricing: Pricing,
@@ -87,6 +92,8 @@ struct Defaults {
     log_format: &'static str,
     log_mail_links: bool,
     trial_days: i64,
+    signup_limit_per_hour: i64,
+    trust_proxy: bool,
     max_upload_mib: usize,
     pricing: Pricing,
 }
@@ -104,6 +111,8 @@ impl Config {
             log_format: "pretty",
             log_mail_links: true,
             trial_days: 30,
+            signup_limit_per_hour: 10,
+            trust_proxy: false,
             max_upload_mib: 20,
             pricing: Pricing::default(),
         };

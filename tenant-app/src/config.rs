@@ -36,6 +36,8 @@ pub struct TenantAppConfig {
     /// The sender address when whitelabelled; unset: `mail_from`.
     pub whitelabel_mail_from: Option<String>,
     pub log_format: LogFormat,
+    /// Behind a reverse proxy: take the client's address from X-Forwarded-For.
+    pub trust_proxy: bool,
 }
 
 #[derive(Serialize)]
@@ -49,6 +51,7 @@ struct Defaults {
     max_upload_mib: usize,
     mail_from: &'static str,
     log_format: &'static str,
+    trust_proxy: bool,
 }
 
 impl TenantAppConfig {
@@ -63,6 +66,7 @@ impl TenantAppConfig {
             max_upload_mib: 20,
             mail_from: "portal@localhost.localdomain",
             log_format: "json",
+            trust_proxy: false,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Ok(path) = std::env::var("ORDO_CONFIG") {

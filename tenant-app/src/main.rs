@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let entitlements = Entitlements { plan, whitelabel: config.whitelabel };
     let branding = tenant_app::branding::load(&db).await.context("loading the branding")?;
     let portal = instance::start(db.clone(), settings, entitlements, branding, mailer, store);
-    let app = web::with_request_layers(portal.router());
+    let app = web::with_request_layers(portal.router(), config.trust_proxy);
     let listener = tokio::net::TcpListener::bind(config.listen).await.context("binding the listen address")?;
     tracing::info!(address = %config.listen, "tenant app listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

@@ -42,7 +42,7 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 /// The outermost layers of a server: a request id (taken from the client or made
 /// up), one tracing span per request carrying it and the matched route, and
 /// security headers. Headers are not logged: they carry cookies and tokens.
-pub fn with_request_layers(router: Router) -> Router {
+pub fn with_request_layers(router: Router, trust_proxy: bool) -> Router {
     router
         .layer(axum::middleware::from_fn(security_headers))
         .layer(
@@ -63,16 +63,51 @@ pub fn with_request_layers(router: Router) -> Router {
                 })
                 .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
+        .layer(axum::middleware::from_fn(move |mut request: Request, next: Next| async move {
+            let ip = client_ip(&request, trust_proxy);
+            request.extensions_mut().insert(ClientIp(ip));
+            next.run(request).await
+        }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
-/// The client's address, as seen by the listener.
+/// The client's address, as the request layers determined it (see
+/// [`with_request_layers`]), else as seen by the listener.
 pub fn client_address(request_extensions: &axum::http::Extensions) -> String {
+    if let Some(ClientIp(ip)) = request_extensions.get::<ClientIp>() {
+        return ip.clone();
+    }
     request_extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_string())
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The client's address, decided once per request.
+#[derive(Debug, Clone)]
+struct ClientIp(String);
+
+/// The address a request came from. Behind a reverse proxy (an ingress) every
+/// connection comes from the proxy, so brute-force and sign-up limits per address
+/// would throttle everybody at once; with `trust_proxy` the address the proxy
+/// appended last to `X-Forwarded-For` counts. Never trust that header otherwise:
+/// clients can write anything into it.
+fn client_ip(request: &Request, trust_proxy: bool) -> String {
+    let peer = || client_address(request.extensions());
+    if !trust_proxy {
+        return peer();
+    }
+    request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
+        .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok())
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(peer)
 }
 
 /// A minimal page with one sentence, for errors that have no better place.
@@ -187,6 +222,19 @@ pub async fn stylesheet() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let request = |xff: &str| {
+            let mut request =
+                Request::builder().header("x-forwarded-for", xff).body(axum::body::Body::empty()).unwrap();
+            request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 9], 4000))));
+            request
+        };
+        assert_eq!(client_ip(&request("203.0.113.7"), false), "10.0.0.9");
+        assert_eq!(client_ip(&request("1.1.1.1, 203.0.113.7"), true), "203.0.113.7", "the proxy's entry is the last");
+        assert_eq!(client_ip(&request("garbage"), true), "10.0.0.9");
+    }
 
     #[test]
     fn escaping_neutralises_markup() {

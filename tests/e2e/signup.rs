@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 both_backends!(
     api_reports_bad_fields_and_conflicts,
     slugs_are_unique_and_never_reserved,
-    form_signup_works_like_the_api
+    form_signup_works_like_the_api,
+    sign_ups_are_limited_per_address
 );
 
 fn valid() -> Value {
@@ -113,5 +114,44 @@ async fn form_signup_works_like_the_api(backend: Backend) {
     let (status, pricing) = get_page(&client, &app.url("", "/preise")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(pricing.contains("74,90 €") && pricing.contains("0,50 €"), "{pricing}");
+    app.stop().await;
+}
+
+async fn sign_ups_are_limited_per_address(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("signup_limit_per_hour", "2"), ("trust_proxy", "true")]).await;
+    let client = app.client();
+    let url = app.url("", "/api/v1/trials");
+    let trial = |n: u32, from: &str| {
+        let mut body = valid();
+        body["email"] = json!(format!("makler{n}@example.de"));
+        body["company"] = json!(format!("Makler {n}"));
+        client.post(&url).header("x-forwarded-for", from).json(&body).send()
+    };
+    assert_eq!(trial(1, "203.0.113.1").await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(trial(2, "203.0.113.1").await.unwrap().status(), StatusCode::CREATED);
+    let refused = trial(3, "203.0.113.1").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+    // Another address, as the proxy reports it, has its own allowance.
+    assert_eq!(trial(4, "198.51.100.2").await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(control_plane::tenants::list(&app.state.db).await.unwrap().len(), 3, "nothing made for the refused one");
+
+    // The form says so next to the e-mail field, keeping what was typed.
+    let (_, page) = get_page(&client, &app.url("", "/testen")).await;
+    let csrf = ordo_tests::hidden_field(&page, "_csrf");
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("name", "Lena Kurz"),
+        ("street", "Ring 1"),
+        ("postal_code", "20095"),
+        ("city", "Hamburg"),
+        ("phone", "040 123456"),
+        ("email", "lena@example.de"),
+    ];
+    let refused =
+        client.post(app.url("", "/testen")).header("x-forwarded-for", "203.0.113.1").form(&form).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("zu viele Testzugänge") && page.contains("value=\"Lena Kurz\""));
     app.stop().await;
 }

@@ -85,6 +85,8 @@ pub enum SignupError {
     Database(#[from] sqlx::Error),
     #[error("no free slug for this name")]
     NoSlug,
+    #[error("too many sign-ups from this address")]
+    TooMany,
 }
 
 /// The instant a trial that starts now ends: midnight, Europe/Berlin, after the
@@ -160,8 +162,14 @@ pub async fn record_trial(app: &AppState, trial: &NewTrial) -> Result<Tenant, Si
 }
 
 /// Records the trial and provisions it; the provisioning runs in its own task so
-/// that a client hanging up does not cut it short.
-pub async fn sign_up(app: &AppState, trial: &NewTrial) -> Result<Tenant, SignupError> {
+/// that a client hanging up does not cut it short. Each client address may sign
+/// up `signup_limit_per_hour` times an hour: every sign-up creates a database.
+pub async fn sign_up(app: &AppState, trial: &NewTrial, address: &str) -> Result<Tenant, SignupError> {
+    let key = format!("signup:{address}");
+    if !tenant_app::security::throttle::allow(&app.db, &key, app.config.signup_limit_per_hour, 3600).await? {
+        tracing::warn!(address, "sign-up limit reached");
+        return Err(SignupError::TooMany);
+    }
     let tenant = record_trial(app, trial).await?;
     app.metrics.signup();
     let task_app = app.clone();

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tenant_app::web::Problem;
+use tenant_app::web::{ClientAddress, Problem};
 
 use crate::app::AppState;
 use crate::operators::{self, Operator};
@@ -113,10 +113,11 @@ struct TrialCreated {
 
 async fn create_trial(
     State(app): State<AppState>,
+    ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<TrialRequest>,
 ) -> Result<Response, ApiError> {
     let trial = NewTrial::parse(&request).map_err(|errors| ApiError::Problem(Problem::validation(errors)))?;
-    match signup::sign_up(&app, &trial).await {
+    match signup::sign_up(&app, &trial, &address).await {
         Ok(tenant) => {
             let body = TrialCreated {
                 portal_url: app.hosts.tenant_url(&tenant.slug),
@@ -129,6 +130,10 @@ async fn create_trial(
         Err(SignupError::EmailTaken) => Err(ApiError::Problem(
             Problem::new(StatusCode::CONFLICT, "E-mail address already registered")
                 .detail("A tenant with this e-mail address exists; log in to its portal instead."),
+        )),
+        Err(SignupError::TooMany) => Err(ApiError::Problem(
+            Problem::new(StatusCode::TOO_MANY_REQUESTS, "Too many sign-ups")
+                .detail("Too many trials were started from this address in the last hour; please try again later."),
         )),
         Err(err) => Err(ApiError::Internal(err.into())),
     }

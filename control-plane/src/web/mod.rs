@@ -34,7 +34,8 @@ pub fn router(app: AppState) -> Router {
     let admin = console::routes().merge(api::admin_routes()).layer(csrf_layer).with_state(app.clone());
     let ops = ops::routes().with_state(app.clone());
     let sites = Arc::new(Sites { app, public, admin, ops });
-    tenant_app::web::with_request_layers(Router::new().fallback(dispatch).with_state(sites))
+    let trust_proxy = sites.app.config.trust_proxy;
+    tenant_app::web::with_request_layers(Router::new().fallback(dispatch).with_state(sites), trust_proxy)
 }
 
 async fn dispatch(State(sites): State<Arc<Sites>>, request: Request) -> Response {

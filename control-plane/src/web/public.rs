@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::routing::get;
 use tenant_app::security::csrf::{CsrfForm, CsrfToken};
 use tenant_app::values::Cents;
-use tenant_app::web::{FieldErrors, PageError, render, render_with_status};
+use tenant_app::web::{ClientAddress, FieldErrors, PageError, render, render_with_status};
 
 use crate::app::AppState;
 use crate::config::Pricing;
@@ -141,6 +141,7 @@ struct SignupDonePage {
 async fn signup(
     State(app): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
+    ClientAddress(address): ClientAddress,
     CsrfForm(form): CsrfForm<TrialRequest>,
 ) -> Result<Response, PageError> {
     let invalid = |form: TrialRequest, errors: FieldErrors| {
@@ -153,7 +154,7 @@ async fn signup(
         Ok(trial) => trial,
         Err(errors) => return invalid(form, errors),
     };
-    match signup::sign_up(&app, &trial).await {
+    match signup::sign_up(&app, &trial, &address).await {
         Ok(tenant) => render(&SignupDonePage {
             layout: PublicLayout::new(&app, &csrf),
             email: tenant.email.clone(),
@@ -163,6 +164,14 @@ async fn signup(
         Err(SignupError::EmailTaken) => {
             let mut errors = FieldErrors::default();
             errors.add("email", "Für diese E-Mail-Adresse gibt es bereits ein Portal. Bitte melden Sie sich dort an.");
+            invalid(form, errors)
+        }
+        Err(SignupError::TooMany) => {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "email",
+                "Von Ihrem Anschluss wurden in der letzten Stunde zu viele Testzugänge eingerichtet. Bitte versuchen Sie es später erneut.",
+            );
             invalid(form, errors)
         }
         Err(err) => Err(PageError::Internal(err.into())),

@@ -55,19 +55,8 @@ impl LoginThrottle {
     }
 
     pub async fn record_failure(&self, db: &Db, account: &str, address: &str) -> Result<(), sqlx::Error> {
-        let now = now();
         for key in [account_key(account), address_key(address)] {
-            sqlx::query(
-                "INSERT INTO login_throttle (key, failures, window_start_at) VALUES ($1, 1, $2) \
-                 ON CONFLICT (key) DO UPDATE SET \
-                   failures = CASE WHEN login_throttle.window_start_at <= $3 THEN 1 ELSE login_throttle.failures + 1 END, \
-                   window_start_at = CASE WHEN login_throttle.window_start_at <= $3 THEN $2 ELSE login_throttle.window_start_at END",
-            )
-            .bind(key)
-            .bind(now)
-            .bind(now - self.window_secs)
-            .execute(db.pool())
-            .await?;
+            count(db, &key, self.window_secs).await?;
         }
         Ok(())
     }
@@ -77,4 +66,28 @@ impl LoginThrottle {
         sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(account_key(account)).execute(db.pool()).await?;
         Ok(())
     }
+}
+
+/// Counts one event under `key` in a fixed window of `window_secs` and returns
+/// how many there were in the current window, this one included.
+async fn count(db: &Db, key: &str, window_secs: i64) -> Result<i64, sqlx::Error> {
+    let now = now();
+    sqlx::query_scalar(
+        "INSERT INTO login_throttle (key, failures, window_start_at) VALUES ($1, 1, $2) \
+         ON CONFLICT (key) DO UPDATE SET \
+           failures = CASE WHEN login_throttle.window_start_at <= $3 THEN 1 ELSE login_throttle.failures + 1 END, \
+           window_start_at = CASE WHEN login_throttle.window_start_at <= $3 THEN $2 ELSE login_throttle.window_start_at END \
+         RETURNING failures",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(now - window_secs)
+    .fetch_one(db.pool())
+    .await
+}
+
+/// A rate limit for anything but logins (trial sign-ups per address): counts
+/// the attempt and says whether it is within `limit` per window.
+pub async fn allow(db: &Db, key: &str, limit: i64, window_secs: i64) -> Result<bool, sqlx::Error> {
+    Ok(count(db, key, window_secs).await? <= limit)
 }
