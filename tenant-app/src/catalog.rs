@@ -332,16 +332,6 @@ pub async fn add_sparte(db: &Db, entry: &Entry) -> Result<String, sqlx::Error> {
     Ok(id)
 }
 
-pub async fn update_sparte(db: &Db, id: &str, entry: &Entry) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("UPDATE sparten SET name = $1, description = $2 WHERE id = $3")
-        .bind(&entry.name)
-        .bind(&entry.description)
-        .bind(id)
-        .execute(db.pool())
-        .await?;
-    Ok(result.rows_affected() == 1)
-}
-
 pub async fn add_produkt(db: &Db, sparte_id: &str, entry: &Entry) -> Result<String, sqlx::Error> {
     let id = new_id();
     sqlx::query(
@@ -357,8 +347,9 @@ pub async fn add_produkt(db: &Db, sparte_id: &str, entry: &Entry) -> Result<Stri
     Ok(id)
 }
 
-pub async fn update_produkt(db: &Db, id: &str, entry: &Entry) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("UPDATE produkte SET name = $1, description = $2 WHERE id = $3")
+/// Renames an entry and rewrites its description; false if there is no such entry.
+pub async fn rename(db: &Db, table: CatalogTable, id: &str, entry: &Entry) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(&format!("UPDATE {} SET name = $1, description = $2 WHERE id = $3", table.name()))
         .bind(&entry.name)
         .bind(&entry.description)
         .bind(id)
@@ -369,7 +360,7 @@ pub async fn update_produkt(db: &Db, id: &str, entry: &Entry) -> Result<bool, sq
 
 /// Swaps an entry with its neighbour in the given direction, within its list
 /// (all Sparten, or the Produkte of one Sparte). At either end it stays put.
-async fn swap_position(db: &Db, table: CatalogTable, id: &str, direction: Direction) -> Result<(), sqlx::Error> {
+pub async fn reorder(db: &Db, table: CatalogTable, id: &str, direction: Direction) -> Result<(), sqlx::Error> {
     let (table_name, scope) = match table {
         CatalogTable::Sparten => ("sparten", "1 = 1"),
         CatalogTable::Produkte => ("produkte", "sparte_id = (SELECT sparte_id FROM produkte WHERE id = $1)"),
@@ -406,57 +397,56 @@ async fn swap_position(db: &Db, table: CatalogTable, id: &str, direction: Direct
     tx.commit().await
 }
 
-/// The two ordered lists of the catalog; never user input, so safe to name in SQL.
-#[derive(Debug, Clone, Copy)]
-enum CatalogTable {
+/// The two kinds of catalog entry; their table names are never user input, so
+/// they are safe to name in SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogTable {
     Sparten,
     Produkte,
 }
 
-pub async fn move_sparte(db: &Db, id: &str, direction: Direction) -> Result<(), sqlx::Error> {
-    swap_position(db, CatalogTable::Sparten, id, direction).await
+impl CatalogTable {
+    fn name(self) -> &'static str {
+        match self {
+            CatalogTable::Sparten => "sparten",
+            CatalogTable::Produkte => "produkte",
+        }
+    }
+
+    /// The contracts column that points at an entry of this table.
+    fn contract_column(self) -> &'static str {
+        match self {
+            CatalogTable::Sparten => "sparte_id",
+            CatalogTable::Produkte => "produkt_id",
+        }
+    }
 }
 
-pub async fn move_produkt(db: &Db, id: &str, direction: Direction) -> Result<(), sqlx::Error> {
-    swap_position(db, CatalogTable::Produkte, id, direction).await
-}
-
-/// Deletes a Sparte with its Produkte, unless any contract uses it. The foreign
-/// keys back this check up if a contract is added concurrently.
-pub async fn delete_sparte(db: &Db, id: &str) -> Result<Deletion, sqlx::Error> {
+/// Deletes an entry unless a contract uses it; a Sparte goes with its Produkte
+/// and the analysis rules that name it. The foreign keys back the check up if a
+/// contract is added concurrently.
+pub async fn delete(db: &Db, table: CatalogTable, id: &str) -> Result<Deletion, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
-    let exists: Option<String> =
-        sqlx::query_scalar("SELECT id FROM sparten WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+    let exists: Option<String> = sqlx::query_scalar(&format!("SELECT id FROM {} WHERE id = $1", table.name()))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
     if exists.is_none() {
         return Ok(Deletion::NotFound);
     }
     let in_use: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM contracts WHERE sparte_id = $1").bind(id).fetch_one(&mut *tx).await?;
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM contracts WHERE {} = $1", table.contract_column()))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
     if in_use > 0 {
         return Ok(Deletion::InUse(in_use));
     }
-    // The broker's analysis rules for this Sparte go with it.
-    sqlx::query("DELETE FROM analysis_rules WHERE sparte_id = $1").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM produkte WHERE sparte_id = $1").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM sparten WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(Deletion::Deleted)
-}
-
-/// Deletes a Produkt unless any contract uses it.
-pub async fn delete_produkt(db: &Db, id: &str) -> Result<Deletion, sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
-    let exists: Option<String> =
-        sqlx::query_scalar("SELECT id FROM produkte WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
-    if exists.is_none() {
-        return Ok(Deletion::NotFound);
+    if table == CatalogTable::Sparten {
+        sqlx::query("DELETE FROM analysis_rules WHERE sparte_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM produkte WHERE sparte_id = $1").bind(id).execute(&mut *tx).await?;
     }
-    let in_use: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM contracts WHERE produkt_id = $1").bind(id).fetch_one(&mut *tx).await?;
-    if in_use > 0 {
-        return Ok(Deletion::InUse(in_use));
-    }
-    sqlx::query("DELETE FROM produkte WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query(&format!("DELETE FROM {} WHERE id = $1", table.name())).bind(id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(Deletion::Deleted)
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use crate::catalog::{self, Deletion, Direction, Entry, EntryForm, Produkt, Sparte};
+use crate::catalog::{self, CatalogTable, Deletion, Direction, Entry, EntryForm, Produkt, Sparte};
 use crate::portal::Portal;
 use crate::portal::auth::{BrokerUser, EmptyForm};
 use crate::portal::layout::Layout;
@@ -149,7 +149,7 @@ async fn update_sparte(
     let sparte = load_sparte(&portal, &id).await?;
     match Entry::parse(&form) {
         Ok(entry) => {
-            catalog::update_sparte(portal.db(), &id, &entry).await?;
+            catalog::rename(portal.db(), CatalogTable::Sparten, &id, &entry).await?;
             Ok(Redirect::to(&format!("/makler/katalog/sparten/{id}?hinweis=gespeichert")).into_response())
         }
         Err(errors) => render_with_status(
@@ -213,7 +213,7 @@ async fn move_sparte(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<MoveForm>,
 ) -> Result<Response, PageError> {
-    catalog::move_sparte(portal.db(), &id, form.direction()).await?;
+    catalog::reorder(portal.db(), CatalogTable::Sparten, &id, form.direction()).await?;
     Ok(Redirect::to(&format!("/makler/katalog#sparte-{id}")).into_response())
 }
 
@@ -223,7 +223,7 @@ async fn delete_sparte(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
-    match catalog::delete_sparte(portal.db(), &id).await? {
+    match catalog::delete(portal.db(), CatalogTable::Sparten, &id).await? {
         Deletion::Deleted => Ok(Redirect::to("/makler/katalog?hinweis=geloescht").into_response()),
         Deletion::InUse(count) => {
             Ok(Redirect::to(&format!("/makler/katalog/sparten/{id}?hinweis=in-benutzung&anzahl={count}"))
@@ -278,7 +278,7 @@ async fn update_produkt(
     let (produkt, sparte_name) = load_produkt(&portal, &id).await?;
     match Entry::parse(&form) {
         Ok(entry) => {
-            catalog::update_produkt(portal.db(), &id, &entry).await?;
+            catalog::rename(portal.db(), CatalogTable::Produkte, &id, &entry).await?;
             Ok(Redirect::to(&format!("/makler/katalog/sparten/{}?hinweis=gespeichert", produkt.sparte_id))
                 .into_response())
         }
@@ -303,7 +303,7 @@ async fn move_produkt(
     CsrfForm(form): CsrfForm<MoveForm>,
 ) -> Result<Response, PageError> {
     let (produkt, _) = load_produkt(&portal, &id).await?;
-    catalog::move_produkt(portal.db(), &id, form.direction()).await?;
+    catalog::reorder(portal.db(), CatalogTable::Produkte, &id, form.direction()).await?;
     Ok(Redirect::to(&format!("/makler/katalog/sparten/{}#produkt-{id}", produkt.sparte_id)).into_response())
 }
 
@@ -314,7 +314,7 @@ async fn delete_produkt(
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     let (produkt, _) = load_produkt(&portal, &id).await?;
-    let target = match catalog::delete_produkt(portal.db(), &id).await? {
+    let target = match catalog::delete(portal.db(), CatalogTable::Produkte, &id).await? {
         Deletion::Deleted => format!("/makler/katalog/sparten/{}?hinweis=geloescht", produkt.sparte_id),
         Deletion::InUse(count) => {
             format!("/makler/katalog/produkte/{id}?hinweis=in-benutzung&anzahl={count}")
