@@ -34,6 +34,8 @@ pub struct TenantDeployment {
     pub database_url: SecretString,
     pub session_key: Key,
     pub entitlements: Entitlements,
+    /// Verified custom whitelabel domains the portal also answers on.
+    pub custom_domains: Vec<String>,
 }
 
 impl std::fmt::Debug for TenantDeployment {
@@ -76,6 +78,7 @@ pub fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<TenantD
         database_url: app.tenant_dbs.url(&tenant.id, password.as_deref())?,
         session_key: tenant.session_key(&app.master_key).context("opening the session key")?,
         entitlements: Entitlements { plan: Plan::parse(&tenant.plan).unwrap_or(Plan::Trial), whitelabel: false },
+        custom_domains: Vec::new(),
     })
 }
 
