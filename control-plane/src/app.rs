@@ -17,19 +17,20 @@ use tenant_app::security::csrf::CsrfConfig;
 use tenant_app::security::throttle::LoginThrottle;
 use tokio::net::TcpListener;
 
-use crate::config::Config;
+use crate::config::{Config, ProvisionerKind};
 use crate::hosts::Hosts;
 use crate::metrics::Metrics;
+use crate::provisioning::kubernetes::KubernetesProvisioner;
+use crate::provisioning::kubernetes::manifests::InstanceEnvironment;
 use crate::provisioning::local::{LocalProvisioner, TenantRegistry};
 use crate::provisioning::{self, Provisioner};
 use crate::tenants::databases::TenantDatabases;
 
 /// The control plane's schema (`migrations/control-plane`).
-pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[(
-    1,
-    "control plane schema",
-    include_str!("../../migrations/control-plane/0001_control_plane.sql"),
-)]);
+pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
+    (1, "control plane schema", include_str!("../../migrations/control-plane/0001_control_plane.sql")),
+    (3, "suspension", include_str!("../../migrations/control-plane/0003_suspension.sql")),
+]);
 
 /// Shared by every request handler and background task; cheap to clone.
 #[derive(Clone)]
@@ -155,14 +156,26 @@ impl AppState {
             },
         };
         let registry = Arc::new(TenantRegistry::default());
-        let provisioner: Arc<dyn Provisioner> = Arc::new(LocalProvisioner::new(
-            registry.clone(),
-            mailer.clone(),
-            config.operator_name.clone(),
-            absolute(&config.data_dir)?.join("tenants"),
-            config.max_upload_mib * 1024 * 1024,
-            config.whitelabel_mail_from.clone(),
-        ));
+        let provisioner: Arc<dyn Provisioner> = match config.provisioner {
+            ProvisionerKind::Local => Arc::new(LocalProvisioner::new(
+                registry.clone(),
+                mailer.clone(),
+                config.operator_name.clone(),
+                absolute(&config.data_dir)?.join("tenants"),
+                config.max_upload_mib * 1024 * 1024,
+                config.whitelabel_mail_from.clone(),
+            )),
+            ProvisionerKind::Kubernetes => {
+                let environment = InstanceEnvironment {
+                    operator_name: config.operator_name.clone(),
+                    mail_from: config.mail_from.clone(),
+                    whitelabel_mail_from: config.whitelabel_mail_from.clone(),
+                    smtp_url: config.smtp_url.clone(),
+                    max_upload_mib: config.max_upload_mib,
+                };
+                Arc::new(KubernetesProvisioner::connect(config.kubernetes.clone(), environment).await?)
+            }
+        };
         let csrf = CsrfConfig::new(master_key.current.derive("control-plane csrf"), hosts.secure());
         Ok(AppState(Arc::new(AppInner {
             config,
@@ -211,6 +224,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     provisioning::resume_all(&app).await.context("resuming tenants")?;
+    let interval = std::time::Duration::from_secs(app.config.reconcile_interval_secs);
+    let reconciler = tokio::spawn(provisioning::reconcile_loop(app.clone(), interval));
     let router = crate::web::router(app.clone());
     tracing::info!(
         public = %app.hosts.public_url(),
@@ -222,6 +237,7 @@ pub async fn run(
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving")?;
+    reconciler.abort();
     app.db.close().await;
     Ok(())
 }

@@ -12,6 +12,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tenant_app::telemetry::LogFormat;
 
+pub use crate::provisioning::kubernetes::settings::KubernetesSettings;
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     /// Address the one HTTP listener binds to.
@@ -51,6 +53,19 @@ pub struct Config {
     /// The largest document or photo a portal accepts, in MiB.
     pub max_upload_mib: usize,
     pub pricing: Pricing,
+    /// Where tenant instances run: `local` (in this process) or `kubernetes`.
+    pub provisioner: ProvisionerKind,
+    /// How often every tenant's instance is brought back to its record (drift
+    /// repair) and failed provisioning retried.
+    pub reconcile_interval_secs: u64,
+    pub kubernetes: KubernetesSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvisionerKind {
+    Local,
+    Kubernetes,
 }
 
 /// Plan prices shown on the pricing page, in euro cents, net of VAT.
@@ -96,6 +111,9 @@ struct Defaults {
     trust_proxy: bool,
     max_upload_mib: usize,
     pricing: Pricing,
+    provisioner: ProvisionerKind,
+    reconcile_interval_secs: u64,
+    kubernetes: KubernetesSettings,
 }
 
 impl Config {
@@ -115,6 +133,9 @@ impl Config {
             trust_proxy: false,
             max_upload_mib: 20,
             pricing: Pricing::default(),
+            provisioner: ProvisionerKind::Local,
+            reconcile_interval_secs: 60,
+            kubernetes: KubernetesSettings::default(),
         };
         Figment::from(Serialized::defaults(defaults))
     }
@@ -153,6 +174,17 @@ impl Config {
         }
         if self.trial_days < 1 {
             return Err("trial_days must be at least 1".into());
+        }
+        if self.reconcile_interval_secs == 0 {
+            return Err("reconcile_interval_secs must be at least 1".into());
+        }
+        if self.provisioner == ProvisionerKind::Kubernetes {
+            // Tenant pods need a database server they can reach: SQLite files on
+            // the control plane's disk are not.
+            if self.database_url.is_none() {
+                return Err("provisioner = kubernetes needs database_url (PostgreSQL)".into());
+            }
+            self.kubernetes.validate()?;
         }
         Ok(())
     }
@@ -201,6 +233,25 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("ORDO_PUBLIC_SCHEME", "ftp");
             assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn kubernetes_needs_postgres_and_an_image() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ORDO_PROVISIONER", "kubernetes");
+            let error = Config::load(None).unwrap_err().to_string();
+            assert!(error.contains("database_url"), "{error}");
+            jail.set_env("ORDO_DATABASE_URL", "postgres://ordo@db/ordo");
+            let error = Config::load(None).unwrap_err().to_string();
+            assert!(error.contains("kubernetes.image"), "{error}");
+            jail.set_env("ORDO_KUBERNETES__IMAGE", "registry.example.com/ordo/tenant-app:1");
+            jail.set_env("ORDO_KUBERNETES__CLUSTER_ISSUER", "letsencrypt");
+            let config = Config::load(None).expect("complete");
+            assert_eq!(config.provisioner, ProvisionerKind::Kubernetes);
+            assert_eq!(config.kubernetes.cluster_issuer.as_deref(), Some("letsencrypt"));
+            assert_eq!(config.kubernetes.plans.premium.storage, "30Gi");
             Ok(())
         });
     }

@@ -18,3 +18,4 @@ mod provisioning;
 mod security;
 mod signup;
 mod smtp;
+mod suspension;

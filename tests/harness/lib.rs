@@ -207,7 +207,7 @@ impl TestApp {
             server.await.expect("server task").expect("server ran cleanly");
         }
         for slug in self.slugs().await {
-            let _ = self.state.provisioner.suspend("", &slug).await;
+            let _ = self.state.provisioner.remove("", &slug).await;
         }
         self.state.db.close().await;
     }
@@ -305,6 +305,22 @@ impl TestApp {
             response.text().await.unwrap_or_default()
         );
         response.json().await.expect("sign-up body")
+    }
+
+    /// The configuration with links naming this run's port, as the CLI commands need it.
+    pub fn linkable_config(&self) -> Config {
+        let mut config = self.config.clone();
+        config.public_port = Some(self.addr.port());
+        config
+    }
+
+    /// A client logged in to the console as a (new or existing) operator.
+    pub async fn operator(&self, email: &str) -> Client {
+        let link = control_plane::cli::create_operator(&self.linkable_config(), email).await.expect("operator link");
+        let client = self.client();
+        let login = client.get(&link).send().await.expect("operator login");
+        assert_eq!(login.status(), StatusCode::SEE_OTHER, "operator login link");
+        client
     }
 
     /// Signs up and sets the broker's password through the e-mailed link;

@@ -14,7 +14,7 @@ use tenant_app::mail::Mailer;
 use tenant_app::portal::{Portal, PortalSettings};
 use tenant_app::storage::LocalStore;
 
-use crate::provisioning::{Provisioner, TenantDeployment};
+use crate::provisioning::{Deployed, Provisioner, TenantDeployment};
 
 /// A portal that this process serves.
 #[derive(Clone)]
@@ -79,17 +79,25 @@ impl LocalProvisioner {
     }
 }
 
+impl LocalProvisioner {
+    async fn stop(&self, slug: &str) {
+        if let Some(running) = self.registry.remove(slug) {
+            running.portal.db().close().await;
+        }
+    }
+}
+
 #[async_trait]
 impl Provisioner for LocalProvisioner {
     fn kind(&self) -> &'static str {
         "local"
     }
 
-    async fn deploy(&self, deployment: &TenantDeployment) -> anyhow::Result<()> {
+    async fn deploy(&self, deployment: &TenantDeployment) -> anyhow::Result<Deployed> {
         if let Some(running) = self.registry.get(&deployment.slug).filter(|t| t.tenant_id == deployment.tenant_id) {
             // Already serving: a changed plan or add-on takes effect at once.
             running.portal.set_entitlements(deployment.entitlements);
-            return Ok(());
+            return Ok(Deployed::default());
         }
         // Migrate and read the branding on a pool of its own, closed afterwards: the
         // portal's pool then opens connections only when someone visits, so an idle
@@ -115,17 +123,18 @@ impl Provisioner for LocalProvisioner {
         let router = portal.router();
         self.registry
             .insert(&deployment.slug, RunningTenant { tenant_id: deployment.tenant_id.clone(), portal, router });
-        Ok(())
+        Ok(Deployed::default())
     }
 
-    async fn suspend(&self, _tenant_id: &str, slug: &str) -> anyhow::Result<()> {
-        if let Some(running) = self.registry.remove(slug) {
-            running.portal.db().close().await;
-        }
-        Ok(())
+    /// Stops serving the portal; the host dispatch then answers its host with
+    /// the maintenance page.
+    async fn suspend(&self, deployment: &TenantDeployment) -> anyhow::Result<Deployed> {
+        self.stop(&deployment.slug).await;
+        Ok(Deployed::default())
     }
 
-    async fn remove(&self, tenant_id: &str, slug: &str) -> anyhow::Result<()> {
-        self.suspend(tenant_id, slug).await
+    async fn remove(&self, _tenant_id: &str, slug: &str) -> anyhow::Result<()> {
+        self.stop(slug).await;
+        Ok(())
     }
 }

@@ -6,6 +6,7 @@
 //! running `provision` again — after a crash, a restart or a failure — continues
 //! where it stopped. Where the instance runs is the [`Provisioner`]'s business.
 
+pub mod kubernetes;
 pub mod local;
 
 use std::time::Instant;
@@ -47,6 +48,13 @@ impl std::fmt::Debug for TenantDeployment {
     }
 }
 
+/// What a deploy or suspend did beyond what was asked.
+#[derive(Debug, Default)]
+pub struct Deployed {
+    /// Objects that someone else had deleted or edited, restored (drift repair).
+    pub repaired: Vec<String>,
+}
+
 /// Runs tenant instances somewhere: in this process (the embedded default) or
 /// on Kubernetes. Every method is idempotent.
 #[async_trait]
@@ -54,9 +62,9 @@ pub trait Provisioner: Send + Sync + 'static {
     /// A short name for logs and the console.
     fn kind(&self) -> &'static str;
     /// Makes the instance run and serve its host names; returns once it does.
-    async fn deploy(&self, deployment: &TenantDeployment) -> anyhow::Result<()>;
-    /// Stops serving the tenant, keeping its data.
-    async fn suspend(&self, tenant_id: &str, slug: &str) -> anyhow::Result<()>;
+    async fn deploy(&self, deployment: &TenantDeployment) -> anyhow::Result<Deployed>;
+    /// Stops the instance, keeping its data; its host names show the maintenance page.
+    async fn suspend(&self, deployment: &TenantDeployment) -> anyhow::Result<Deployed>;
     /// Removes the instance; its database is removed separately.
     async fn remove(&self, tenant_id: &str, slug: &str) -> anyhow::Result<()>;
 }
@@ -190,6 +198,45 @@ async fn send_welcome(app: &AppState, tenant: &Tenant, token: &str) -> anyhow::R
     Ok(())
 }
 
+/// Stops a ready tenant's instance, keeping its data; its host names show the
+/// maintenance page until [`resume`].
+pub async fn suspend(app: &AppState, tenant_id: &str, reason: &str) -> anyhow::Result<()> {
+    let tenant = tenants::find(&app.db, tenant_id).await?.context("no such tenant")?;
+    tenants::set_suspended(&app.db, tenant_id, Some(reason)).await?;
+    tenants::record_event(&app.db, tenant_id, "suspended", reason).await?;
+    if tenant.status == TenantStatus::Ready {
+        app.provisioner.suspend(&deployment_for(app, &tenant)?).await.context("stopping the instance")?;
+    }
+    Ok(())
+}
+
+/// Starts a suspended tenant's instance again.
+pub async fn resume(app: &AppState, tenant_id: &str) -> anyhow::Result<()> {
+    let tenant = tenants::find(&app.db, tenant_id).await?.context("no such tenant")?;
+    tenants::set_suspended(&app.db, tenant_id, None).await?;
+    tenants::record_event(&app.db, tenant_id, "resumed", "Portal ist wieder erreichbar.").await?;
+    if tenant.status == TenantStatus::Ready {
+        app.provisioner.deploy(&deployment_for(app, &tenant)?).await.context("starting the instance")?;
+    }
+    Ok(())
+}
+
+/// Brings one ready tenant's instance to what its record says: running, or
+/// stopped while suspended. Records repaired drift for the operator.
+async fn converge(app: &AppState, tenant: &Tenant) -> anyhow::Result<()> {
+    let deployment = deployment_for(app, tenant)?;
+    let outcome = match tenant.suspended_at {
+        Some(_) => app.provisioner.suspend(&deployment).await?,
+        None => app.provisioner.deploy(&deployment).await?,
+    };
+    if !outcome.repaired.is_empty() {
+        let message = format!("Von außen geändert und wiederhergestellt: {}", outcome.repaired.join(", "));
+        tracing::warn!(tenant_id = %tenant.id, repaired = ?outcome.repaired, "drift repaired");
+        tenants::record_event(&app.db, &tenant.id, "drift_repaired", &message).await?;
+    }
+    Ok(())
+}
+
 /// After a start: finish every unfinished provisioning and bring every ready
 /// tenant's instance back.
 pub async fn resume_all(app: &AppState) -> anyhow::Result<()> {
@@ -198,11 +245,77 @@ pub async fn resume_all(app: &AppState) -> anyhow::Result<()> {
         provision(app, &tenant.id).await?;
     }
     for tenant in tenants::list_ready(&app.db).await? {
-        let result = async { app.provisioner.deploy(&deployment_for(app, &tenant)?).await }.await;
-        if let Err(err) = result {
+        if let Err(err) = converge(app, &tenant).await {
             tracing::error!(tenant_id = %tenant.id, error = format!("{err:#}"), "could not start tenant instance");
             tenants::record_event(&app.db, &tenant.id, "start_failed", &format!("{err:#}")).await?;
         }
     }
     Ok(())
+}
+
+/// One pass of the reconcile loop: every ready tenant is applied again (which
+/// repairs drift), and failed provisioning is retried, each tenant with its
+/// own backoff after failures.
+pub async fn reconcile_all(app: &AppState, backoff: &mut Backoff) -> anyhow::Result<()> {
+    let started = Instant::now();
+    for tenant in tenants::list_failed(&app.db).await? {
+        if backoff.due(&tenant.id, started) {
+            let status = provision(app, &tenant.id).await?;
+            backoff.record(&tenant.id, started, status == TenantStatus::Ready);
+        }
+    }
+    for tenant in tenants::list_ready(&app.db).await? {
+        if !backoff.due(&tenant.id, started) {
+            continue;
+        }
+        let result = converge(app, &tenant).await;
+        if let Err(err) = &result {
+            tracing::error!(tenant_id = %tenant.id, error = format!("{err:#}"), "reconciling the tenant failed");
+            tenants::record_event(&app.db, &tenant.id, "reconcile_failed", &format!("{err:#}")).await?;
+        }
+        backoff.record(&tenant.id, started, result.is_ok());
+    }
+    Ok(())
+}
+
+/// Per-tenant backoff of the reconcile loop: after `n` failures in a row a
+/// tenant is skipped for 2^n − 1 passes (at most 32), so one broken tenant
+/// neither floods the API nor delays the others.
+pub struct Backoff {
+    failing: std::collections::HashMap<String, (u32, Instant)>,
+    interval: std::time::Duration,
+}
+
+impl Backoff {
+    pub fn new(interval: std::time::Duration) -> Backoff {
+        Backoff { failing: Default::default(), interval }
+    }
+
+    fn due(&self, tenant_id: &str, now: Instant) -> bool {
+        self.failing.get(tenant_id).is_none_or(|(_, next)| *next <= now)
+    }
+
+    fn record(&mut self, tenant_id: &str, now: Instant, ok: bool) {
+        if ok {
+            self.failing.remove(tenant_id);
+            return;
+        }
+        let failures = self.failing.get(tenant_id).map_or(0, |(n, _)| *n) + 1;
+        let passes = (1u32 << failures.min(5)) - 1;
+        self.failing.insert(tenant_id.to_owned(), (failures, now + self.interval * passes));
+    }
+}
+
+/// Runs [`reconcile_all`] every `interval` until the process ends.
+pub async fn reconcile_loop(app: AppState, interval: std::time::Duration) {
+    let mut backoff = Backoff::new(interval);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await; // The first tick is immediate; `resume_all` just ran.
+    loop {
+        ticker.tick().await;
+        if let Err(err) = reconcile_all(&app, &mut backoff).await {
+            tracing::error!(error = format!("{err:#}"), "reconcile pass failed");
+        }
+    }
 }

@@ -102,6 +102,9 @@ pub struct Tenant {
     pub db_password_enc: Option<String>,
     pub session_key_enc: String,
     pub created_at: i64,
+    /// Set while the instance is stopped (by the operator, or by billing).
+    pub suspended_at: Option<i64>,
+    pub suspended_reason: Option<String>,
 }
 
 impl Tenant {
@@ -131,7 +134,8 @@ impl Tenant {
 }
 
 const COLUMNS: &str = "id, slug, name, company, street, postal_code, city, phone, email, \
-                       status, status_reason, provision_step, plan, trial_ends_at, wrapped_key, db_password_enc, session_key_enc, created_at";
+                       status, status_reason, provision_step, plan, trial_ends_at, wrapped_key, db_password_enc, session_key_enc, created_at, \
+                       suspended_at, suspended_reason";
 
 fn from_row(row: sqlx::any::AnyRow) -> Result<Tenant, sqlx::Error> {
     use sqlx::Row;
@@ -154,6 +158,8 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<Tenant, sqlx::Error> {
         db_password_enc: row.try_get(15)?,
         session_key_enc: row.try_get(16)?,
         created_at: row.try_get(17)?,
+        suspended_at: row.try_get(18)?,
+        suspended_reason: row.try_get(19)?,
     })
 }
 
@@ -195,9 +201,30 @@ pub async fn list_ready(db: &Db) -> Result<Vec<Tenant>, sqlx::Error> {
     rows.into_iter().map(from_row).collect()
 }
 
+pub async fn list_failed(db: &Db) -> Result<Vec<Tenant>, sqlx::Error> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE status = 'failed' ORDER BY created_at"))
+        .fetch_all(db.pool())
+        .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
 pub async fn set_status(db: &Db, id: &str, status: TenantStatus, reason: Option<&str>) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE tenants SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4")
         .bind(status.as_str())
+        .bind(reason)
+        .bind(now())
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Marks the tenant suspended (with the reason shown to the operator), or
+/// active again with `None`.
+pub async fn set_suspended(db: &Db, id: &str, reason: Option<&str>) -> Result<(), sqlx::Error> {
+    let at = reason.map(|_| now());
+    sqlx::query("UPDATE tenants SET suspended_at = $1, suspended_reason = $2, updated_at = $3 WHERE id = $4")
+        .bind(at)
         .bind(reason)
         .bind(now())
         .bind(id)

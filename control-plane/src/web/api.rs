@@ -154,6 +154,9 @@ struct TenantView {
     portal_url: String,
     contact_count: Option<i64>,
     created_at: String,
+    /// When the instance was stopped; null while it serves.
+    suspended_at: Option<String>,
+    suspended_reason: Option<String>,
 }
 
 fn rfc3339(at: i64) -> String {
@@ -167,6 +170,8 @@ async fn view(app: &AppState, tenant: Tenant) -> TenantView {
         status: tenant.status.as_str(),
         trial_ends_at: tenant.trial_ends_at.map(rfc3339),
         created_at: rfc3339(tenant.created_at),
+        suspended_at: tenant.suspended_at.map(rfc3339),
+        suspended_reason: tenant.suspended_reason,
         id: tenant.id,
         slug: tenant.slug,
         name: tenant.name,

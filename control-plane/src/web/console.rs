@@ -27,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/abmelden", post(logout))
         .route("/mandanten/{id}", get(tenant_page))
         .route("/mandanten/{id}/erneut", post(retry_provisioning))
+        .route("/mandanten/{id}/sperren", post(suspend_tenant))
+        .route("/mandanten/{id}/entsperren", post(resume_tenant))
         .route("/tokens", get(tokens_page).post(create_token))
         .route("/tokens/{id}/widerrufen", post(revoke_token))
         .route("/konto", get(account_page).post(set_password))
@@ -232,6 +234,7 @@ struct TenantPage {
     row: TenantRow,
     events: Vec<(String, TenantEvent)>,
     created: String,
+    suspended_since: String,
 }
 
 async fn tenant_page(
@@ -245,6 +248,7 @@ async fn tenant_page(
     render(&TenantPage {
         layout: ConsoleLayout::new(&app, &csrf, Some(&operator)),
         created: berlin(tenant.created_at),
+        suspended_since: tenant.suspended_at.map(berlin).unwrap_or_default(),
         row: TenantRow {
             portal_url: app.hosts.tenant_url(&tenant.slug),
             trial_end: tenant.trial_ends_at.map(trial_last_day).unwrap_or_default(),
@@ -264,6 +268,38 @@ async fn retry_provisioning(
     tenants::find(&app.db, &id).await?.ok_or(PageError::NotFound)?;
     app.audit(&operator.email, "retry_provisioning", &format!("tenant:{id}")).await?;
     crate::provisioning::provision(&app, &id).await?;
+    Ok(Redirect::to(&format!("/mandanten/{id}")).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct SuspendForm {
+    grund: String,
+}
+
+async fn suspend_tenant(
+    State(app): State<AppState>,
+    ConsoleOperator(operator): ConsoleOperator,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<SuspendForm>,
+) -> Result<Response, PageError> {
+    tenants::find(&app.db, &id).await?.ok_or(PageError::NotFound)?;
+    let reason = form.grund.trim();
+    let reason = if reason.is_empty() { "Vom Betreiber gesperrt." } else { reason };
+    let reason: String = reason.chars().take(200).collect();
+    app.audit(&operator.email, "suspend_tenant", &format!("tenant:{id}")).await?;
+    crate::provisioning::suspend(&app, &id, &reason).await?;
+    Ok(Redirect::to(&format!("/mandanten/{id}")).into_response())
+}
+
+async fn resume_tenant(
+    State(app): State<AppState>,
+    ConsoleOperator(operator): ConsoleOperator,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, PageError> {
+    tenants::find(&app.db, &id).await?.ok_or(PageError::NotFound)?;
+    app.audit(&operator.email, "resume_tenant", &format!("tenant:{id}")).await?;
+    crate::provisioning::resume(&app, &id).await?;
     Ok(Redirect::to(&format!("/mandanten/{id}")).into_response())
 }
 

@@ -49,12 +49,18 @@ async fn dispatch(State(sites): State<Arc<Sites>>, request: Request) -> Response
         Site::Tenant(slug) => ("tenant", sites.app.registry.get(slug).map(|running| running.router)),
         Site::Unknown => ("unknown", None),
     };
-    let response = match router {
-        Some(router) => router.oneshot(request).await.unwrap_or_else(|never| match never {}),
+    let suspended = match router {
+        None => suspended_portal(&sites.app, &site).await,
+        Some(_) => None,
+    };
+    let response = match (router, suspended) {
+        (Some(router), _) => router.oneshot(request).await.unwrap_or_else(|never| match never {}),
+        // A suspended portal's hosts: the neutral maintenance page (its stylesheet too).
+        (None, Some(display_name)) => maintenance_page(path, display_name).await,
         // Probes from the orchestrator arrive with an IP as Host.
-        None if is_probe => sites.ops.clone().oneshot(request).await.unwrap_or_else(|never| match never {}),
+        (None, None) if is_probe => sites.ops.clone().oneshot(request).await.unwrap_or_else(|never| match never {}),
         // Nothing here: the same bare page for every unknown host, naming nothing.
-        None => {
+        (None, None) => {
             (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Not Found").into_response()
         }
     };
@@ -62,3 +68,29 @@ async fn dispatch(State(sites): State<Arc<Sites>>, request: Request) -> Response
     response
 }
 pub use console::{berlin, trial_last_day};
+
+/// The display name of the suspended tenant a host names, if it is one.
+async fn suspended_portal(app: &AppState, site: &Site) -> Option<String> {
+    let Site::Tenant(slug) = site else { return None };
+    let tenant = crate::tenants::find_by_slug(&app.db, slug).await.ok()??;
+    tenant.suspended_at.map(|_| tenant.display_name().to_owned())
+}
+
+#[derive(askama::Template)]
+#[template(path = "maintenance.html")]
+struct MaintenancePage {
+    display_name: String,
+}
+
+async fn maintenance_page(path: &str, display_name: String) -> Response {
+    if path == "/static/ordo.css" {
+        return tenant_app::web::stylesheet().await;
+    }
+    let body = askama::Template::render(&MaintenancePage { display_name }).unwrap_or_default();
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
+        body,
+    )
+        .into_response()
+}
