@@ -26,6 +26,10 @@ pub struct TenantAppConfig {
     pub database_url: SecretString,
     /// 32 bytes, base64: signs this portal's CSRF tokens.
     pub session_key: SecretString,
+    /// The token the control plane presents to `/internal/…`. It is derived from
+    /// the session key; when the environment also carries it (the Kubernetes
+    /// Secret does), the two must agree, so a mixed-up Secret fails at start.
+    pub internal_token: Option<SecretString>,
     pub smtp_url: Option<SecretString>,
     pub mail_dir: PathBuf,
     /// Where this tenant's documents are stored.

@@ -24,6 +24,12 @@ async fn main() -> anyhow::Result<()> {
     let mailer = Mailer::new(&transport, &config.mail_from)?;
     let db = instance::open_database(config.database_url.expose_secret()).await?;
     let session_key = Key::from_base64(config.session_key.expose_secret()).context("ORDO_SESSION_KEY")?;
+    if let Some(token) = &config.internal_token {
+        anyhow::ensure!(
+            token.expose_secret() == tenant_app::portal::internal_token(&session_key),
+            "ORDO_INTERNAL_TOKEN does not belong to ORDO_SESSION_KEY"
+        );
+    }
     let settings = PortalSettings {
         tenant_id: config.tenant_id,
         slug: config.slug,

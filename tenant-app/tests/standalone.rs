@@ -35,6 +35,7 @@ async fn serves_one_tenant_from_its_environment_and_stops_on_sigterm() {
     db.close().await;
 
     let port = free_port();
+    let session_key = Key::generate();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tenant-app"))
         .env("ORDO_LISTEN", format!("127.0.0.1:{port}"))
         .env("ORDO_TENANT_ID", "0190f5a3c2b47c3e8d1f2a3b4c5d6e7f")
@@ -42,7 +43,8 @@ async fn serves_one_tenant_from_its_environment_and_stops_on_sigterm() {
         .env("ORDO_DISPLAY_NAME", "Muster Versicherungsmakler")
         .env("ORDO_PUBLIC_URL", "http://muster.localhost:8080")
         .env("ORDO_DATABASE_URL", &database_url)
-        .env("ORDO_SESSION_KEY", Key::generate().to_base64())
+        .env("ORDO_SESSION_KEY", session_key.to_base64())
+        .env("ORDO_INTERNAL_TOKEN", tenant_app::portal::internal_token(&session_key))
         .env("ORDO_MAIL_DIR", dir.path().join("mail"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -72,4 +74,24 @@ async fn serves_one_tenant_from_its_environment_and_stops_on_sigterm() {
     let logs = std::io::read_to_string(logs).unwrap();
     assert!(logs.contains("shutting down"), "{logs}");
     assert!(!logs.contains(&database_url), "the database URL is never logged");
+}
+
+#[test]
+fn refuses_to_start_with_an_internal_token_of_another_session_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tenant-app"))
+        .env("ORDO_LISTEN", "127.0.0.1:0")
+        .env("ORDO_TENANT_ID", "0190f5a3c2b47c3e8d1f2a3b4c5d6e7f")
+        .env("ORDO_SLUG", "muster")
+        .env("ORDO_DISPLAY_NAME", "Muster Versicherungsmakler")
+        .env("ORDO_PUBLIC_URL", "http://muster.localhost:8080")
+        .env("ORDO_DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("portal.db").display()))
+        .env("ORDO_SESSION_KEY", Key::generate().to_base64())
+        .env("ORDO_INTERNAL_TOKEN", tenant_app::portal::internal_token(&Key::generate()))
+        .env("ORDO_MAIL_DIR", dir.path().join("mail"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ORDO_INTERNAL_TOKEN does not belong to ORDO_SESSION_KEY"), "{stderr}");
 }
