@@ -30,6 +30,7 @@ use crate::tenants::databases::TenantDatabases;
 pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (1, "control plane schema", include_str!("../../migrations/control-plane/0001_control_plane.sql")),
     (3, "suspension", include_str!("../../migrations/control-plane/0003_suspension.sql")),
+    (4, "leases", include_str!("../../migrations/control-plane/0004_leases.sql")),
 ]);
 
 /// Shared by every request handler and background task; cheap to clone.
@@ -50,6 +51,8 @@ pub struct AppInner {
     pub csrf: CsrfConfig,
     pub throttle: LoginThrottle,
     provisioning_now: Mutex<HashSet<String>>,
+    /// This process, as the holder of leases (`leases`).
+    pub instance_id: String,
 }
 
 impl Deref for AppState {
@@ -190,6 +193,7 @@ impl AppState {
             csrf,
             throttle: LoginThrottle::default(),
             provisioning_now: Mutex::new(HashSet::new()),
+            instance_id: new_id(),
         })))
     }
 
@@ -238,6 +242,7 @@ pub async fn run(
         .await
         .context("serving")?;
     reconciler.abort();
+    let _ = crate::leases::release(&app.db, provisioning::RECONCILE_LEASE, &app.instance_id).await;
     app.db.close().await;
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod hosts;
+pub mod leases;
 pub mod metrics;
 pub mod operators;
 pub mod provisioning;

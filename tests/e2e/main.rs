@@ -11,6 +11,7 @@ mod first_path;
 mod isolation;
 mod keys;
 mod language;
+mod leases;
 mod limits;
 mod messages;
 mod operator;

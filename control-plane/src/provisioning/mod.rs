@@ -306,14 +306,28 @@ impl Backoff {
     }
 }
 
-/// Runs [`reconcile_all`] every `interval` until the process ends.
+/// The lease that lets one replica at a time run the reconcile loop.
+pub const RECONCILE_LEASE: &str = "reconcile";
+
+/// Runs [`reconcile_all`] every `interval` until the process ends, on the
+/// replica that holds the reconcile lease (renewed every pass, so it stays put
+/// until that replica stops).
 pub async fn reconcile_loop(app: AppState, interval: std::time::Duration) {
     let mut backoff = Backoff::new(interval);
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await; // The first tick is immediate; `resume_all` just ran.
+    let ttl = (interval.as_secs() as i64 * 3).max(30);
     loop {
         ticker.tick().await;
+        match crate::leases::try_acquire(&app.db, RECONCILE_LEASE, &app.instance_id, tenant_app::db::now(), ttl).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(err) => {
+                tracing::error!(error = %err, "could not take the reconcile lease");
+                continue;
+            }
+        }
         if let Err(err) = reconcile_all(&app, &mut backoff).await {
             tracing::error!(error = format!("{err:#}"), "reconcile pass failed");
         }
