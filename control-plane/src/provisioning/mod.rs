@@ -22,6 +22,7 @@ use tenant_app::portal::Entitlements;
 use tenant_app::values::EmailAddress;
 
 use crate::app::AppState;
+use crate::domains;
 use crate::tenants::{self, ProvisionStep, Tenant, TenantStatus};
 
 /// Everything an instance needs to serve one tenant.
@@ -61,8 +62,13 @@ pub trait Provisioner: Send + Sync + 'static {
     async fn remove(&self, tenant_id: &str, slug: &str) -> anyhow::Result<()>;
 }
 
-/// Builds what the provisioner needs from the tenant record.
-pub fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<TenantDeployment> {
+/// What a tenant's plan grants its portal.
+pub fn entitlements(tenant: &Tenant) -> Entitlements {
+    Entitlements { plan: Plan::parse(&tenant.plan).unwrap_or(Plan::Trial), whitelabel: false }
+}
+
+/// Builds what the provisioner needs from the tenant record and its verified domains.
+pub async fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<TenantDeployment> {
     let tenant_key = tenant.key(&app.master_key).context("unwrapping the tenant key")?;
     let password = tenant
         .db_password_enc
@@ -77,8 +83,8 @@ pub fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<TenantD
         public_url: app.hosts.tenant_url(&tenant.slug),
         database_url: app.tenant_dbs.url(&tenant.id, password.as_deref())?,
         session_key: tenant.session_key(&app.master_key).context("opening the session key")?,
-        entitlements: Entitlements { plan: Plan::parse(&tenant.plan).unwrap_or(Plan::Trial), whitelabel: false },
-        custom_domains: Vec::new(),
+        entitlements: entitlements(tenant),
+        custom_domains: domains::verified_domains(&app.db, &tenant.id).await.context("reading the verified domains")?,
     })
 }
 
@@ -145,7 +151,7 @@ async fn run_steps(app: &AppState, tenant: &Tenant) -> anyhow::Result<()> {
     }
 
     // 4. The instance runs (always asked: after a restart it must start again).
-    let deployment = deployment_for(app, tenant)?;
+    let deployment = deployment_for(app, tenant).await?;
     app.provisioner.deploy(&deployment).await.context("deploying the instance")?;
     advance(app, tenant, ProvisionStep::Deployed).await?;
     Ok(())
@@ -198,7 +204,7 @@ pub async fn resume_all(app: &AppState) -> anyhow::Result<()> {
         provision(app, &tenant.id).await?;
     }
     for tenant in tenants::list_ready(&app.db).await? {
-        let result = async { app.provisioner.deploy(&deployment_for(app, &tenant)?).await }.await;
+        let result = async { app.provisioner.deploy(&deployment_for(app, &tenant).await?).await }.await;
         if let Err(err) = result {
             tracing::error!(tenant_id = %tenant.id, error = format!("{err:#}"), "could not start tenant instance");
             tenants::record_event(&app.db, &tenant.id, "start_failed", &format!("{err:#}")).await?;
