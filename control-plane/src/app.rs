@@ -52,6 +52,9 @@ pub struct AppInner {
     pub csrf: CsrfConfig,
     pub throttle: LoginThrottle,
     provisioning_now: Mutex<HashSet<String>>,
+    /// Held while a tenant is deployed again after a domain change, so that the
+    /// deployment that runs last has read the newest verified domains.
+    pub domain_deploys: tokio::sync::Mutex<()>,
 }
 
 impl Deref for AppState {
@@ -189,6 +192,7 @@ impl AppState {
                 csrf,
                 throttle: LoginThrottle::default(),
                 provisioning_now: Mutex::new(HashSet::new()),
+                domain_deploys: tokio::sync::Mutex::new(()),
             }
         })))
     }

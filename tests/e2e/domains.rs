@@ -6,7 +6,7 @@
 use control_plane::{domains, operators, tenants};
 use hickory_proto::rr::RecordType;
 use ordo_tests::dns::TestDns;
-use ordo_tests::{Backend, PortalSession, TestApp, both_backends, get_page, location};
+use ordo_tests::{Backend, PortalSession, TestApp, both_backends, get_page, location, post_form};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tenant_app::domains::{DirectoryError, DomainDirectory, DomainName, DomainStatus, HttpDomainDirectory};
@@ -255,4 +255,70 @@ async fn a_standalone_portal_reaches_its_domains_over_http(backend: Backend) {
     assert_eq!(on_host(&app, domain.as_str(), "/anmelden").await.0, StatusCode::NOT_FOUND);
     assert!(directory.list().await.unwrap().is_empty());
     app.stop().await;
+}
+
+/// A standalone portal whose control plane cannot be reached says so and keeps
+/// what the broker typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standalone_portal_keeps_the_input_while_the_control_plane_is_away() {
+    use std::sync::Arc;
+    use tenant_app::crypto::Key;
+    use tenant_app::instance;
+    use tenant_app::mail::{MailTransport, Mailer};
+    use tenant_app::plans::Plan;
+    use tenant_app::portal::{Entitlements, PortalSettings};
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("portal.db").display());
+    let db = instance::open_database(&url).await.unwrap();
+    let admin = EmailAddress::parse("makler@example.de").unwrap();
+    let token = instance::seed(&db, &admin, "Erika Muster").await.unwrap().unwrap();
+    // A port that nothing listens on: the control plane is away.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let secret = Key::generate();
+    let directory = HttpDomainDirectory::new(&format!("http://{closed}"), "0190f5a3c2b47c3e8d1f2a3b4c5d6e7f", &secret);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let settings = PortalSettings {
+        tenant_id: "0190f5a3c2b47c3e8d1f2a3b4c5d6e7f".into(),
+        slug: "muster".into(),
+        display_name: "Muster Makler".into(),
+        public_url: origin.clone(),
+        operator_name: "Ordo".into(),
+        secret,
+        max_file_bytes: 1024 * 1024,
+        whitelabel_mail_from: None,
+    };
+    let mailer = Mailer::new(&MailTransport::Files(dir.path().join("mail")), "portal@example.de").unwrap();
+    let portal = instance::start(
+        db,
+        settings,
+        Entitlements { plan: Plan::Trial, whitelabel: false },
+        tenant_app::branding::Branding::default(),
+        mailer,
+        Arc::new(tenant_app::storage::LocalStore::new(dir.path().join("files"))),
+        Some(Arc::new(directory.unwrap())),
+    );
+    let router = tenant_app::web::with_request_layers(portal.router(), false);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+    });
+
+    let broker =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    ordo_tests::set_password_via_link(
+        &broker,
+        &format!("{origin}/passwort-setzen?token={token}"),
+        "makler passwort 2026",
+    )
+    .await;
+    let broker = PortalSession { client: broker, origin };
+    let (status, page) = broker.page("/makler/domains").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.contains("nicht erreichbar") && page.contains("Domain eintragen"), "{page}");
+    let refused = post_form(&broker.client, &broker.url("/makler/domains"), &page, &[("domain", DOMAIN)]).await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains(&format!("value=\"{DOMAIN}\"")) && html.contains("id=\"domain-error\""), "{html}");
+    server.abort();
 }

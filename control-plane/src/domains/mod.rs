@@ -274,6 +274,7 @@ async fn check(app: &AppState, tenant: &Tenant, record: &DomainRecord) -> Result
 /// domains. A failure is logged and recorded for the operator; the next change or
 /// start deploys again.
 async fn redeploy(app: &AppState, tenant_id: &str) {
+    let _serialised = app.domain_deploys.lock().await;
     let result = async {
         let Some(tenant) = tenants::find(&app.db, tenant_id).await? else {
             return Ok(());
@@ -294,13 +295,31 @@ async fn redeploy(app: &AppState, tenant_id: &str) {
     }
 }
 
-/// Checks every domain of every ready tenant once.
+/// Tenants whose domains are checked at the same time (each tenant's one after another).
+const PARALLEL_TENANTS: usize = 4;
+
+/// Checks every domain of every ready tenant once. A failure to record one
+/// tenant's checks is logged and does not stop the others.
 pub async fn check_all(app: &AppState) -> anyhow::Result<()> {
+    let mut running = tokio::task::JoinSet::new();
     for tenant in tenants::list_ready(&app.db).await? {
-        for record in list(&app.db, &tenant.id).await? {
-            check(app, &tenant, &record).await?;
+        if running.len() >= PARALLEL_TENANTS {
+            running.join_next().await;
         }
+        let app = app.clone();
+        running.spawn(async move {
+            let checked = async {
+                for record in list(&app.db, &tenant.id).await? {
+                    check(&app, &tenant, &record).await?;
+                }
+                Ok::<_, sqlx::Error>(())
+            };
+            if let Err(err) = checked.await {
+                tracing::error!(tenant_id = %tenant.id, error = %err, "checking a tenant's domains");
+            }
+        });
     }
+    while running.join_next().await.is_some() {}
     Ok(())
 }
 

@@ -43,6 +43,9 @@ struct DomainsPage {
     layout: Layout,
     /// The plan includes own domains (whitelabel, or the trial).
     allowed: bool,
+    /// This installation has a control plane to keep the domains (a standalone
+    /// portal without `control_plane_url` has none).
+    configured: bool,
     /// The control plane's domain records could be read.
     reachable: bool,
     domains: Vec<DomainRow>,
@@ -58,19 +61,19 @@ async fn show(
     errors: FieldErrors,
 ) -> Result<Response, PageError> {
     let allowed = portal.entitlements().custom_domains();
+    let configured = portal.domains().is_some();
     let listed = match portal.domains() {
-        Some(directory) if allowed => Some(directory.list().await),
-        _ => None,
+        Some(directory) if allowed => directory.list().await,
+        _ => Ok(Vec::new()),
     };
     let (reachable, domains) = match listed {
-        Some(Ok(domains)) => (true, domains),
-        Some(Err(err)) => {
+        Ok(domains) => (true, domains),
+        Err(err) => {
             tracing::error!(error = %err, "listing the tenant's domains");
             (false, Vec::new())
         }
-        None => (portal.domains().is_some(), Vec::new()),
     };
-    let status = if !reachable && allowed {
+    let status = if !reachable {
         StatusCode::SERVICE_UNAVAILABLE
     } else if errors.is_empty() {
         StatusCode::OK
@@ -83,7 +86,15 @@ async fn show(
         .collect();
     render_with_status(
         status,
-        &DomainsPage { layout: Layout::new(portal, csrf, Some(user)), allowed, reachable, domains, form, errors },
+        &DomainsPage {
+            layout: Layout::new(portal, csrf, Some(user)),
+            allowed,
+            configured,
+            reachable,
+            domains,
+            form,
+            errors,
+        },
     )
 }
 
