@@ -187,8 +187,23 @@ async fn the_whitelabel_package_brings_own_domains(backend: Backend) {
     let broker = app.broker_session("Muster Makler", "erika@example.de").await;
     let slug = slug_of(&broker);
     let tenant = tenants::find_by_slug(&app.state.db, &slug).await.unwrap().unwrap();
+    // A domain verified during the trial is served.
+    sqlx::query(
+        "INSERT INTO custom_domains (id, tenant_id, domain, token, verified, failed_checks, created_at) \
+         VALUES ($1, $2, $3, 'token', 1, 0, 0)",
+    )
+    .bind(uuid::Uuid::now_v7().simple().to_string())
+    .bind(&tenant.id)
+    .bind(DOMAIN)
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
+    let deployment = control_plane::provisioning::deployment_for(&app.state, &tenant).await.unwrap();
+    app.state.provisioner.deploy(&deployment).await.unwrap();
+    assert_eq!(on_host(&app, DOMAIN, "/anmelden").await.0, StatusCode::OK);
 
-    // After the trial, without whitelabel, the page explains and claims are refused.
+    // After the trial, without whitelabel, the domain is no longer served, the page
+    // explains, and claims are refused.
     sqlx::query("UPDATE tenants SET plan = 'premium' WHERE id = $1")
         .bind(&tenant.id)
         .execute(app.state.db.pool())
@@ -200,12 +215,13 @@ async fn the_whitelabel_package_brings_own_domains(backend: Backend) {
         .deploy(&control_plane::provisioning::deployment_for(&app.state, &tenant).await.unwrap())
         .await
         .unwrap();
+    assert_eq!(on_host(&app, DOMAIN, "/anmelden").await.0, StatusCode::NOT_FOUND);
     let (status, page) = broker.page("/makler/domains").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("gehört zum Whitelabel-Paket") && !page.contains("Domain eintragen"), "{page}");
-    let refused = broker.submit("/makler/domains", "/makler/domains", &[("domain", DOMAIN)]).await;
+    let refused = broker.submit("/makler/domains", "/makler/domains", &[("domain", "kunden.muster.de")]).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    assert!(domains::list(&app.state.db, &tenant.id).await.unwrap().is_empty());
+    assert_eq!(domains::list(&app.state.db, &tenant.id).await.unwrap().len(), 1);
     app.stop().await;
 }
 

@@ -76,6 +76,13 @@ pub async fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<T
         .map(|sealed| tenant_key.open_string(sealed))
         .transpose()
         .context("opening the database password")?;
+    let entitlements = entitlements(tenant);
+    // Own domains are served while the plan includes them; verified ones stay recorded.
+    let custom_domains = if entitlements.custom_domains() {
+        domains::verified_domains(&app.db, &tenant.id).await.context("reading the verified domains")?
+    } else {
+        Vec::new()
+    };
     Ok(TenantDeployment {
         tenant_id: tenant.id.clone(),
         slug: tenant.slug.clone(),
@@ -83,8 +90,8 @@ pub async fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<T
         public_url: app.hosts.tenant_url(&tenant.slug),
         database_url: app.tenant_dbs.url(&tenant.id, password.as_deref())?,
         session_key: tenant.session_key(&app.master_key).context("opening the session key")?,
-        entitlements: entitlements(tenant),
-        custom_domains: domains::verified_domains(&app.db, &tenant.id).await.context("reading the verified domains")?,
+        entitlements,
+        custom_domains,
     })
 }
 
