@@ -6,7 +6,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::ops::Deref;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
@@ -18,17 +18,20 @@ use tenant_app::security::throttle::LoginThrottle;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ProvisionerKind};
+use crate::domains::directory::InProcessDirectory;
+use crate::domains::{self, dns::DnsChecker};
 use crate::hosts::Hosts;
 use crate::metrics::Metrics;
 use crate::provisioning::kubernetes::KubernetesProvisioner;
 use crate::provisioning::kubernetes::manifests::InstanceEnvironment;
-use crate::provisioning::local::{LocalProvisioner, TenantRegistry};
+use crate::provisioning::local::{DirectoryFactory, LocalProvisioner, TenantRegistry};
 use crate::provisioning::{self, Provisioner};
 use crate::tenants::databases::TenantDatabases;
 
 /// The control plane's schema (`migrations/control-plane`).
 pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (1, "control plane schema", include_str!("../../migrations/control-plane/0001_control_plane.sql")),
+    (2, "custom domains", include_str!("../../migrations/control-plane/0002_custom_domains.sql")),
     (3, "suspension", include_str!("../../migrations/control-plane/0003_suspension.sql")),
     (4, "leases", include_str!("../../migrations/control-plane/0004_leases.sql")),
 ]);
@@ -48,11 +51,16 @@ pub struct AppInner {
     /// Portals served by this process (the local provisioner's instances).
     pub registry: Arc<TenantRegistry>,
     pub metrics: Metrics,
+    /// Checks brokers' own domains (`dns_servers`).
+    pub dns: DnsChecker,
     pub csrf: CsrfConfig,
     pub throttle: LoginThrottle,
     provisioning_now: Mutex<HashSet<String>>,
     /// This process, as the holder of leases (`leases`).
     pub instance_id: String,
+    /// Held while a tenant is deployed again after a domain change, so that the
+    /// deployment that runs last has read the newest verified domains.
+    pub domain_deploys: tokio::sync::Mutex<()>,
 }
 
 impl Deref for AppState {
@@ -159,15 +167,11 @@ impl AppState {
             },
         };
         let registry = Arc::new(TenantRegistry::default());
-        let provisioner: Arc<dyn Provisioner> = match config.provisioner {
-            ProvisionerKind::Local => Arc::new(LocalProvisioner::new(
-                registry.clone(),
-                mailer.clone(),
-                config.operator_name.clone(),
-                absolute(&config.data_dir)?.join("tenants"),
-                config.max_upload_mib * 1024 * 1024,
-                config.whitelabel_mail_from.clone(),
-            )),
+        let tenants_dir = absolute(&config.data_dir)?.join("tenants");
+        let dns = DnsChecker::new(config.dns_servers().map_err(anyhow::Error::msg)?);
+        let csrf = CsrfConfig::new(master_key.current.derive("control-plane csrf"), hosts.secure());
+        let kubernetes = match config.provisioner {
+            ProvisionerKind::Local => None,
             ProvisionerKind::Kubernetes => {
                 let environment = InstanceEnvironment {
                     operator_name: config.operator_name.clone(),
@@ -176,25 +180,55 @@ impl AppState {
                     smtp_url: config.smtp_url.clone(),
                     max_upload_mib: config.max_upload_mib,
                 };
-                Arc::new(KubernetesProvisioner::connect(config.kubernetes.clone(), environment).await?)
+                Some(KubernetesProvisioner::connect(config.kubernetes.clone(), environment).await?)
             }
         };
-        let csrf = CsrfConfig::new(master_key.current.derive("control-plane csrf"), hosts.secure());
-        Ok(AppState(Arc::new(AppInner {
-            config,
-            db,
-            master_key,
-            hosts,
-            mailer,
-            tenant_dbs,
-            provisioner,
-            registry,
-            metrics: Metrics::default(),
-            csrf,
-            throttle: LoginThrottle::default(),
-            provisioning_now: Mutex::new(HashSet::new()),
-            instance_id: new_id(),
+        // The portals served here reach the domain records through the state that owns them.
+        Ok(AppState(Arc::new_cyclic(|state: &Weak<AppInner>| {
+            let state = state.clone();
+            let provisioner: Arc<dyn Provisioner> = match kubernetes {
+                Some(kubernetes) => Arc::new(kubernetes),
+                None => {
+                    let directories: DirectoryFactory =
+                        Box::new(move |tenant_id| Arc::new(InProcessDirectory::new(state.clone(), tenant_id)));
+                    Arc::new(LocalProvisioner::new(
+                        registry.clone(),
+                        directories,
+                        mailer.clone(),
+                        config.operator_name.clone(),
+                        tenants_dir,
+                        config.max_upload_mib * 1024 * 1024,
+                        config.whitelabel_mail_from.clone(),
+                    ))
+                }
+            };
+            AppInner {
+                config,
+                db,
+                master_key,
+                hosts,
+                mailer,
+                tenant_dbs,
+                provisioner,
+                registry,
+                metrics: Metrics::default(),
+                dns,
+                csrf,
+                throttle: LoginThrottle::default(),
+                provisioning_now: Mutex::new(HashSet::new()),
+                instance_id: new_id(),
+                domain_deploys: tokio::sync::Mutex::new(()),
+            }
         })))
+    }
+
+    pub fn downgrade(&self) -> Weak<AppInner> {
+        Arc::downgrade(&self.0)
+    }
+
+    /// The state again from a weak reference, while it is alive.
+    pub fn upgrade(weak: &Weak<AppInner>) -> Option<AppState> {
+        weak.upgrade().map(AppState)
     }
 
     /// Claims the right to provision a tenant in this process; `None` if another
@@ -228,6 +262,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     provisioning::resume_all(&app).await.context("resuming tenants")?;
+    let domain_checks = domains::spawn_periodic_checks(app.clone());
     let interval = std::time::Duration::from_secs(app.config.reconcile_interval_secs);
     let reconciler = tokio::spawn(provisioning::reconcile_loop(app.clone(), interval));
     let router = crate::web::router(app.clone());
@@ -237,12 +272,14 @@ pub async fn run(
         provisioner = app.provisioner.kind(),
         "control plane listening"
     );
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+    let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
-        .context("serving")?;
+        .context("serving");
+    domain_checks.abort();
     reconciler.abort();
     let _ = crate::leases::release(&app.db, provisioning::RECONCILE_LEASE, &app.instance_id).await;
+    served?;
     app.db.close().await;
     Ok(())
 }

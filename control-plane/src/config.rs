@@ -52,6 +52,13 @@ pub struct Config {
     pub trust_proxy: bool,
     /// The largest document or photo a portal accepts, in MiB.
     pub max_upload_mib: usize,
+    /// The name servers that check brokers' own domains: `ip` or `ip:port`, separated
+    /// by commas. Empty: those of the system (`/etc/resolv.conf`).
+    pub dns_servers: String,
+    /// How often every claimed domain is checked again, in seconds.
+    pub domain_check_interval_secs: u64,
+    /// Failed checks in a row after which a verified domain is no longer served.
+    pub domain_check_tolerance: i64,
     pub pricing: Pricing,
     /// Where tenant instances run: `local` (in this process) or `kubernetes`.
     pub provisioner: ProvisionerKind,
@@ -110,6 +117,9 @@ struct Defaults {
     signup_limit_per_hour: i64,
     trust_proxy: bool,
     max_upload_mib: usize,
+    dns_servers: &'static str,
+    domain_check_interval_secs: u64,
+    domain_check_tolerance: i64,
     pricing: Pricing,
     provisioner: ProvisionerKind,
     reconcile_interval_secs: u64,
@@ -132,6 +142,9 @@ impl Config {
             signup_limit_per_hour: 10,
             trust_proxy: false,
             max_upload_mib: 20,
+            dns_servers: "",
+            domain_check_interval_secs: 600,
+            domain_check_tolerance: 3,
             pricing: Pricing::default(),
             provisioner: ProvisionerKind::Local,
             reconcile_interval_secs: 60,
@@ -175,6 +188,13 @@ impl Config {
         if self.trial_days < 1 {
             return Err("trial_days must be at least 1".into());
         }
+        self.dns_servers()?;
+        if self.domain_check_interval_secs < 10 {
+            return Err("domain_check_interval_secs must be at least 10".into());
+        }
+        if self.domain_check_tolerance < 1 {
+            return Err("domain_check_tolerance must be at least 1".into());
+        }
         if self.reconcile_interval_secs == 0 {
             return Err("reconcile_interval_secs must be at least 1".into());
         }
@@ -187,6 +207,21 @@ impl Config {
             self.kubernetes.validate()?;
         }
         Ok(())
+    }
+
+    /// The configured name servers (port 53 unless given); empty means the system's.
+    pub fn dns_servers(&self) -> Result<Vec<SocketAddr>, String> {
+        self.dns_servers
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<SocketAddr>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+                    .map_err(|_| format!("dns_servers: {entry} is not an IP address (with an optional port)"))
+            })
+            .collect()
     }
 
     pub fn mail_dir(&self) -> PathBuf {
@@ -211,6 +246,10 @@ mod tests {
             assert_eq!(config.base_domain, "localhost");
             assert_eq!(config.pricing.setup_fee_cents, 1000);
             assert_eq!(config.pricing.trial_extension_cents, 7490);
+            assert!(config.dns_servers().unwrap().is_empty(), "the system's resolvers");
+            jail.set_env("ORDO_DNS_SERVERS", "10.0.0.10, [::1]:5353");
+            let servers = Config::load(None).expect("loads").dns_servers().unwrap();
+            assert_eq!(servers, ["10.0.0.10:53".parse().unwrap(), "[::1]:5353".parse().unwrap()]);
             assert!(!format!("{config:?}").contains("s3cret"));
             Ok(())
         });
@@ -232,6 +271,9 @@ mod tests {
     fn bad_values_are_refused() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("ORDO_PUBLIC_SCHEME", "ftp");
+            assert!(Config::load(None).is_err());
+            jail.set_env("ORDO_PUBLIC_SCHEME", "https");
+            jail.set_env("ORDO_DNS_SERVERS", "10.0.0.10, nameserver.example");
             assert!(Config::load(None).is_err());
             Ok(())
         });

@@ -32,14 +32,20 @@ impl Hosts {
         }
     }
 
-    pub fn classify(&self, host_header: &str) -> Site {
+    /// The host name of a `Host` header: lowercase, without port and trailing dot.
+    pub fn host_name(host_header: &str) -> String {
         let host = host_header.trim().to_lowercase();
         // Strip the port; IPv6 literals are not ours anyway.
         let host = match host.rsplit_once(':') {
             Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.contains(':') => name.to_owned(),
             _ => host,
         };
-        let host = host.trim_end_matches('.');
+        host.trim_end_matches('.').to_owned()
+    }
+
+    pub fn classify(&self, host_header: &str) -> Site {
+        let host = Hosts::host_name(host_header);
+        let host = host.as_str();
         if host == self.base_domain || host == format!("www.{}", self.base_domain) {
             return Site::Public;
         }
@@ -68,7 +74,12 @@ impl Hosts {
     }
 
     pub fn tenant_url(&self, slug: &str) -> String {
-        self.url(&format!("{slug}.{}", self.base_domain))
+        self.url(&self.tenant_host(slug))
+    }
+
+    /// A tenant's portal host, `<slug>.<base>`: where brokers' own domains point.
+    pub fn tenant_host(&self, slug: &str) -> String {
+        format!("{slug}.{}", self.base_domain)
     }
 
     pub fn secure(&self) -> bool {
@@ -91,6 +102,7 @@ mod tests {
         assert_eq!(hosts.classify("example.com"), Site::Unknown);
         assert_eq!(hosts.classify("evil-localhost"), Site::Unknown);
         assert_eq!(hosts.classify(".localhost"), Site::Unknown);
+        assert_eq!(Hosts::host_name("Portal.Makler-Meier.de.:8080"), "portal.makler-meier.de");
     }
 
     #[test]

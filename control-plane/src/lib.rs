@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod domains;
 pub mod hosts;
 pub mod leases;
 pub mod metrics;

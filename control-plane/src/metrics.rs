@@ -34,6 +34,7 @@ pub struct Metrics {
     provisioning_seconds: Histogram,
     tenants: Family<StatusLabels, Gauge>,
     running_instances: Gauge,
+    domain_checks: Family<ResultLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -51,6 +52,12 @@ impl Default for Metrics {
         registry.register("tenants", "Tenants by status", tenants.clone());
         let running_instances = Gauge::default();
         registry.register("local_instances", "Tenant portals served by this process", running_instances.clone());
+        let domain_checks = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "custom_domain_checks",
+            "DNS checks of brokers' own domains by outcome",
+            domain_checks.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
             requests,
@@ -59,6 +66,7 @@ impl Default for Metrics {
             provisioning_seconds,
             tenants,
             running_instances,
+            domain_checks,
         }
     }
 }
@@ -75,6 +83,10 @@ impl Metrics {
     pub fn provisioning_finished(&self, result: &'static str, elapsed: Duration) {
         self.provisioning.get_or_create(&ResultLabels { result }).inc();
         self.provisioning_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    pub fn domain_checked(&self, passed: bool) {
+        self.domain_checks.get_or_create(&ResultLabels { result: if passed { "passed" } else { "failed" } }).inc();
     }
 
     /// Sets the gauges read from the database, then encodes everything.
@@ -99,10 +111,12 @@ mod tests {
         let metrics = Metrics::default();
         metrics.request("public", 200);
         metrics.signup();
+        metrics.domain_checked(false);
         metrics.provisioning_finished("ready", Duration::from_millis(120));
         let text = metrics.render(&[("ready".into(), 3)], 3);
         assert!(text.contains("ordo_http_requests_total{site=\"public\",status=\"200\"} 1"));
         assert!(text.contains("ordo_signups_total 1"));
+        assert!(text.contains("ordo_custom_domain_checks_total{result=\"failed\"} 1"));
         assert!(text.contains("ordo_tenants{status=\"ready\"} 3"));
         assert!(text.contains("ordo_provisioning_duration_seconds_count 1"));
     }

@@ -42,6 +42,9 @@ pub struct TenantAppConfig {
     pub log_format: LogFormat,
     /// Behind a reverse proxy: take the client's address from X-Forwarded-For.
     pub trust_proxy: bool,
+    /// The control plane's in-cluster address (`http://…`), for the broker's own
+    /// domains; unset, the portal offers no domain settings.
+    pub control_plane_url: Option<String>,
 }
 
 #[derive(Serialize)]

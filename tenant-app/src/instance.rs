@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use crate::branding::Branding;
 use crate::db::{Db, PoolSize, TENANT_MIGRATIONS};
+use crate::domains::DomainDirectory;
 use crate::mail::Mailer;
 use crate::portal::{Entitlements, Portal, PortalSettings};
 use crate::storage::DocumentStore;
@@ -49,6 +50,7 @@ pub fn start(
     branding: Branding,
     mailer: Mailer,
     store: Arc<dyn DocumentStore>,
+    domains: Option<Arc<dyn DomainDirectory>>,
 ) -> Portal {
-    Portal::new(db, settings, entitlements, branding, mailer, store)
+    Portal::new(db, settings, entitlements, branding, mailer, store, domains)
 }

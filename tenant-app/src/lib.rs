@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod customers;
 pub mod db;
 pub mod documents;
+pub mod domains;
 pub mod emergency;
 pub mod i18n;
 pub mod instance;

@@ -7,6 +7,7 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use tenant_app::config::TenantAppConfig;
 use tenant_app::crypto::Key;
+use tenant_app::domains::{DomainDirectory, HttpDomainDirectory};
 use tenant_app::mail::{MailTransport, Mailer};
 use tenant_app::plans::Plan;
 use tenant_app::portal::{Entitlements, PortalSettings};
@@ -44,7 +45,15 @@ async fn main() -> anyhow::Result<()> {
     let plan = Plan::parse(&config.plan).context("ORDO_PLAN must be trial, pay_per_use, premium_starter or premium")?;
     let entitlements = Entitlements { plan, whitelabel: config.whitelabel };
     let branding = tenant_app::branding::load(&db).await.context("loading the branding")?;
-    let portal = instance::start(db.clone(), settings, entitlements, branding, mailer, store);
+    let domains = match &config.control_plane_url {
+        Some(url) => {
+            let directory = HttpDomainDirectory::new(url, &settings.tenant_id, &settings.secret)
+                .context("ORDO_CONTROL_PLANE_URL")?;
+            Some(std::sync::Arc::new(directory) as std::sync::Arc<dyn DomainDirectory>)
+        }
+        None => None,
+    };
+    let portal = instance::start(db.clone(), settings, entitlements, branding, mailer, store, domains);
     let app = web::with_request_layers(portal.router(), config.trust_proxy);
     let listener = tokio::net::TcpListener::bind(config.listen).await.context("binding the listen address")?;
     tracing::info!(address = %config.listen, "tenant app listening");

@@ -17,8 +17,8 @@ async fn tenant_credentials_open_only_their_own_database() {
     let b = app.sign_up("Bernd B", Some("Makler B"), "b@example.de").await;
     let tenant_a = tenants::find(&app.state.db, a["id"].as_str().unwrap()).await.unwrap().unwrap();
     let tenant_b = tenants::find(&app.state.db, b["id"].as_str().unwrap()).await.unwrap().unwrap();
-    let url_a = deployment_for(&app.state, &tenant_a).unwrap().database_url;
-    let url_b = deployment_for(&app.state, &tenant_b).unwrap().database_url;
+    let url_a = deployment_for(&app.state, &tenant_a).await.unwrap().database_url;
+    let url_b = deployment_for(&app.state, &tenant_b).await.unwrap().database_url;
 
     // Each role opens its own database.
     let own = tenant_app::db::Db::connect(expose(&url_a), tenant_app::db::PoolSize::of(1)).await.unwrap();

@@ -27,7 +27,7 @@ async fn plan_limits_are_enforced_and_usage_reported(backend: Backend) {
         .await
         .unwrap();
     let tenant = tenants::find(&app.state.db, &tenant.id).await.unwrap().unwrap();
-    app.state.provisioner.deploy(&deployment_for(&app.state, &tenant).unwrap()).await.unwrap();
+    app.state.provisioner.deploy(&deployment_for(&app.state, &tenant).await.unwrap()).await.unwrap();
 
     // 100 contacts (99 made directly in the portal's database, one through the form).
     for i in 0..99 {

@@ -6,6 +6,7 @@ mod branding;
 mod catalog;
 mod customers;
 mod documents;
+mod domains;
 mod emergency;
 mod first_path;
 mod isolation;

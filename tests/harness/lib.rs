@@ -6,6 +6,8 @@
 //! PostgreSQL run needs `ORDO_TEST_DATABASE_URL` (a superuser URL such as
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and is skipped without it.
 
+pub mod dns;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

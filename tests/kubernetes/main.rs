@@ -136,6 +136,10 @@ async fn first_provisioning_applies_every_object_and_waits_for_the_portal() {
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(container["resources"]["limits"]["memory"], "256Mi");
     assert_eq!(container["envFrom"][0]["secretRef"]["name"], "portal");
+    let env =
+        |name: &str| container["env"].as_array().unwrap().iter().find(|e| e["name"] == name).unwrap()["value"].clone();
+    assert_eq!(env("ORDO_CONTROL_PLANE_URL"), "http://ordo.ordo.svc.cluster.local:80");
+    assert_eq!(env("ORDO_PLAN"), "trial");
     assert!(!deployment.to_string().contains("secret@smtp"), "secrets stay in the Secret");
 
     let ingress = api.object(&path("ingress")).unwrap();

@@ -9,6 +9,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use axum::Router;
 use secrecy::ExposeSecret;
+use tenant_app::domains::DomainDirectory;
 use tenant_app::instance;
 use tenant_app::mail::Mailer;
 use tenant_app::portal::{Portal, PortalSettings};
@@ -24,15 +25,31 @@ pub struct RunningTenant {
     pub router: Router,
 }
 
-/// The portals this process serves, by slug.
+/// The portals this process serves, by slug, and the verified own domains that
+/// lead to them.
 #[derive(Default)]
 pub struct TenantRegistry {
     running: RwLock<HashMap<String, RunningTenant>>,
+    /// Custom domain → slug; set by every deploy from the tenant's verified domains.
+    domains: RwLock<HashMap<String, String>>,
 }
 
 impl TenantRegistry {
     pub fn get(&self, slug: &str) -> Option<RunningTenant> {
         self.running.read().expect("registry lock poisoned").get(slug).cloned()
+    }
+
+    /// The portal that a verified custom domain (a lowercase host name) leads to.
+    pub fn by_domain(&self, host: &str) -> Option<RunningTenant> {
+        let slug = self.domains.read().expect("registry lock poisoned").get(host).cloned()?;
+        self.get(&slug)
+    }
+
+    /// Makes exactly `domains` lead to the tenant with this slug.
+    fn set_domains(&self, slug: &str, domains: &[String]) {
+        let mut map = self.domains.write().expect("registry lock poisoned");
+        map.retain(|_, owner| owner != slug);
+        map.extend(domains.iter().map(|domain| (domain.clone(), slug.to_owned())));
     }
 
     pub fn by_tenant_id(&self, tenant_id: &str) -> Option<RunningTenant> {
@@ -44,6 +61,7 @@ impl TenantRegistry {
     }
 
     fn remove(&self, slug: &str) -> Option<RunningTenant> {
+        self.set_domains(slug, &[]);
         self.running.write().expect("registry lock poisoned").remove(slug)
     }
 
@@ -56,8 +74,12 @@ impl TenantRegistry {
     }
 }
 
+/// Gives each portal its tenant's view of the control plane's domain records.
+pub type DirectoryFactory = Box<dyn Fn(&str) -> Arc<dyn DomainDirectory> + Send + Sync>;
+
 pub struct LocalProvisioner {
     registry: Arc<TenantRegistry>,
+    directories: DirectoryFactory,
     mailer: Mailer,
     operator_name: String,
     /// `<data dir>/tenants`: each tenant's documents go to `<id>/files` below it.
@@ -69,13 +91,22 @@ pub struct LocalProvisioner {
 impl LocalProvisioner {
     pub fn new(
         registry: Arc<TenantRegistry>,
+        directories: DirectoryFactory,
         mailer: Mailer,
         operator_name: String,
         tenants_dir: PathBuf,
         max_file_bytes: usize,
         whitelabel_mail_from: Option<String>,
     ) -> LocalProvisioner {
-        LocalProvisioner { registry, mailer, operator_name, tenants_dir, max_file_bytes, whitelabel_mail_from }
+        LocalProvisioner {
+            registry,
+            directories,
+            mailer,
+            operator_name,
+            tenants_dir,
+            max_file_bytes,
+            whitelabel_mail_from,
+        }
     }
 }
 
@@ -95,8 +126,9 @@ impl Provisioner for LocalProvisioner {
 
     async fn deploy(&self, deployment: &TenantDeployment) -> anyhow::Result<Deployed> {
         if let Some(running) = self.registry.get(&deployment.slug).filter(|t| t.tenant_id == deployment.tenant_id) {
-            // Already serving: a changed plan or add-on takes effect at once.
+            // Already serving: a changed plan, add-on or domain takes effect at once.
             running.portal.set_entitlements(deployment.entitlements);
+            self.registry.set_domains(&deployment.slug, &deployment.custom_domains);
             return Ok(Deployed::default());
         }
         // Migrate and read the branding on a pool of its own, closed afterwards: the
@@ -119,10 +151,20 @@ impl Provisioner for LocalProvisioner {
             whitelabel_mail_from: self.whitelabel_mail_from.clone(),
         };
         let store = Arc::new(LocalStore::new(self.tenants_dir.join(&deployment.tenant_id).join("files")));
-        let portal = instance::start(db, settings, deployment.entitlements, branding, self.mailer.clone(), store);
+        let directory = (self.directories)(&deployment.tenant_id);
+        let portal = instance::start(
+            db,
+            settings,
+            deployment.entitlements,
+            branding,
+            self.mailer.clone(),
+            store,
+            Some(directory),
+        );
         let router = portal.router();
         self.registry
             .insert(&deployment.slug, RunningTenant { tenant_id: deployment.tenant_id.clone(), portal, router });
+        self.registry.set_domains(&deployment.slug, &deployment.custom_domains);
         Ok(Deployed::default())
     }
 

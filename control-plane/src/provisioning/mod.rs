@@ -23,6 +23,7 @@ use tenant_app::portal::Entitlements;
 use tenant_app::values::EmailAddress;
 
 use crate::app::AppState;
+use crate::domains;
 use crate::tenants::{self, ProvisionStep, Tenant, TenantStatus};
 
 /// Everything an instance needs to serve one tenant.
@@ -69,8 +70,13 @@ pub trait Provisioner: Send + Sync + 'static {
     async fn remove(&self, tenant_id: &str, slug: &str) -> anyhow::Result<()>;
 }
 
-/// Builds what the provisioner needs from the tenant record.
-pub fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<TenantDeployment> {
+/// What a tenant's plan grants its portal.
+pub fn entitlements(tenant: &Tenant) -> Entitlements {
+    Entitlements { plan: Plan::parse(&tenant.plan).unwrap_or(Plan::Trial), whitelabel: false }
+}
+
+/// Builds what the provisioner needs from the tenant record and its verified domains.
+pub async fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<TenantDeployment> {
     let tenant_key = tenant.key(&app.master_key).context("unwrapping the tenant key")?;
     let password = tenant
         .db_password_enc
@@ -78,6 +84,13 @@ pub fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<TenantD
         .map(|sealed| tenant_key.open_string(sealed))
         .transpose()
         .context("opening the database password")?;
+    let entitlements = entitlements(tenant);
+    // Own domains are served while the plan includes them; verified ones stay recorded.
+    let custom_domains = if entitlements.custom_domains() {
+        domains::verified_domains(&app.db, &tenant.id).await.context("reading the verified domains")?
+    } else {
+        Vec::new()
+    };
     Ok(TenantDeployment {
         tenant_id: tenant.id.clone(),
         slug: tenant.slug.clone(),
@@ -85,8 +98,8 @@ pub fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<TenantD
         public_url: app.hosts.tenant_url(&tenant.slug),
         database_url: app.tenant_dbs.url(&tenant.id, password.as_deref())?,
         session_key: tenant.session_key(&app.master_key).context("opening the session key")?,
-        entitlements: Entitlements { plan: Plan::parse(&tenant.plan).unwrap_or(Plan::Trial), whitelabel: false },
-        custom_domains: Vec::new(),
+        entitlements,
+        custom_domains,
     })
 }
 
@@ -153,7 +166,7 @@ async fn run_steps(app: &AppState, tenant: &Tenant) -> anyhow::Result<()> {
     }
 
     // 4. The instance runs (always asked: after a restart it must start again).
-    let deployment = deployment_for(app, tenant)?;
+    let deployment = deployment_for(app, tenant).await?;
     app.provisioner.deploy(&deployment).await.context("deploying the instance")?;
     advance(app, tenant, ProvisionStep::Deployed).await?;
     Ok(())
@@ -205,7 +218,7 @@ pub async fn suspend(app: &AppState, tenant_id: &str, reason: &str) -> anyhow::R
     tenants::set_suspended(&app.db, tenant_id, Some(reason)).await?;
     tenants::record_event(&app.db, tenant_id, "suspended", reason).await?;
     if tenant.status == TenantStatus::Ready {
-        app.provisioner.suspend(&deployment_for(app, &tenant)?).await.context("stopping the instance")?;
+        app.provisioner.suspend(&deployment_for(app, &tenant).await?).await.context("stopping the instance")?;
     }
     Ok(())
 }
@@ -216,7 +229,7 @@ pub async fn resume(app: &AppState, tenant_id: &str) -> anyhow::Result<()> {
     tenants::set_suspended(&app.db, tenant_id, None).await?;
     tenants::record_event(&app.db, tenant_id, "resumed", "Portal ist wieder erreichbar.").await?;
     if tenant.status == TenantStatus::Ready {
-        app.provisioner.deploy(&deployment_for(app, &tenant)?).await.context("starting the instance")?;
+        app.provisioner.deploy(&deployment_for(app, &tenant).await?).await.context("starting the instance")?;
     }
     Ok(())
 }
@@ -224,7 +237,7 @@ pub async fn resume(app: &AppState, tenant_id: &str) -> anyhow::Result<()> {
 /// Brings one ready tenant's instance to what its record says: running, or
 /// stopped while suspended. Records repaired drift for the operator.
 async fn converge(app: &AppState, tenant: &Tenant) -> anyhow::Result<()> {
-    let deployment = deployment_for(app, tenant)?;
+    let deployment = deployment_for(app, tenant).await?;
     let outcome = match tenant.suspended_at {
         Some(_) => app.provisioner.suspend(&deployment).await?,
         None => app.provisioner.deploy(&deployment).await?,

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use tenant_app::web::{ClientAddress, Problem};
 
 use crate::app::AppState;
+use crate::domains;
 use crate::operators::{self, Operator};
 use crate::tenants::signup::{self, NewTrial, SignupError, TrialRequest};
 use crate::tenants::{self, Tenant};
@@ -74,6 +75,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// The token of `Authorization: Bearer <token>`, if the request sent one.
+pub(super) fn bearer_token(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// 401 with a problem body saying which token to send.
+pub(super) fn unauthorized(detail: &'static str) -> Response {
+    let mut response = Problem::new(StatusCode::UNAUTHORIZED, "Authentication required").detail(detail).into_response();
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
 /// An operator authenticated by `Authorization: Bearer <token>`.
 pub struct ApiOperator(#[allow(dead_code)] pub Operator);
 
@@ -81,20 +99,8 @@ impl FromRequestParts<AppState> for ApiOperator {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
-        let unauthorized = || {
-            let mut response = Problem::new(StatusCode::UNAUTHORIZED, "Authentication required")
-                .detail("Send an operator API token as `Authorization: Bearer <token>`.")
-                .into_response();
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            response
-        };
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(unauthorized)?;
+        let unauthorized = || unauthorized("Send an operator API token as `Authorization: Bearer <token>`.");
+        let token = bearer_token(parts).ok_or_else(unauthorized)?;
         match operators::authenticate_api_token(&app.db, token).await {
             Ok(Some(operator)) => Ok(ApiOperator(operator)),
             Ok(None) => Err(unauthorized()),
@@ -153,18 +159,52 @@ struct TenantView {
     trial_ends_at: Option<String>,
     portal_url: String,
     contact_count: Option<i64>,
+    custom_domains: Vec<DomainView>,
     created_at: String,
     /// When the instance was stopped; null while it serves.
     suspended_at: Option<String>,
     suspended_reason: Option<String>,
 }
 
+/// A broker's own domain as the operator API shows it.
+#[derive(Serialize)]
+struct DomainView {
+    domain: String,
+    status: &'static str,
+    problem: Option<String>,
+    cname_target: String,
+    txt_name: String,
+    txt_value: String,
+    last_checked_at: Option<String>,
+    verified_at: Option<String>,
+    created_at: String,
+}
+
 fn rfc3339(at: i64) -> String {
     chrono::DateTime::from_timestamp(at, 0).map(|t| t.to_rfc3339()).unwrap_or_default()
 }
 
-async fn view(app: &AppState, tenant: Tenant) -> TenantView {
-    TenantView {
+async fn view(app: &AppState, tenant: Tenant) -> Result<TenantView, ApiError> {
+    let custom_domains = domains::list(&app.db, &tenant.id)
+        .await?
+        .iter()
+        .map(|record| {
+            let shown = record.view(&app.hosts, &tenant.slug);
+            DomainView {
+                status: shown.status.as_str(),
+                domain: shown.domain.into(),
+                problem: shown.problem,
+                cname_target: shown.cname_target,
+                txt_name: shown.txt_name,
+                txt_value: shown.txt_value,
+                last_checked_at: shown.last_checked_at.map(rfc3339),
+                verified_at: shown.verified_at.map(rfc3339),
+                created_at: rfc3339(shown.created_at),
+            }
+        })
+        .collect();
+    Ok(TenantView {
+        custom_domains,
         contact_count: super::console::contact_count(app, &tenant.id).await,
         portal_url: app.hosts.tenant_url(&tenant.slug),
         status: tenant.status.as_str(),
@@ -179,13 +219,13 @@ async fn view(app: &AppState, tenant: Tenant) -> TenantView {
         email: tenant.email,
         status_reason: tenant.status_reason,
         plan: tenant.plan,
-    }
+    })
 }
 
 async fn list_tenants(State(app): State<AppState>, _operator: ApiOperator) -> Result<Json<Vec<TenantView>>, ApiError> {
     let mut views = Vec::new();
     for tenant in tenants::list(&app.db).await? {
-        views.push(view(&app, tenant).await);
+        views.push(view(&app, tenant).await?);
     }
     Ok(Json(views))
 }
@@ -198,5 +238,5 @@ async fn get_tenant(
     let tenant = tenants::find(&app.db, &id)
         .await?
         .ok_or_else(|| ApiError::Problem(Problem::new(StatusCode::NOT_FOUND, "No such tenant")))?;
-    Ok(Json(view(&app, tenant).await))
+    Ok(Json(view(&app, tenant).await?))
 }

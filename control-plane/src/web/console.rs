@@ -10,12 +10,14 @@ use axum::routing::{get, post};
 use chrono::TimeZone;
 use serde::Deserialize;
 use tenant_app::customers;
+use tenant_app::domains::CustomDomain;
 use tenant_app::security::csrf::{CsrfForm, CsrfToken};
 use tenant_app::security::passwords::{self, NewPassword};
 use tenant_app::security::sessions::{self, SESSION_COOKIE, cookie_value};
 use tenant_app::web::{ClientAddress, PageError, render, render_with_status};
 
 use crate::app::AppState;
+use crate::domains;
 use crate::operators::{self, ApiTokenInfo, Operator};
 use crate::tenants::{self, Tenant, TenantEvent};
 
@@ -235,6 +237,8 @@ struct TenantPage {
     events: Vec<(String, TenantEvent)>,
     created: String,
     suspended_since: String,
+    /// The broker's own domains, each with when it was last checked.
+    domains: Vec<(CustomDomain, String)>,
 }
 
 async fn tenant_page(
@@ -245,10 +249,16 @@ async fn tenant_page(
 ) -> Result<Response, PageError> {
     let tenant = tenants::find(&app.db, &id).await?.ok_or(PageError::NotFound)?;
     let events = tenants::events(&app.db, &id).await?.into_iter().map(|e| (berlin(e.at), e)).collect();
+    let domains = domains::list(&app.db, &id)
+        .await?
+        .iter()
+        .map(|record| (record.view(&app.hosts, &tenant.slug), record.last_checked_at.map(berlin).unwrap_or_default()))
+        .collect();
     render(&TenantPage {
         layout: ConsoleLayout::new(&app, &csrf, Some(&operator)),
         created: berlin(tenant.created_at),
         suspended_since: tenant.suspended_at.map(berlin).unwrap_or_default(),
+        domains,
         row: TenantRow {
             portal_url: app.hosts.tenant_url(&tenant.slug),
             trial_end: tenant.trial_ends_at.map(trial_last_day).unwrap_or_default(),

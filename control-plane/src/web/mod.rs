@@ -4,6 +4,7 @@
 
 mod api;
 pub(crate) mod console;
+mod internal;
 mod ops;
 mod public;
 
@@ -17,7 +18,7 @@ use tenant_app::security::csrf;
 use tower::ServiceExt;
 
 use crate::app::AppState;
-use crate::hosts::Site;
+use crate::hosts::{Hosts, Site};
 
 #[derive(Clone)]
 struct Sites {
@@ -25,6 +26,7 @@ struct Sites {
     public: Router,
     admin: Router,
     ops: Router,
+    internal: Router,
 }
 
 /// The whole server: host dispatch wrapped in the request layers.
@@ -33,7 +35,8 @@ pub fn router(app: AppState) -> Router {
     let public = public::routes().merge(api::public_routes()).layer(csrf_layer.clone()).with_state(app.clone());
     let admin = console::routes().merge(api::admin_routes()).layer(csrf_layer).with_state(app.clone());
     let ops = ops::routes().with_state(app.clone());
-    let sites = Arc::new(Sites { app, public, admin, ops });
+    let internal = internal::routes().with_state(app.clone());
+    let sites = Arc::new(Sites { app, public, admin, ops, internal });
     let trust_proxy = sites.app.config.trust_proxy;
     tenant_app::web::with_request_layers(Router::new().fallback(dispatch).with_state(sites), trust_proxy)
 }
@@ -43,11 +46,19 @@ async fn dispatch(State(sites): State<Arc<Sites>>, request: Request) -> Response
     let site = sites.app.hosts.classify(host);
     let path = request.uri().path();
     let is_probe = path == "/healthz" || path == "/readyz";
+    // Standalone portals reach the internal API by the control plane's service name.
+    let is_internal = path.starts_with("/internal/");
     let (label, router) = match &site {
         Site::Public => ("public", Some(sites.public.clone())),
+        Site::Admin if is_internal => ("internal", Some(sites.internal.clone())),
         Site::Admin => ("admin", Some(sites.admin.clone())),
         Site::Tenant(slug) => ("tenant", sites.app.registry.get(slug).map(|running| running.router)),
-        Site::Unknown => ("unknown", None),
+        // A broker's own domain, once verified; anything else is not ours.
+        Site::Unknown => match sites.app.registry.by_domain(&Hosts::host_name(host)) {
+            Some(running) => ("custom_domain", Some(running.router)),
+            None if is_internal => ("internal", Some(sites.internal.clone())),
+            None => ("unknown", None),
+        },
     };
     let suspended = match router {
         None => suspended_portal(&sites.app, &site).await,

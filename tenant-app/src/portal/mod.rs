@@ -13,6 +13,7 @@ mod catalog;
 mod contracts;
 mod customers;
 mod documents;
+mod domains;
 mod emergency;
 mod folder;
 mod internal;
@@ -30,6 +31,7 @@ use axum::routing::{get, post};
 use crate::branding::Branding;
 use crate::crypto::Key;
 use crate::db::Db;
+use crate::domains::DomainDirectory;
 use crate::mail::Mailer;
 use crate::plans::Plan;
 use crate::security::csrf::{self, CsrfConfig};
@@ -87,6 +89,13 @@ pub struct Entitlements {
     pub whitelabel: bool,
 }
 
+impl Entitlements {
+    /// Own domains belong to the whitelabel package; the trial opens every feature.
+    pub fn custom_domains(self) -> bool {
+        self.whitelabel || self.plan == Plan::Trial
+    }
+}
+
 #[derive(Clone)]
 pub struct Portal {
     inner: Arc<PortalInner>,
@@ -101,6 +110,9 @@ struct PortalInner {
     branding: RwLock<Branding>,
     cache: cache::ReadCache,
     throttle: LoginThrottle,
+    /// The control plane's records of this tenant's own domains; `None` where no
+    /// control plane is configured (a standalone portal without one).
+    domains: Option<Arc<dyn DomainDirectory>>,
 }
 
 impl Portal {
@@ -111,12 +123,29 @@ impl Portal {
         branding: Branding,
         mailer: Mailer,
         store: Arc<dyn DocumentStore>,
+        domains: Option<Arc<dyn DomainDirectory>>,
     ) -> Portal {
         let entitlements = RwLock::new(entitlements);
         let branding = RwLock::new(branding);
         let throttle = LoginThrottle::default();
         let cache = cache::ReadCache::default();
-        Portal { inner: Arc::new(PortalInner { db, settings, mailer, store, entitlements, branding, cache, throttle }) }
+        Portal {
+            inner: Arc::new(PortalInner {
+                db,
+                settings,
+                mailer,
+                store,
+                entitlements,
+                branding,
+                cache,
+                throttle,
+                domains,
+            }),
+        }
+    }
+
+    pub fn domains(&self) -> Option<&dyn DomainDirectory> {
+        self.inner.domains.as_deref()
     }
 
     pub(crate) fn cache(&self) -> &cache::ReadCache {
@@ -182,6 +211,7 @@ impl Portal {
             .merge(analysis::routes())
             .merge(app_shell::routes())
             .merge(branding::routes())
+            .merge(domains::routes())
             .merge(emergency::routes(self.settings().max_file_bytes))
             .merge(internal::routes())
             .merge(messages::routes(self.settings().max_file_bytes))

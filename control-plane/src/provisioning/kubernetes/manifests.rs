@@ -392,6 +392,11 @@ fn portal_deployment(
         env("ORDO_MAIL_FROM", &environment.mail_from),
         env("ORDO_MAX_UPLOAD_MIB", environment.max_upload_mib.to_string()),
         env("ORDO_TRUST_PROXY", "true"),
+        // The portal reaches the control plane (own domains) inside the cluster.
+        env(
+            "ORDO_CONTROL_PLANE_URL",
+            format!("http://{}:{}", settings.control_plane_host(), settings.control_plane_port),
+        ),
         env("ORDO_LOG_FORMAT", "json"),
     ];
     if let Some(address) = &environment.whitelabel_mail_from {
