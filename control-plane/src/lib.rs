@@ -2,6 +2,7 @@
 //! and API, and the provisioning of tenant instances.
 
 pub mod app;
+pub mod billing;
 pub mod cli;
 pub mod config;
 pub mod hosts;
