@@ -8,6 +8,7 @@ pub mod config;
 pub mod hosts;
 pub mod metrics;
 pub mod operators;
+pub mod pdfa;
 pub mod provisioning;
 pub mod slug;
 pub mod tenants;
