@@ -3,6 +3,8 @@
 //! docs/billing.md has the rules.
 
 pub mod bank;
+#[cfg(test)]
+mod conformance;
 pub mod document;
 pub mod einvoice;
 pub mod money;
