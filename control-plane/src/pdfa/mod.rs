@@ -329,8 +329,12 @@ fn xml_escape(text: &str) -> std::borrow::Cow<'_, str> {
     quick_xml::escape::escape(text)
 }
 
+/// The packet header; `begin` is the byte order mark, which marks the packet as UTF-8.
+const XPACKET_BEGIN: &str = "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>";
+
 fn xmp_packet(metadata: &Metadata<'_>) -> String {
-    let date = metadata.created.format("%Y-%m-%dT%H:%M:%S+00:00").to_string();
+    // The same instant as the info dictionary's dates, which pdf-writer writes as UTC `Z`.
+    let date = metadata.created.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let (title, author, subject, language) = (
         xml_escape(metadata.title),
         xml_escape(metadata.author),
@@ -338,7 +342,7 @@ fn xmp_packet(metadata: &Metadata<'_>) -> String {
         xml_escape(metadata.language),
     );
     format!(
-        r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
+        r#"{XPACKET_BEGIN}
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
 <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
 <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
