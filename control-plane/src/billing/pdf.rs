@@ -179,7 +179,7 @@ fn layout(document: &mut Document, invoice: &InvoiceDocument) {
     let labels_x = mm(118.0);
     for (i, (label, value)) in facts.iter().enumerate() {
         let y = field_top - 10.0 - i as f32 * BODY.leading;
-        document.text(first, labels_x, y, SMALL.color(Rgb::GREY), Align::Left, label);
+        document.text(first, labels_x, y, SMALL, Align::Left, label);
         document.text(first, RIGHT, y, BODY, Align::Right, value);
     }
 
@@ -209,11 +209,11 @@ fn layout(document: &mut Document, invoice: &InvoiceDocument) {
         .collect();
     flow.table(&Table {
         columns: vec![
-            TableColumn { width: Some(36.0), align: Align::Left },
+            TableColumn { width: Some(32.0), align: Align::Left },
             TableColumn { width: None, align: Align::Left },
+            TableColumn { width: Some(66.0), align: Align::Right },
             TableColumn { width: Some(72.0), align: Align::Right },
             TableColumn { width: Some(80.0), align: Align::Right },
-            TableColumn { width: Some(84.0), align: Align::Right },
         ],
         header: ["Pos.", "Beschreibung", "Menge", "Einzelpreis", "Betrag"].map(String::from).to_vec(),
         rows,
@@ -368,5 +368,17 @@ mod tests {
             assert!(text.contains(needle), "missing {needle}");
         }
         assert!(!text.contains("/Helvetica"), "a standard font that is not embedded");
+    }
+
+    #[test]
+    fn long_invoices_break_across_pages() {
+        let count_pages = |invoice: &InvoiceDocument| {
+            let pdf = invoice_pdf(invoice, Utc::now());
+            String::from_utf8_lossy(&pdf).matches("/Type /Page\n").count()
+        };
+        assert_eq!(count_pages(&sample::invoice()), 1);
+        let mut content = sample::content();
+        content.lines = vec![content.lines[1].clone(); 60];
+        assert!(count_pages(&InvoiceDocument::new(content).unwrap()) >= 3);
     }
 }

@@ -372,6 +372,17 @@ mod tests {
     }
 
     #[test]
+    fn a_heading_is_not_left_alone_at_the_bottom_of_a_page() {
+        let mut document = Document::new();
+        let frame = Frame { left: 50.0, right: 550.0, top: 800.0, bottom: 100.0 };
+        let mut flow = Flow::new(&mut document, frame, 130.0);
+        flow.heading("§ 3 Vergütung", TextStyle::new(FontStyle::Bold, 12.0), BODY.leading * 3.0);
+        assert_eq!(flow.page(), 1, "the heading moved to the next page");
+        flow.paragraph("Der Kunde zahlt monatlich.", BODY);
+        assert_eq!(document.page_count(), 2);
+    }
+
+    #[test]
     fn long_tables_continue_on_new_pages() {
         let mut document = Document::new();
         let frame = Frame { left: 50.0, right: 550.0, top: 800.0, bottom: 100.0 };
