@@ -184,6 +184,15 @@ def check_pdf(pdf_bytes, expected_xml):
     ):
         check(needle in xmp, f"XMP metadata lacks {needle}")
 
+    # The visible document shows what the XML says (and its text can be extracted).
+    visible = " ".join(page.extract_text() or "" for page in reader.pages)
+    number = one(tree, "//rsm:ExchangedDocument/ram:ID").text
+    grand_total = amount(tree, "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:GrandTotalAmount")
+    euros, cents_part = f"{grand_total:.2f}".split(".")
+    german = f"{int(euros):,}".replace(",", ".") + f",{cents_part} €"
+    check(number in visible, f"the PDF does not show the number {number}")
+    check(german in visible, f"the PDF does not show the total {german}")
+
     # PDF/A: every font is embedded.
     for number, page in enumerate(reader.pages, start=1):
         fonts = resolve(resolve(page["/Resources"]).get("/Font", {}))

@@ -24,7 +24,7 @@ fn validate(args: &[&Path]) {
     let Some(pythonpath) = std::env::var_os(PYTHONPATH_VARIABLE) else {
         panic!(
             "{PYTHONPATH_VARIABLE} is not set. The e-invoice validator is installed by .ci/run; by hand:\n  \
-             python3 -m pip install --target .tools/facturx-python factur-x\n  \
+             python3 -m pip install --target .tools/facturx-python factur-x==7.8\n  \
              export {PYTHONPATH_VARIABLE}=$PWD/.tools/facturx-python"
         );
     };
