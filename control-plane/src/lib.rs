@@ -2,6 +2,7 @@
 //! and API, and the provisioning of tenant instances.
 
 pub mod app;
+pub mod billing;
 pub mod cli;
 pub mod config;
 pub mod domains;
@@ -9,6 +10,7 @@ pub mod hosts;
 pub mod leases;
 pub mod metrics;
 pub mod operators;
+pub mod pdfa;
 pub mod provisioning;
 pub mod slug;
 pub mod tenants;

@@ -82,6 +82,44 @@ impl Cents {
     }
 }
 
+impl Cents {
+    /// The plain decimal form machines read (XML, CSV): `1234.56`, `-0.05`.
+    pub fn decimal(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        format!("{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+// Sums of amounts: overflow is a bug (i64 cents hold 92 quadrillion euros), so these
+// panic on overflow in every build rather than wrap.
+impl std::ops::Add for Cents {
+    type Output = Cents;
+    fn add(self, other: Cents) -> Cents {
+        Cents(self.0.checked_add(other.0).expect("amount overflow"))
+    }
+}
+
+impl std::ops::Sub for Cents {
+    type Output = Cents;
+    fn sub(self, other: Cents) -> Cents {
+        Cents(self.0.checked_sub(other.0).expect("amount overflow"))
+    }
+}
+
+impl std::ops::Neg for Cents {
+    type Output = Cents;
+    fn neg(self) -> Cents {
+        Cents(self.0.checked_neg().expect("amount overflow"))
+    }
+}
+
+impl std::iter::Sum for Cents {
+    fn sum<I: Iterator<Item = Cents>>(iter: I) -> Cents {
+        iter.fold(Cents(0), |total, amount| total + amount)
+    }
+}
+
 impl fmt::Display for Cents {
     /// German format with thousands separators: `1.234,56 €`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -181,6 +219,20 @@ mod tests {
         assert_eq!(Cents(123456).to_string(), "1.234,56 €");
         assert_eq!(Cents(5).to_string(), "0,05 €");
         assert_eq!(Cents(100_000_000).to_string(), "1.000.000,00 €");
+        assert_eq!(Cents(-123456).to_string(), "-1.234,56 €");
+        assert_eq!(Cents(i64::MIN).to_string(), "-92.233.720.368.547.758,08 €");
+    }
+
+    #[test]
+    fn amounts_in_plain_decimal_and_arithmetic() {
+        assert_eq!(Cents(123456).decimal(), "1234.56");
+        assert_eq!(Cents(0).decimal(), "0.00");
+        assert_eq!(Cents(-5).decimal(), "-0.05");
+        assert_eq!(Cents(i64::MIN).decimal(), "-92233720368547758.08");
+        assert_eq!(Cents(150) + Cents(-200), Cents(-50));
+        assert_eq!(Cents(150) - Cents(200), Cents(-50));
+        assert_eq!(-Cents(7), Cents(-7));
+        assert_eq!([Cents(1), Cents(2), Cents(3)].into_iter().sum::<Cents>(), Cents(6));
     }
 
     #[test]
