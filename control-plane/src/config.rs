@@ -280,6 +280,37 @@ mod tests {
     }
 
     #[test]
+    fn a_file_can_clear_optional_kubernetes_keys_that_have_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "ordo.toml",
+                r#"
+provisioner = "kubernetes"
+database_url = "postgres://ordo@db/ordo"
+
+[kubernetes]
+image = "registry.example.com/ordo/tenant-app:1"
+ingress_class = ""
+storage_class = ""
+
+[kubernetes.database]
+cidr = ""
+namespace = "postgres"
+port = 5432
+"#,
+            )?;
+            let config = Config::load(Some(Path::new("ordo.toml"))).expect("loads");
+            assert_eq!(config.kubernetes.database.cidr, None);
+            assert_eq!(config.kubernetes.database.namespace.as_deref(), Some("postgres"));
+            assert_eq!(config.kubernetes.ingress_class, None);
+            assert_eq!(config.kubernetes.storage_class, None);
+            // Untouched defaults stay.
+            assert_eq!(config.kubernetes.smtp.cidr.as_deref(), Some("0.0.0.0/0"));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn kubernetes_needs_postgres_and_an_image() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("ORDO_PROVISIONER", "kubernetes");

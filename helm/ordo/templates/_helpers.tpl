@@ -79,3 +79,71 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "ordo.devMasterKey" -}}
 ZGV2LW9ubHktbWFzdGVyLWtleS1kby1ub3QtdXNlISE=
 {{- end }}
+
+{{/*
+Refuses combinations the control plane cannot serve, with a message that says
+what to change. Included by deployment.yaml, so every render runs it.
+*/}}
+{{- define "ordo.validate" -}}
+{{- if eq .Values.provisioner "local" }}
+{{- if gt (int .Values.replicaCount) 1 }}
+{{- fail (printf "replicaCount is %d, but provisioner is local: portals are served in-process by the replica that provisioned them, so a second replica would answer 404 for them. Use replicaCount: 1, or provisioner: kubernetes for 2 or more replicas." (int .Values.replicaCount)) }}
+{{- end }}
+{{- else if eq .Values.provisioner "kubernetes" }}
+{{- if .Values.ingress.tenantWildcard.enabled }}
+{{- fail "ingress.tenantWildcard.enabled is for the local provisioner only: with provisioner: kubernetes every tenant gets its own Ingress (and suspended portals are routed to the control plane by it). Set ingress.tenantWildcard.enabled: false." }}
+{{- end }}
+{{- range $name := list "database" "smtp" }}
+{{- $target := index $.Values.tenants $name }}
+{{- if eq (empty $target.cidr) (empty $target.namespace) }}
+{{- fail (printf "tenants.%s needs exactly one of cidr or namespace (the other empty): where tenant pods may connect." $name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The TOML file at ORDO_CONFIG: the settings that are structured (maps, nested
+tables) and so do not fit environment variables. Keys are the control plane's
+(control-plane/src/config.rs, provisioning/kubernetes/settings.rs); serde ignores
+unknown keys, so .ci/helm-check compares the rendered keys with a fixed list.
+*/}}
+{{- define "ordo.configToml" -}}
+{{- $t := .Values.tenants }}
+{{- $config := dict "provisioner" .Values.provisioner "reconcile_interval_secs" (int64 $t.reconcileIntervalSecs) }}
+{{- if eq .Values.provisioner "kubernetes" }}
+{{- $plans := dict }}
+{{- range $key, $plan := dict "trial" $t.plans.trial "pay_per_use" $t.plans.payPerUse "premium_starter" $t.plans.premiumStarter "premium" $t.plans.premium }}
+{{- $_ := set $plans $key (dict
+      "cpu_request" (toString $plan.cpuRequest)
+      "cpu_limit" (toString $plan.cpuLimit)
+      "memory_request" (toString $plan.memoryRequest)
+      "memory_limit" (toString $plan.memoryLimit)
+      "storage" (toString $plan.storage)) }}
+{{- end }}
+{{- $kubernetes := dict
+      "image" (include "ordo.imageRef" (list $t.image .))
+      "image_pull_policy" $t.image.pullPolicy
+      "namespace_prefix" $t.namespacePrefix
+      "control_plane_namespace" .Release.Namespace
+      "control_plane_service" (include "ordo.fullname" .)
+      "control_plane_port" (int64 .Values.service.port)
+      "control_plane_pod_labels" (include "ordo.selectorLabels" . | fromYaml)
+      "ingress_namespace" $t.ingress.namespace
+      "ingress_class" $t.ingress.className
+      "ingress_annotations" $t.ingress.annotations
+      "cluster_issuer" $t.clusterIssuer
+      "storage_class" $t.storageClass
+      "database" (dict "cidr" $t.database.cidr "namespace" $t.database.namespace "port" (int64 $t.database.port))
+      "smtp" (dict "cidr" $t.smtp.cidr "namespace" $t.smtp.namespace "port" (int64 $t.smtp.port))
+      "plans" $plans
+      "request_timeout_ms" (int64 $t.requestTimeoutMs)
+      "max_attempts" (int64 $t.maxAttempts)
+      "backoff_initial_ms" (int64 $t.backoffInitialMs)
+      "backoff_max_ms" (int64 $t.backoffMaxMs)
+      "ready_timeout_secs" (int64 $t.readyTimeoutSecs)
+      "poll_interval_ms" (int64 $t.pollIntervalMs) }}
+{{- $_ := set $config "kubernetes" $kubernetes }}
+{{- end }}
+{{- toToml $config }}
+{{- end }}

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use tenant_app::plans::Plan;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,15 +24,18 @@ pub struct KubernetesSettings {
     pub control_plane_pod_labels: BTreeMap<String, String>,
     /// The namespace of the ingress controller, the only other client of a tenant pod.
     pub ingress_namespace: String,
+    #[serde(deserialize_with = "empty_is_none")]
     pub ingress_class: Option<String>,
     /// Extra annotations on every tenant Ingress.
     pub ingress_annotations: BTreeMap<String, String>,
     /// cert-manager ClusterIssuer for the tenant host names; unset: no TLS section.
+    #[serde(deserialize_with = "empty_is_none")]
     pub cluster_issuer: Option<String>,
     /// Where tenant pods may open connections besides DNS and the control plane.
     pub database: EgressTarget,
     pub smtp: EgressTarget,
     /// The documents volume's storage class; unset: the cluster default.
+    #[serde(deserialize_with = "empty_is_none")]
     pub storage_class: Option<String>,
     pub plans: PlanSizes,
     /// Per API request; a request that takes longer counts as failed and is retried.
@@ -50,9 +53,20 @@ pub struct KubernetesSettings {
 /// A peer outside the cluster (a CIDR) or inside it (a namespace), on one port.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EgressTarget {
+    #[serde(default, deserialize_with = "empty_is_none")]
     pub cidr: Option<String>,
+    #[serde(default, deserialize_with = "empty_is_none")]
     pub namespace: Option<String>,
     pub port: u16,
+}
+
+/// Reads an empty string as unset. Configuration layers merge key by key and
+/// TOML has no null, so without this a file could never clear an optional key
+/// whose default is set: `database = { namespace = "postgres", cidr = "" }`
+/// replaces the default CIDR, and `ingress_class = ""` uses the cluster's
+/// default IngressClass.
+fn empty_is_none<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.filter(|value| !value.trim().is_empty()))
 }
 
 /// Requests, limits and volume size by plan.
