@@ -261,7 +261,21 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    provisioning::resume_all(&app).await.context("resuming tenants")?;
+    match app.config.provisioner {
+        // Portals served in-process must be back before the first request.
+        ProvisionerKind::Local => provisioning::resume_all(&app).await.context("resuming tenants")?,
+        // On Kubernetes the portals run on their own: bringing hundreds of them
+        // to their records (each waiting for its Deployment) must not hold up
+        // this replica's readiness, or its startup probe would restart it.
+        ProvisionerKind::Kubernetes => {
+            let app = app.clone();
+            tokio::spawn(async move {
+                if let Err(err) = provisioning::resume_all(&app).await {
+                    tracing::error!(error = format!("{err:#}"), "resuming tenants failed; the reconcile loop retries");
+                }
+            });
+        }
+    }
     let domain_checks = domains::spawn_periodic_checks(app.clone());
     let interval = std::time::Duration::from_secs(app.config.reconcile_interval_secs);
     let reconciler = tokio::spawn(provisioning::reconcile_loop(app.clone(), interval));
