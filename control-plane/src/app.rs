@@ -17,6 +17,7 @@ use tenant_app::security::csrf::CsrfConfig;
 use tenant_app::security::throttle::LoginThrottle;
 use tokio::net::TcpListener;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ProvisionerKind};
 use crate::domains::directory::InProcessDirectory;
 use crate::domains::{self, dns::DnsChecker};
@@ -34,6 +35,7 @@ pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (2, "custom domains", include_str!("../../migrations/control-plane/0002_custom_domains.sql")),
     (3, "suspension", include_str!("../../migrations/control-plane/0003_suspension.sql")),
     (4, "leases", include_str!("../../migrations/control-plane/0004_leases.sql")),
+    (5, "jobs, usage, trials", include_str!("../../migrations/control-plane/0005_jobs_usage_trials.sql")),
 ]);
 
 /// Shared by every request handler and background task; cheap to clone.
@@ -61,6 +63,7 @@ pub struct AppInner {
     /// Held while a tenant is deployed again after a domain change, so that the
     /// deployment that runs last has read the newest verified domains.
     pub domain_deploys: tokio::sync::Mutex<()>,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Deref for AppState {
@@ -94,7 +97,7 @@ pub fn control_database_url(config: &Config) -> anyhow::Result<SecretString> {
     }
 }
 
-fn absolute(path: &Path) -> anyhow::Result<std::path::PathBuf> {
+pub fn absolute(path: &Path) -> anyhow::Result<std::path::PathBuf> {
     std::fs::create_dir_all(path).with_context(|| format!("creating the data directory {}", path.display()))?;
     path.canonicalize().with_context(|| format!("resolving {}", path.display()))
 }
@@ -151,6 +154,11 @@ impl AppState {
     /// Builds the state; `listen_port` is the port actually bound, used in links
     /// unless `public_port` is configured.
     pub async fn build(config: Config, listen_port: u16) -> anyhow::Result<AppState> {
+        AppState::build_with_clock(config, listen_port, Arc::new(SystemClock)).await
+    }
+
+    /// As [`AppState::build`], going by `clock` (tests move it).
+    pub async fn build_with_clock(config: Config, listen_port: u16, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
         let db = open_database(&config).await?;
         let master_key = master_keys(&config, db.backend())?;
         let hosts = Hosts::new(&config.public_scheme, &config.base_domain, config.public_port.unwrap_or(listen_port));
@@ -218,6 +226,7 @@ impl AppState {
                 provisioning_now: Mutex::new(HashSet::new()),
                 instance_id: new_id(),
                 domain_deploys: tokio::sync::Mutex::new(()),
+                clock,
             }
         })))
     }
@@ -279,6 +288,7 @@ pub async fn run(
     let domain_checks = domains::spawn_periodic_checks(app.clone());
     let interval = std::time::Duration::from_secs(app.config.reconcile_interval_secs);
     let reconciler = tokio::spawn(provisioning::reconcile_loop(app.clone(), interval));
+    let scheduler = app.config.jobs.enabled.then(|| tokio::spawn(crate::scheduler::run_loop(app.clone())));
     let router = crate::web::router(app.clone());
     tracing::info!(
         public = %app.hosts.public_url(),
@@ -292,6 +302,9 @@ pub async fn run(
         .context("serving");
     domain_checks.abort();
     reconciler.abort();
+    if let Some(scheduler) = scheduler {
+        scheduler.abort();
+    }
     let _ = crate::leases::release(&app.db, provisioning::RECONCILE_LEASE, &app.instance_id).await;
     served?;
     app.db.close().await;

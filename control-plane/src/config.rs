@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tenant_app::telemetry::LogFormat;
 
 pub use crate::provisioning::kubernetes::settings::KubernetesSettings;
+pub use crate::scheduler::JobSettings;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
@@ -45,6 +46,10 @@ pub struct Config {
     /// Log e-mail links (sign-up, invitations) so a developer can follow them.
     pub log_mail_links: bool,
     pub trial_days: i64,
+    /// Days a lapsed trial's data is kept before the instance is deleted.
+    pub trial_grace_days: i64,
+    /// How many paid 30-day extensions a broker may buy.
+    pub trial_extensions_allowed: i64,
     /// Trial sign-ups allowed per client address and hour.
     pub signup_limit_per_hour: i64,
     /// Behind a reverse proxy (an ingress): take the client's address from the
@@ -66,6 +71,7 @@ pub struct Config {
     /// repair) and failed provisioning retried.
     pub reconcile_interval_secs: u64,
     pub kubernetes: KubernetesSettings,
+    pub jobs: JobSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +120,8 @@ struct Defaults {
     log_format: &'static str,
     log_mail_links: bool,
     trial_days: i64,
+    trial_grace_days: i64,
+    trial_extensions_allowed: i64,
     signup_limit_per_hour: i64,
     trust_proxy: bool,
     max_upload_mib: usize,
@@ -124,6 +132,7 @@ struct Defaults {
     provisioner: ProvisionerKind,
     reconcile_interval_secs: u64,
     kubernetes: KubernetesSettings,
+    jobs: JobSettings,
 }
 
 impl Config {
@@ -139,6 +148,8 @@ impl Config {
             log_format: "pretty",
             log_mail_links: true,
             trial_days: 30,
+            trial_grace_days: 30,
+            trial_extensions_allowed: 2,
             signup_limit_per_hour: 10,
             trust_proxy: false,
             max_upload_mib: 20,
@@ -149,6 +160,7 @@ impl Config {
             provisioner: ProvisionerKind::Local,
             reconcile_interval_secs: 60,
             kubernetes: KubernetesSettings::default(),
+            jobs: JobSettings::default(),
         };
         Figment::from(Serialized::defaults(defaults))
     }
@@ -195,6 +207,10 @@ impl Config {
         if self.domain_check_tolerance < 1 {
             return Err("domain_check_tolerance must be at least 1".into());
         }
+        if self.trial_grace_days < 0 || self.trial_extensions_allowed < 0 {
+            return Err("trial_grace_days and trial_extensions_allowed cannot be negative".into());
+        }
+        self.jobs.validate()?;
         if self.reconcile_interval_secs == 0 {
             return Err("reconcile_interval_secs must be at least 1".into());
         }

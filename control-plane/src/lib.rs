@@ -4,6 +4,7 @@
 pub mod app;
 pub mod billing;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod domains;
 pub mod hosts;
@@ -12,6 +13,9 @@ pub mod metrics;
 pub mod operators;
 pub mod pdfa;
 pub mod provisioning;
+pub mod scheduler;
 pub mod slug;
 pub mod tenants;
+pub mod trials;
+pub mod usage;
 pub mod web;

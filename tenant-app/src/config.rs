@@ -21,6 +21,8 @@ pub struct TenantAppConfig {
     pub public_url: String,
     pub operator_name: String,
     pub whitelabel: bool,
+    /// The trial ended without an order: the portal is locked (set by the provisioner).
+    pub trial_ended: bool,
     /// `trial`, `pay_per_use`, `premium_starter` or `premium`: sets the portal's limits.
     pub plan: String,
     pub database_url: SecretString,
@@ -52,6 +54,7 @@ struct Defaults {
     listen: &'static str,
     operator_name: &'static str,
     whitelabel: bool,
+    trial_ended: bool,
     plan: &'static str,
     mail_dir: &'static str,
     files_dir: &'static str,
@@ -67,6 +70,7 @@ impl TenantAppConfig {
             listen: "0.0.0.0:8080",
             operator_name: "Ordo",
             whitelabel: false,
+            trial_ended: false,
             plan: "trial",
             mail_dir: "./data/mail",
             files_dir: "./data/files",

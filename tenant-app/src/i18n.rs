@@ -147,6 +147,11 @@ const TRANSLATIONS: &[(&str, &str)] = &[
     ("Das Passwort darf höchstens 256 Zeichen lang sein.", "The password may be at most 256 characters long."),
     ("Die beiden Eingaben stimmen nicht überein.", "The two entries do not match."),
     ("Link ungültig", "Link no longer valid"),
+    ("Vorübergehend nicht erreichbar", "Temporarily unavailable"),
+    (
+        "Dieses Kundenportal ist vorübergehend nicht erreichbar. Bei Fragen wenden Sie sich bitte direkt an Ihre Maklerin oder Ihren Makler.",
+        "This customer portal is temporarily unavailable. If you have questions, please contact your broker directly.",
+    ),
     ("Dieser Link gilt nicht mehr", "This link is no longer valid"),
     (
         "Der Link wurde bereits benutzt, ist abgelaufen oder wurde durch einen neueren ersetzt. Bitte bitten Sie um eine neue E-Mail.",

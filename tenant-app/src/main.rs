@@ -43,7 +43,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let store = std::sync::Arc::new(LocalStore::new(config.files_dir.clone()));
     let plan = Plan::parse(&config.plan).context("ORDO_PLAN must be trial, pay_per_use, premium_starter or premium")?;
-    let entitlements = Entitlements { plan, whitelabel: config.whitelabel };
+    let entitlements = Entitlements { plan, whitelabel: config.whitelabel, trial_ended: config.trial_ended };
     let branding = tenant_app::branding::load(&db).await.context("loading the branding")?;
     let domains = match &config.control_plane_url {
         Some(url) => {

@@ -86,12 +86,11 @@ async fn whitelabel_removes_every_trace_of_the_operator(backend: Backend) {
     let (_, login) = get_page(&app.client(), &broker.url("/anmelden")).await;
     assert!(login.contains("betrieben mit Ordo"));
 
-    app.state
-        .registry
-        .get(&slug)
-        .unwrap()
-        .portal
-        .set_entitlements(Entitlements { plan: Plan::Premium, whitelabel: true });
+    app.state.registry.get(&slug).unwrap().portal.set_entitlements(Entitlements {
+        plan: Plan::Premium,
+        whitelabel: true,
+        trial_ended: false,
+    });
     let customer = broker.invite(&app, &max, "max@example.de", "kunden passwort 1").await;
     let invitation = app.last_mail_to("max@example.de");
     assert!(invitation.from.contains("portal@kundenordner.example"), "{}", invitation.from);

@@ -309,7 +309,7 @@ async fn a_standalone_portal_keeps_the_input_while_the_control_plane_is_away() {
     let portal = instance::start(
         db,
         settings,
-        Entitlements { plan: Plan::Trial, whitelabel: false },
+        Entitlements { plan: Plan::Trial, whitelabel: false, trial_ended: false },
         tenant_app::branding::Branding::default(),
         mailer,
         Arc::new(tenant_app::storage::LocalStore::new(dir.path().join("files"))),

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use control_plane::app::{self, AppState};
+use control_plane::clock::ManualClock;
 use control_plane::config::Config;
 use figment::providers::Serialized;
 use reqwest::redirect::Policy;
@@ -62,6 +63,8 @@ macro_rules! both_backends {
 
 /// A running control plane with its own data directory (and database).
 pub struct TestApp {
+    /// The control plane's clock: stands still until a test moves it.
+    pub clock: Arc<ManualClock>,
     pub addr: SocketAddr,
     pub state: AppState,
     pub config: Config,
@@ -102,7 +105,7 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, settings: &[(&str, &str)]) -> TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let settings = settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Self::spawn_in(backend, data_dir, None, settings).await
+        Self::spawn_in(backend, data_dir, None, settings, None).await
     }
 
     /// Starts (or restarts) an app on an existing data directory and database.
@@ -111,11 +114,14 @@ impl TestApp {
         data_dir: tempfile::TempDir,
         pg_database: Option<String>,
         settings: Vec<(String, String)>,
+        clock: Option<Arc<ManualClock>>,
     ) -> TestApp {
         let mut figment = Config::defaults()
             .merge(Serialized::default("data_dir", data_dir.path()))
             .merge(Serialized::default("listen", "127.0.0.1:0"))
-            .merge(Serialized::default("log_mail_links", false));
+            .merge(Serialized::default("log_mail_links", false))
+            // Tests run scheduled jobs themselves, at the times they set (`run_jobs`).
+            .merge(Serialized::default("jobs.enabled", false));
         let mut pg_database = pg_database;
         if let Backend::Postgres(admin_url) = &backend {
             let database = match pg_database.clone() {
@@ -146,12 +152,14 @@ impl TestApp {
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let state = AppState::build(config.clone(), addr.port()).await.expect("app builds");
+        let clock = clock.unwrap_or_else(|| Arc::new(ManualClock::new(chrono::Utc::now())));
+        let state = AppState::build_with_clock(config.clone(), addr.port(), clock.clone()).await.expect("app builds");
         let (shutdown, shutdown_rx) = oneshot::channel::<()>();
         let server = tokio::spawn(app::run(state.clone(), listener, async move {
             let _ = shutdown_rx.await;
         }));
         let app = TestApp {
+            clock,
             addr,
             state,
             config,
@@ -198,7 +206,8 @@ impl TestApp {
         let pg_database = self.pg_database.take();
         let data_dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("temp dir"));
         let settings = std::mem::take(&mut self.settings);
-        TestApp::spawn_in(backend, data_dir, pg_database, settings).await
+        let clock = self.clock.clone();
+        TestApp::spawn_in(backend, data_dir, pg_database, settings, Some(clock)).await
     }
 
     async fn stop_server(&mut self) {
@@ -307,6 +316,12 @@ impl TestApp {
             response.text().await.unwrap_or_default()
         );
         response.json().await.expect("sign-up body")
+    }
+
+    /// Moves the clock to `at` and runs whatever scheduled jobs are due then.
+    pub async fn run_jobs_at(&self, at: chrono::DateTime<chrono::Utc>) -> Vec<control_plane::scheduler::Ran> {
+        self.clock.set(at);
+        control_plane::scheduler::run_due(&self.state).await.expect("scheduled jobs")
     }
 
     /// The configuration with links naming this run's port, as the CLI commands need it.

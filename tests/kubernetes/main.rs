@@ -91,7 +91,7 @@ pub fn tenant(plan: Plan, custom_domains: &[&str]) -> TenantDeployment {
         public_url: "https://muster-makler.ordo.example".into(),
         database_url: SecretString::from("postgres://ordo_t_1:pw@db.example:5432/ordo_t_1"),
         session_key: Key::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap(),
-        entitlements: Entitlements { plan, whitelabel: false },
+        entitlements: Entitlements { plan, whitelabel: false, trial_ended: false },
         custom_domains: custom_domains.iter().map(|d| d.to_string()).collect(),
     }
 }

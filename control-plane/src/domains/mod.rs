@@ -134,7 +134,7 @@ const TAKEN: &str = "Diese Domain ist bereits für ein anderes Portal eingetrage
 
 /// Claims `domain` for `tenant`; claiming a domain the tenant already holds returns it.
 pub async fn claim(app: &AppState, tenant: &Tenant, domain: &DomainName) -> Result<DomainRecord, DirectoryError> {
-    if !provisioning::entitlements(tenant).custom_domains() {
+    if !provisioning::entitlements(tenant, app.clock.timestamp()).custom_domains() {
         return Err(DirectoryError::Refused("Eine eigene Domain gehört zum Whitelabel-Paket.".into()));
     }
     let base = &app.hosts.base_domain;

@@ -70,9 +70,11 @@ pub trait Provisioner: Send + Sync + 'static {
     async fn remove(&self, tenant_id: &str, slug: &str) -> anyhow::Result<()>;
 }
 
-/// What a tenant's plan grants its portal.
-pub fn entitlements(tenant: &Tenant) -> Entitlements {
-    Entitlements { plan: Plan::parse(&tenant.plan).unwrap_or(Plan::Trial), whitelabel: false }
+/// What a tenant's plan grants its portal at `now`.
+pub fn entitlements(tenant: &Tenant, now: i64) -> Entitlements {
+    let plan = Plan::parse(&tenant.plan).unwrap_or(Plan::Trial);
+    let trial_ended = plan == Plan::Trial && tenant.trial_ends_at.is_some_and(|end| now >= end);
+    Entitlements { plan, whitelabel: false, trial_ended }
 }
 
 /// Builds what the provisioner needs from the tenant record and its verified domains.
@@ -84,7 +86,7 @@ pub async fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<T
         .map(|sealed| tenant_key.open_string(sealed))
         .transpose()
         .context("opening the database password")?;
-    let entitlements = entitlements(tenant);
+    let entitlements = entitlements(tenant, app.clock.timestamp());
     // Own domains are served while the plan includes them; verified ones stay recorded.
     let custom_domains = if entitlements.custom_domains() {
         domains::verified_domains(&app.db, &tenant.id).await.context("reading the verified domains")?

@@ -14,6 +14,9 @@ pub enum TenantStatus {
     Provisioning,
     Ready,
     Failed,
+    /// The instance and its data are gone (a lapsed trial); the record stays
+    /// for invoices and the audit log.
+    Deleted,
 }
 
 impl TenantStatus {
@@ -23,6 +26,7 @@ impl TenantStatus {
             TenantStatus::Provisioning => "provisioning",
             TenantStatus::Ready => "ready",
             TenantStatus::Failed => "failed",
+            TenantStatus::Deleted => "deleted",
         }
     }
 
@@ -31,6 +35,7 @@ impl TenantStatus {
             "requested" => TenantStatus::Requested,
             "provisioning" => TenantStatus::Provisioning,
             "ready" => TenantStatus::Ready,
+            "deleted" => TenantStatus::Deleted,
             _ => TenantStatus::Failed,
         }
     }
@@ -41,6 +46,7 @@ impl TenantStatus {
             TenantStatus::Provisioning => "wird eingerichtet",
             TenantStatus::Ready => "bereit",
             TenantStatus::Failed => "fehlgeschlagen",
+            TenantStatus::Deleted => "gelöscht",
         }
     }
 }
@@ -105,6 +111,10 @@ pub struct Tenant {
     /// Set while the instance is stopped (by the operator, or by billing).
     pub suspended_at: Option<i64>,
     pub suspended_reason: Option<String>,
+    /// Trial reminders sent for the current trial end (see `trials`).
+    pub trial_reminders: i64,
+    pub trial_extensions: i64,
+    pub deleted_at: Option<i64>,
 }
 
 impl Tenant {
@@ -135,7 +145,7 @@ impl Tenant {
 
 const COLUMNS: &str = "id, slug, name, company, street, postal_code, city, phone, email, \
                        status, status_reason, provision_step, plan, trial_ends_at, wrapped_key, db_password_enc, session_key_enc, created_at, \
-                       suspended_at, suspended_reason";
+                       suspended_at, suspended_reason, trial_reminders, trial_extensions, deleted_at";
 
 fn from_row(row: sqlx::any::AnyRow) -> Result<Tenant, sqlx::Error> {
     use sqlx::Row;
@@ -160,6 +170,9 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<Tenant, sqlx::Error> {
         created_at: row.try_get(17)?,
         suspended_at: row.try_get(18)?,
         suspended_reason: row.try_get(19)?,
+        trial_reminders: row.try_get(20)?,
+        trial_extensions: row.try_get(21)?,
+        deleted_at: row.try_get(22)?,
     })
 }
 

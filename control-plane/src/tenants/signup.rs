@@ -3,7 +3,7 @@
 use chrono::{Duration, TimeZone};
 use serde::Deserialize;
 use tenant_app::crypto::Key;
-use tenant_app::db::{is_unique_violation, new_id, now};
+use tenant_app::db::{is_unique_violation, new_id};
 use tenant_app::values::{EmailAddress, optional_text, required_text};
 use tenant_app::web::FieldErrors;
 
@@ -113,7 +113,7 @@ pub async fn record_trial(app: &AppState, trial: &NewTrial) -> Result<Tenant, Si
     let tenant_key = Key::generate();
     let session_key = Key::generate();
     let id = new_id();
-    let now = now();
+    let now = app.clock.timestamp();
     for slug in Slug::candidates(trial.slug_source()).take(100) {
         let inserted = sqlx::query(
             "INSERT INTO tenants (id, slug, name, company, street, postal_code, city, phone, email, status, provision_step, \

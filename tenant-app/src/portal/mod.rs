@@ -18,6 +18,7 @@ mod emergency;
 mod folder;
 mod internal;
 mod layout;
+mod lock;
 mod messages;
 
 use std::sync::{Arc, RwLock};
@@ -87,6 +88,8 @@ pub fn internal_token(secret: &Key) -> String {
 pub struct Entitlements {
     pub plan: Plan,
     pub whitelabel: bool,
+    /// The trial is over without an order: the portal is locked (`lock`).
+    pub trial_ended: bool,
 }
 
 impl Entitlements {
@@ -220,6 +223,7 @@ impl Portal {
             .route("/readyz", get(readyz))
             .fallback(not_found)
             .route("/sprache/{code}", get(crate::i18n::switch))
+            .layer(axum::middleware::from_fn_with_state(self.clone(), lock::gate))
             .layer(axum::middleware::from_fn_with_state(csrf_config, csrf::ensure_cookie))
             .layer(axum::middleware::from_fn(crate::i18n::language))
             .layer(axum::middleware::from_fn_with_state(self.clone(), cache::invalidate_after_writes))

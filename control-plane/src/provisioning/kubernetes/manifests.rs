@@ -386,6 +386,7 @@ fn portal_deployment(
         env("ORDO_OPERATOR_NAME", &environment.operator_name),
         env("ORDO_PLAN", deployment.entitlements.plan.as_str()),
         env("ORDO_WHITELABEL", deployment.entitlements.whitelabel.to_string()),
+        env("ORDO_TRIAL_ENDED", deployment.entitlements.trial_ended.to_string()),
         env("ORDO_LISTEN", format!("0.0.0.0:{PORT}")),
         env("ORDO_FILES_DIR", "/data/files"),
         env("ORDO_MAIL_DIR", "/data/mail"),
