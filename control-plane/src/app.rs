@@ -36,6 +36,7 @@ pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (3, "suspension", include_str!("../../migrations/control-plane/0003_suspension.sql")),
     (4, "leases", include_str!("../../migrations/control-plane/0004_leases.sql")),
     (5, "jobs, usage, trials", include_str!("../../migrations/control-plane/0005_jobs_usage_trials.sql")),
+    (6, "billing", include_str!("../../migrations/control-plane/0006_billing.sql")),
 ]);
 
 /// Shared by every request handler and background task; cheap to clone.
@@ -270,6 +271,15 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Prices configured now apply from the next month (docs/billing.md).
+    if let Some(from) =
+        crate::billing::prices::record(&app.db, &app.config.pricing, app.clock.berlin_today(), app.clock.timestamp())
+            .await
+            .context("recording the price list")?
+    {
+        tracing::info!(valid_from = %from, "new prices recorded");
+        app.audit("system", "price_list", &format!("valid from {from}")).await?;
+    }
     match app.config.provisioner {
         // Portals served in-process must be back before the first request.
         ProvisionerKind::Local => provisioning::resume_all(&app).await.context("resuming tenants")?,

@@ -12,6 +12,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tenant_app::telemetry::LogFormat;
 
+pub use crate::billing::settings::BillingSettings;
 pub use crate::provisioning::kubernetes::settings::KubernetesSettings;
 pub use crate::scheduler::JobSettings;
 
@@ -72,6 +73,7 @@ pub struct Config {
     pub reconcile_interval_secs: u64,
     pub kubernetes: KubernetesSettings,
     pub jobs: JobSettings,
+    pub billing: BillingSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +84,7 @@ pub enum ProvisionerKind {
 }
 
 /// Plan prices shown on the pricing page, in euro cents, net of VAT.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pricing {
     pub setup_fee_cents: i64,
     pub pay_per_use_base_cents: i64,
@@ -133,6 +135,7 @@ struct Defaults {
     reconcile_interval_secs: u64,
     kubernetes: KubernetesSettings,
     jobs: JobSettings,
+    billing: BillingSettings,
 }
 
 impl Config {
@@ -161,6 +164,7 @@ impl Config {
             reconcile_interval_secs: 60,
             kubernetes: KubernetesSettings::default(),
             jobs: JobSettings::default(),
+            billing: BillingSettings::default(),
         };
         Figment::from(Serialized::defaults(defaults))
     }
@@ -211,6 +215,7 @@ impl Config {
             return Err("trial_grace_days and trial_extensions_allowed cannot be negative".into());
         }
         self.jobs.validate()?;
+        self.billing.validate()?;
         if self.reconcile_interval_secs == 0 {
             return Err("reconcile_interval_secs must be at least 1".into());
         }

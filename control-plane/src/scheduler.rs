@@ -28,15 +28,18 @@ pub enum Job {
     UsageSnapshot,
     /// Trial reminders, suspension at the end, deletion after the grace period.
     TrialLifecycle,
+    /// Invoices for the month before, on the 1st.
+    MonthlyInvoices,
 }
 
 impl Job {
-    pub const ALL: [Job; 2] = [Job::UsageSnapshot, Job::TrialLifecycle];
+    pub const ALL: [Job; 3] = [Job::UsageSnapshot, Job::TrialLifecycle, Job::MonthlyInvoices];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::UsageSnapshot => "usage_snapshot",
             Job::TrialLifecycle => "trial_lifecycle",
+            Job::MonthlyInvoices => "monthly_invoices",
         }
     }
 
@@ -44,6 +47,7 @@ impl Job {
         match self {
             Job::UsageSnapshot => &settings.usage_snapshot,
             Job::TrialLifecycle => &settings.trial_lifecycle,
+            Job::MonthlyInvoices => &settings.monthly_invoices,
         }
     }
 
@@ -51,6 +55,9 @@ impl Job {
         match self {
             Job::UsageSnapshot => crate::usage::snapshot_all(app, due).await,
             Job::TrialLifecycle => crate::trials::run_lifecycle(app).await,
+            Job::MonthlyInvoices => crate::billing::run::run_monthly(app, due).await.map(|report| {
+                format!("{} drafted, {} issued, {} e-mailed", report.drafted, report.issued, report.emailed)
+            }),
         }
     }
 }
@@ -67,6 +74,7 @@ pub struct JobSettings {
     // Times avoid 02:00–03:00, which the switch to summer time skips.
     pub usage_snapshot: String,
     pub trial_lifecycle: String,
+    pub monthly_invoices: String,
 }
 
 impl Default for JobSettings {
@@ -77,6 +85,7 @@ impl Default for JobSettings {
             stale_after_secs: 3_600,
             usage_snapshot: "0 30 0 * * *".into(),
             trial_lifecycle: "0 0 6 * * *".into(),
+            monthly_invoices: "0 0 4 1 * *".into(),
         }
     }
 }

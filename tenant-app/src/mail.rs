@@ -13,6 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 pub enum MailError {
     #[error("invalid address: {0}")]
     Address(String),
+    #[error("attachment {0} has an invalid content type")]
+    Attachment(String),
     #[error("could not build message: {0}")]
     Build(#[from] lettre::error::Error),
     #[error("SMTP: {0}")]
@@ -50,8 +52,17 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
+/// A file sent along with an e-mail.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub filename: String,
+    /// e.g. `application/pdf`.
+    pub content_type: &'static str,
+    pub content: Vec<u8>,
+}
+
 /// One message to one person. Bodies are plain text: they carry links, never the
-/// content of messages or contracts.
+/// content of messages or contracts (invoices travel as attachments).
 #[derive(Debug, Clone)]
 pub struct Email {
     pub to: String,
@@ -80,18 +91,32 @@ impl Mailer {
     }
 
     pub async fn send(&self, email: Email) -> Result<(), MailError> {
+        self.send_with_attachments(email, Vec::new()).await
+    }
+
+    /// Sends `email` with files attached (invoices, contracts).
+    pub async fn send_with_attachments(&self, email: Email, attachments: Vec<Attachment>) -> Result<(), MailError> {
         let to: Mailbox = email.to.parse().map_err(|_| MailError::Address(email.to.clone()))?;
         let from_address = match &email.from_address {
             Some(address) => address.parse().map_err(|_| MailError::Address(address.clone()))?,
             None => self.from_address.clone(),
         };
         let from = Mailbox::new(Some(email.sender_name), from_address);
-        let message = Message::builder()
-            .from(from)
-            .to(to)
-            .subject(email.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(email.body)?;
+        let builder = Message::builder().from(from).to(to).subject(email.subject);
+        let message = if attachments.is_empty() {
+            builder.header(ContentType::TEXT_PLAIN).body(email.body)?
+        } else {
+            let mut parts =
+                lettre::message::MultiPart::mixed().singlepart(lettre::message::SinglePart::plain(email.body));
+            for attachment in attachments {
+                let content_type = ContentType::parse(attachment.content_type)
+                    .map_err(|_| MailError::Attachment(attachment.filename.clone()))?;
+                parts = parts.singlepart(
+                    lettre::message::Attachment::new(attachment.filename).body(attachment.content, content_type),
+                );
+            }
+            builder.multipart(parts)?
+        };
         match self.transport.as_ref() {
             Transport::Files(files) => {
                 files.send(message).await?;

@@ -9,6 +9,7 @@ mod documents;
 mod domains;
 mod emergency;
 mod first_path;
+mod invoicing;
 mod isolation;
 mod jobs;
 mod keys;

@@ -7,6 +7,7 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and is skipped without it.
 
 pub mod dns;
+pub mod einvoice;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -445,6 +446,15 @@ pub struct Mail {
     pub from: String,
     pub subject: String,
     pub body: String,
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a mail.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
 }
 
 impl Mail {
@@ -458,11 +468,28 @@ impl Mail {
                 .map(|h| h.get_value())
                 .unwrap_or_default()
         };
+        // A mail with attachments is multipart: the text is its first plain part.
+        let text = parsed
+            .subparts
+            .iter()
+            .find(|part| part.ctype.mimetype == "text/plain")
+            .map(|part| part.get_body().expect("text part"));
+        let attachments = parsed
+            .subparts
+            .iter()
+            .filter(|part| part.get_content_disposition().disposition == mailparse::DispositionType::Attachment)
+            .map(|part| Attachment {
+                filename: part.get_content_disposition().params.get("filename").cloned().unwrap_or_default(),
+                content_type: part.ctype.mimetype.clone(),
+                content: part.get_body_raw().expect("attachment"),
+            })
+            .collect();
         Mail {
             to: header("To"),
             from: header("From"),
             subject: header("Subject"),
-            body: parsed.get_body().expect("body"),
+            body: text.unwrap_or_else(|| parsed.get_body().expect("body")),
+            attachments,
         }
     }
 

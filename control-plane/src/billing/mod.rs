@@ -1,11 +1,17 @@
 //! Billing: money arithmetic and the invoice as a document, printed (PDF/A-3 with
-//! Factur-X) and structured (EN 16931 CII, XRechnung). Pure code without storage;
-//! docs/billing.md has the rules.
+//! Factur-X) and structured (EN 16931 CII, XRechnung); prices by period, the
+//! plan history, invoices as stored (numbering, payments, credit notes) and the
+//! monthly run. docs/billing.md has the rules.
 
 pub mod bank;
 #[cfg(test)]
 mod conformance;
 pub mod document;
 pub mod einvoice;
+pub mod invoices;
 pub mod money;
 pub mod pdf;
+pub mod prices;
+pub mod run;
+pub mod settings;
+pub mod subscriptions;

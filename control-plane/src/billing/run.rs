@@ -1,0 +1,381 @@
+//! The monthly invoice run (scheduler job, on the 1st, Europe/Berlin): one
+//! invoice per tenant for the month before, then numbering, then e-mail.
+//!
+//! Safe to run twice and to kill half-way: each tenant's invoice carries the
+//! run key `monthly:<tenant>:<YYYY-MM>` (unique), and drafts are written in
+//! batches whose transaction also marks the charges they take up, so after a
+//! crash a batch is either all there or not at all. Numbering and e-mail pick
+//! up whatever drafts and unsent invoices there are, wherever the last run
+//! stopped.
+//!
+//! Lines, for each part of the month a plan ran (prorated by day when it ran
+//! for part of the month): the plan fee (PREMIUMstarter, PREMIUM) or the
+//! Pay-per-Use base fee plus its highest contact count × the contact price;
+//! the whitelabel fee; then every open one-time charge (setup fees, trial
+//! extensions, prorations) dated in the month or before.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use chrono::{Datelike, NaiveDate};
+use tenant_app::db::{Db, new_id};
+use tenant_app::plans::Plan;
+
+use super::document::{ServicePeriod, Unit};
+use super::invoices::{self, BuyerSnapshot, Draft, Kind, Line};
+use super::money::{Cents, prorate};
+use super::prices;
+use super::subscriptions::{self, Subscription};
+use crate::app::AppState;
+use crate::config::Pricing;
+use crate::tenants;
+
+/// Written on every invoice with Pay-per-Use, and in docs/billing.md.
+pub const PEAK_RULE: &str = "Pay-per-Use: abgerechnet wird die höchste Kontaktzahl im Abrechnungszeitraum \
+                             (tägliche Zählung), je Kontakt und Monat.";
+
+/// Tenants written per transaction.
+const BATCH: usize = 500;
+
+/// The first and last day of the month before `day`.
+pub fn previous_month(day: NaiveDate) -> ServicePeriod {
+    let first_of_this = day.with_day(1).expect("first of month");
+    let start = first_of_this - chrono::Months::new(1);
+    ServicePeriod { start, end: first_of_this - chrono::Days::new(1) }
+}
+
+fn german_month(day: NaiveDate) -> String {
+    const MONTHS: [&str; 12] = [
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ];
+    format!("{} {}", MONTHS[day.month0() as usize], day.year())
+}
+
+/// An amount owed besides the monthly fees, billed with the next invoice.
+pub async fn add_charge(
+    db: &Db,
+    tenant_id: &str,
+    description: &str,
+    amount: Cents,
+    service_date: NaiveDate,
+    now: i64,
+) -> Result<String, sqlx::Error> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO charges (id, tenant_id, description, quantity, unit, unit_cents, service_date, invoice_id, created_at) \
+         VALUES ($1, $2, $3, 1, 'C62', $4, $5, NULL, $6)",
+    )
+    .bind(&id)
+    .bind(tenant_id)
+    .bind(description)
+    .bind(amount.0)
+    .bind(service_date.to_string())
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(id)
+}
+
+struct OpenCharge {
+    id: String,
+    line: Line,
+}
+
+/// The monthly lines of one subscription's part of `period`.
+fn plan_lines(
+    subscription: &Subscription,
+    period: ServicePeriod,
+    pricing: &Pricing,
+    peak_contacts: i64,
+) -> anyhow::Result<Vec<Line>> {
+    let first = subscription.starts_on.max(period.start);
+    let last = subscription.ends_on.map(|end| end - chrono::Days::new(1)).unwrap_or(period.end).min(period.end);
+    if last < first {
+        return Ok(Vec::new());
+    }
+    let days = (last - first).num_days() as u32 + 1;
+    let month_days = (period.end - period.start).num_days() as u32 + 1;
+    let whole = days == month_days;
+    let span = if whole {
+        german_month(period.start)
+    } else {
+        format!("{}–{}, anteilig {days} von {month_days} Tagen", first.format("%d.%m."), last.format("%d.%m.%Y"))
+    };
+    // A whole month is one month at the monthly price; part of one is one
+    // line at the prorated price (docs/billing.md: rounding).
+    let monthly = |description: String, price: i64| -> anyhow::Result<Line> {
+        Ok(if whole {
+            Line { description, quantity: 1, unit: Unit::Month, unit_price: Cents(price) }
+        } else {
+            Line { description, quantity: 1, unit: Unit::Piece, unit_price: prorate(Cents(price), days, month_days)? }
+        })
+    };
+    let mut lines = Vec::new();
+    match subscription.plan {
+        Plan::Trial => {}
+        Plan::PayPerUse => {
+            lines.push(monthly(format!("Pay-per-Use Grundgebühr, {span}"), pricing.pay_per_use_base_cents)?);
+            if peak_contacts > 0 {
+                let contact = pricing.pay_per_use_contact_cents;
+                lines.push(if whole {
+                    Line {
+                        description: format!("Kontakte (höchster Stand im {span})"),
+                        quantity: peak_contacts,
+                        unit: Unit::Piece,
+                        unit_price: Cents(contact),
+                    }
+                } else {
+                    Line {
+                        description: format!("{peak_contacts} Kontakte (höchster Stand) à {}, {span}", Cents(contact)),
+                        quantity: 1,
+                        unit: Unit::Piece,
+                        unit_price: prorate(Cents(peak_contacts * contact), days, month_days)?,
+                    }
+                });
+            }
+        }
+        Plan::PremiumStarter => lines.push(monthly(format!("PREMIUMstarter, {span}"), pricing.premium_starter_cents)?),
+        Plan::Premium => lines.push(monthly(format!("PREMIUM, {span}"), pricing.premium_cents)?),
+    }
+    if subscription.whitelabel && subscription.plan != Plan::Trial {
+        lines.push(monthly(format!("Whitelabel, {span}"), pricing.whitelabel_monthly_cents)?);
+    }
+    Ok(lines)
+}
+
+/// The highest daily contact count per tenant within `[first, last]`.
+async fn peaks(db: &Db, first: NaiveDate, last: NaiveDate) -> anyhow::Result<HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT tenant_id, CAST(MAX(contacts) AS BIGINT) FROM usage_snapshots \
+         WHERE day >= $1 AND day <= $2 GROUP BY tenant_id",
+    )
+    .bind(first.to_string())
+    .bind(last.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+async fn open_charges(db: &Db, until: NaiveDate) -> anyhow::Result<HashMap<String, Vec<OpenCharge>>> {
+    let rows: Vec<(String, String, String, i64, String, i64)> = sqlx::query_as(
+        "SELECT id, tenant_id, description, quantity, unit, unit_cents FROM charges \
+         WHERE invoice_id IS NULL AND service_date <= $1 ORDER BY service_date, created_at, id",
+    )
+    .bind(until.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    let mut by_tenant: HashMap<String, Vec<OpenCharge>> = HashMap::new();
+    for (id, tenant_id, description, quantity, unit, unit_cents) in rows {
+        let line = Line { description, quantity, unit: invoices::parse_unit(&unit), unit_price: Cents(unit_cents) };
+        by_tenant.entry(tenant_id).or_default().push(OpenCharge { id, line });
+    }
+    Ok(by_tenant)
+}
+
+/// What one run did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    pub drafted: usize,
+    pub issued: usize,
+    pub emailed: usize,
+}
+
+/// Drafts the invoices of `period` that do not exist yet; returns how many.
+pub async fn draft_period(app: &AppState, period: ServicePeriod) -> anyhow::Result<usize> {
+    let month = prices::month_of(period.start);
+    let pricing = prices::for_period(&app.db, &month).await?;
+    let subscriptions = subscriptions::overlapping(&app.db, period.start, period.end).await?;
+    // Peaks for whole months in one query; a plan that changed within the
+    // month gets the peak of its own days.
+    let month_peaks = peaks(&app.db, period.start, period.end).await?;
+    let mut charges = open_charges(&app.db, period.end).await?;
+    let done: Vec<String> = sqlx::query_scalar("SELECT run_key FROM invoices WHERE run_key LIKE $1")
+        .bind(format!("monthly:%:{month}"))
+        .fetch_all(app.db.pool())
+        .await?;
+    let done: std::collections::HashSet<String> = done.into_iter().collect();
+
+    let mut by_tenant: Vec<(String, Vec<Subscription>)> = Vec::new();
+    for subscription in subscriptions {
+        match by_tenant.last_mut() {
+            Some((tenant, list)) if *tenant == subscription.tenant_id => list.push(subscription),
+            _ => by_tenant.push((subscription.tenant_id.clone(), vec![subscription])),
+        }
+    }
+    for tenant_id in charges.keys() {
+        if !by_tenant.iter().any(|(t, _)| t == tenant_id) {
+            by_tenant.push((tenant_id.clone(), Vec::new()));
+        }
+    }
+
+    let tenants: HashMap<String, tenants::Tenant> =
+        tenants::list(&app.db).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
+    let mut drafted = 0;
+    for batch in by_tenant.chunks(BATCH) {
+        let mut tx = app.db.pool().begin().await?;
+        for (tenant_id, subscriptions) in batch {
+            let run_key = format!("monthly:{tenant_id}:{month}");
+            if done.contains(&run_key) {
+                continue;
+            }
+            let tenant = tenants.get(tenant_id).context("tenant of a subscription")?;
+            let mut lines = Vec::new();
+            let mut pay_per_use = false;
+            for subscription in subscriptions {
+                let whole_month =
+                    subscription.starts_on <= period.start && subscription.ends_on.is_none_or(|end| end > period.end);
+                let peak = if subscription.plan != Plan::PayPerUse {
+                    0
+                } else if whole_month {
+                    month_peaks.get(tenant_id).copied().unwrap_or(0)
+                } else {
+                    let first = subscription.starts_on.max(period.start);
+                    let last =
+                        subscription.ends_on.map(|e| e - chrono::Days::new(1)).unwrap_or(period.end).min(period.end);
+                    peaks(&app.db, first, last).await?.get(tenant_id).copied().unwrap_or(0)
+                };
+                pay_per_use |= subscription.plan == Plan::PayPerUse;
+                lines.extend(plan_lines(subscription, period, &pricing, peak)?);
+            }
+            let taken = charges.remove(tenant_id).unwrap_or_default();
+            lines.extend(taken.iter().map(|c| c.line.clone()));
+            if lines.is_empty() {
+                continue;
+            }
+            let notes: Vec<String> = if pay_per_use { vec![PEAK_RULE.to_owned()] } else { Vec::new() };
+            let buyer = BuyerSnapshot::of(tenant);
+            let draft = Draft {
+                tenant_id,
+                kind: Kind::Invoice,
+                run_key: Some(run_key),
+                period,
+                buyer: &buyer,
+                lines: &lines,
+                notes: &notes,
+                corrects: None,
+            };
+            let invoice_id = invoices::insert_draft(&mut tx, &draft, app.clock.timestamp()).await?;
+            for charge in &taken {
+                sqlx::query("UPDATE charges SET invoice_id = $1 WHERE id = $2 AND invoice_id IS NULL")
+                    .bind(&invoice_id)
+                    .bind(&charge.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            drafted += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(drafted)
+}
+
+/// The whole run for the month before `due` (Berlin): drafts, numbers, e-mails.
+pub async fn run_monthly(app: &AppState, due: chrono::DateTime<chrono::Utc>) -> anyhow::Result<RunReport> {
+    let day = due.with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+    let period = previous_month(day);
+    let drafted = draft_period(app, period).await?;
+    let issued = invoices::finalise_all(app).await?;
+    let emailed = invoices::send_unsent(app).await?;
+    Ok(RunReport { drafted, issued, emailed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn pricing() -> Pricing {
+        Pricing::default()
+    }
+
+    fn subscription(plan: Plan, whitelabel: bool, starts: &str, ends: Option<&str>) -> Subscription {
+        Subscription { tenant_id: "t".into(), plan, whitelabel, starts_on: day(starts), ends_on: ends.map(day) }
+    }
+
+    #[test]
+    fn the_previous_month_follows_the_calendar() {
+        assert_eq!(
+            previous_month(day("2026-12-01")),
+            ServicePeriod { start: day("2026-11-01"), end: day("2026-11-30") }
+        );
+        assert_eq!(
+            previous_month(day("2027-01-01")),
+            ServicePeriod { start: day("2026-12-01"), end: day("2026-12-31") }
+        );
+        assert_eq!(
+            previous_month(day("2028-03-01")),
+            ServicePeriod { start: day("2028-02-01"), end: day("2028-02-29") }
+        );
+        assert_eq!(
+            previous_month(day("2027-03-15")),
+            ServicePeriod { start: day("2027-02-01"), end: day("2027-02-28") }
+        );
+    }
+
+    #[test]
+    fn a_whole_month_bills_monthly_prices_and_the_peak_count() {
+        let november = previous_month(day("2026-12-01"));
+        let lines =
+            plan_lines(&subscription(Plan::PayPerUse, true, "2026-10-05", None), november, &pricing(), 123).unwrap();
+        assert_eq!(lines.len(), 3);
+        assert_eq!((lines[0].quantity, lines[0].unit, lines[0].unit_price), (1, Unit::Month, Cents(1_900)));
+        assert_eq!((lines[1].quantity, lines[1].unit_price, lines[1].net()), (123, Cents(50), Cents(6_150)));
+        assert!(lines[1].description.contains("November 2026"));
+        assert_eq!(lines[2].unit_price, Cents(2_900));
+        let premium =
+            plan_lines(&subscription(Plan::Premium, false, "2026-01-01", None), november, &pricing(), 0).unwrap();
+        assert_eq!(premium.iter().map(Line::net).collect::<Vec<_>>(), [Cents(19_900)]);
+        assert!(
+            plan_lines(&subscription(Plan::Trial, true, "2026-11-01", None), november, &pricing(), 50)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn part_of_a_month_is_prorated_by_day() {
+        let november = previous_month(day("2026-12-01"));
+        // PREMIUM from 12 November: 19 of 30 days of 199,00 € = 126,03 € (126.0333…).
+        let lines =
+            plan_lines(&subscription(Plan::Premium, false, "2026-11-12", None), november, &pricing(), 0).unwrap();
+        assert_eq!(lines[0].net(), Cents(12_603));
+        assert!(
+            lines[0].description.contains("12.11.–30.11.2026, anteilig 19 von 30 Tagen"),
+            "{}",
+            lines[0].description
+        );
+        // PREMIUMstarter until 11 November (ends_on exclusive): 11 of 30 days of 49,00 € = 17,97 € (17.9666…).
+        let lines = plan_lines(
+            &subscription(Plan::PremiumStarter, false, "2026-10-01", Some("2026-11-12")),
+            november,
+            &pricing(),
+            0,
+        )
+        .unwrap();
+        assert_eq!(lines[0].net(), Cents(1_797));
+        // Pay-per-Use for 15 of 30 days with a peak of 7 contacts: base 9,50 €, contacts 7 × 0,50 € × ½ = 1,75 €.
+        let lines =
+            plan_lines(&subscription(Plan::PayPerUse, false, "2026-11-16", None), november, &pricing(), 7).unwrap();
+        assert_eq!(lines.iter().map(Line::net).collect::<Vec<_>>(), [Cents(950), Cents(175)]);
+        // A subscription outside the period contributes nothing.
+        assert!(
+            plan_lines(&subscription(Plan::Premium, false, "2026-12-01", None), november, &pricing(), 0)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
