@@ -37,6 +37,7 @@ pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (4, "leases", include_str!("../../migrations/control-plane/0004_leases.sql")),
     (5, "jobs, usage, trials", include_str!("../../migrations/control-plane/0005_jobs_usage_trials.sql")),
     (6, "billing", include_str!("../../migrations/control-plane/0006_billing.sql")),
+    (7, "orders", include_str!("../../migrations/control-plane/0007_orders.sql")),
 ]);
 
 /// Shared by every request handler and background task; cheap to clone.

@@ -20,7 +20,11 @@ async fn two_replicas_run_each_job_once_per_due_time(backend: Backend) {
     let (first, other) = tokio::join!(scheduler::run_due(&app.state), scheduler::run_due(&second));
     let mut ran: Vec<Job> = first.unwrap().into_iter().chain(other.unwrap()).map(|r| r.job).collect();
     ran.sort_by_key(|job| job.name());
-    assert_eq!(ran, [Job::TrialLifecycle, Job::UsageSnapshot], "each job once, on one replica or the other");
+    assert_eq!(
+        ran,
+        [Job::MonthlyInvoices, Job::TrialLifecycle, Job::UsageSnapshot],
+        "each job once, on one replica or the other"
+    );
     // Later ticks at the same due time run nothing, on either replica.
     app.clock.set(at + chrono::Duration::minutes(30));
     assert!(scheduler::run_due(&app.state).await.unwrap().is_empty());

@@ -18,6 +18,7 @@ mod leases;
 mod limits;
 mod messages;
 mod operator;
+mod ordering;
 mod provisioning;
 mod security;
 mod signup;

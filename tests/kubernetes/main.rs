@@ -149,6 +149,9 @@ async fn first_provisioning_applies_every_object_and_waits_for_the_portal() {
     assert_eq!(ingress["spec"]["tls"][0]["hosts"][1], "portal.makler-muster.de");
     assert_eq!(ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"], "letsencrypt");
     assert_eq!(ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"], "portal");
+    let billing = &ingress["spec"]["rules"][1]["http"]["paths"][1];
+    assert_eq!(billing["path"], "/makler/abrechnung");
+    assert_eq!(billing["backend"]["service"]["name"], "maintenance", "the billing area goes to the control plane");
 
     let policy = api.object(&path("policy")).unwrap();
     assert_eq!(policy["spec"]["policyTypes"], serde_json::json!(["Ingress", "Egress"]));

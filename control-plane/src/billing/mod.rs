@@ -10,6 +10,7 @@ pub mod document;
 pub mod einvoice;
 pub mod invoices;
 pub mod money;
+pub mod orders;
 pub mod pdf;
 pub mod prices;
 pub mod run;

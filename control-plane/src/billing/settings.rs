@@ -34,6 +34,10 @@ pub struct BillingSettings {
     pub legal_info: Vec<String>,
     /// Days between the invoice date and the due date.
     pub payment_days: u32,
+    /// The usage contract (with the data processing annex) brokers sign when
+    /// they order: a text file with `{placeholders}` (docs/billing.md). Unset:
+    /// the built-in template.
+    pub contract_template: Option<std::path::PathBuf>,
 }
 
 impl Default for BillingSettings {
@@ -56,6 +60,7 @@ impl Default for BillingSettings {
             bank_name: "Demo-Bank".into(),
             legal_info: Vec::new(),
             payment_days: 14,
+            contract_template: None,
         }
     }
 }

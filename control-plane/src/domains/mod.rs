@@ -106,6 +106,14 @@ pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<DomainRecord>, sqlx::E
 }
 
 /// The domains a tenant's portal answers on.
+/// The tenant a verified domain belongs to.
+pub async fn verified_owner(db: &Db, domain: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT tenant_id FROM custom_domains WHERE domain = $1 AND verified = 1")
+        .bind(domain)
+        .fetch_optional(db.pool())
+        .await
+}
+
 pub async fn verified_domains(db: &Db, tenant_id: &str) -> Result<Vec<String>, sqlx::Error> {
     let domains: Vec<(String,)> = sqlx::query_as(
         "SELECT domain FROM custom_domains WHERE tenant_id = $1 AND verified = 1 ORDER BY created_at, id",

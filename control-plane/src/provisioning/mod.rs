@@ -74,7 +74,8 @@ pub trait Provisioner: Send + Sync + 'static {
 pub fn entitlements(tenant: &Tenant, now: i64) -> Entitlements {
     let plan = Plan::parse(&tenant.plan).unwrap_or(Plan::Trial);
     let trial_ended = plan == Plan::Trial && tenant.trial_ends_at.is_some_and(|end| now >= end);
-    Entitlements { plan, whitelabel: false, trial_ended }
+    // The trial opens every feature but whitelabel, which belongs to an order.
+    Entitlements { plan, whitelabel: tenant.whitelabel && plan != Plan::Trial, trial_ended }
 }
 
 /// Builds what the provisioner needs from the tenant record and its verified domains.

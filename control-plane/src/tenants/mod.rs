@@ -115,6 +115,8 @@ pub struct Tenant {
     pub trial_reminders: i64,
     pub trial_extensions: i64,
     pub deleted_at: Option<i64>,
+    /// The whitelabel add-on, with a paid plan.
+    pub whitelabel: bool,
 }
 
 impl Tenant {
@@ -145,7 +147,7 @@ impl Tenant {
 
 const COLUMNS: &str = "id, slug, name, company, street, postal_code, city, phone, email, \
                        status, status_reason, provision_step, plan, trial_ends_at, wrapped_key, db_password_enc, session_key_enc, created_at, \
-                       suspended_at, suspended_reason, trial_reminders, trial_extensions, deleted_at";
+                       suspended_at, suspended_reason, trial_reminders, trial_extensions, deleted_at, whitelabel";
 
 fn from_row(row: sqlx::any::AnyRow) -> Result<Tenant, sqlx::Error> {
     use sqlx::Row;
@@ -173,6 +175,7 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<Tenant, sqlx::Error> {
         trial_reminders: row.try_get(20)?,
         trial_extensions: row.try_get(21)?,
         deleted_at: row.try_get(22)?,
+        whitelabel: row.try_get::<i64, _>(23)? != 0,
     })
 }
 

@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/anmelden/link", get(login_link))
         .route("/abmelden", post(logout))
         .route("/mandanten/{id}", get(tenant_page))
+        .merge(super::orders_console::routes())
         .route("/mandanten/{id}/erneut", post(retry_provisioning))
         .route("/mandanten/{id}/sperren", post(suspend_tenant))
         .route("/mandanten/{id}/entsperren", post(resume_tenant))
@@ -61,7 +62,7 @@ pub struct ConsoleLayout {
 }
 
 impl ConsoleLayout {
-    fn new(app: &AppState, csrf: &CsrfToken, operator: Option<&Operator>) -> ConsoleLayout {
+    pub fn new(app: &AppState, csrf: &CsrfToken, operator: Option<&Operator>) -> ConsoleLayout {
         ConsoleLayout {
             product: app.config.operator_name.clone(),
             csrf: csrf.as_str().to_owned(),

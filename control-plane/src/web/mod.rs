@@ -3,9 +3,11 @@
 //! built here once.
 
 mod api;
+pub mod broker_billing;
 pub(crate) mod console;
 mod internal;
 mod ops;
+mod orders_console;
 mod public;
 
 use std::sync::Arc;
@@ -48,6 +50,14 @@ async fn dispatch(State(sites): State<Arc<Sites>>, request: Request) -> Response
     let is_probe = path == "/healthz" || path == "/readyz";
     // Standalone portals reach the internal API by the control plane's service name.
     let is_internal = path.starts_with("/internal/");
+    // The broker's billing area lives on the portal's host but is served here.
+    if broker_billing::is_billing_path(path)
+        && let Some(tenant) = tenant_for_host(&sites.app, &site, host).await
+    {
+        let response = broker_billing::handle(sites.app.clone(), tenant, request).await;
+        sites.app.metrics.request("billing", response.status().as_u16());
+        return response;
+    }
     let (label, router) = match &site {
         Site::Public => ("public", Some(sites.public.clone())),
         Site::Admin if is_internal => ("internal", Some(sites.internal.clone())),
@@ -79,6 +89,19 @@ async fn dispatch(State(sites): State<Arc<Sites>>, request: Request) -> Response
     response
 }
 pub use console::{berlin, trial_last_day};
+
+/// The tenant whose portal a host is: its own host name or a verified domain.
+async fn tenant_for_host(app: &AppState, site: &Site, host: &str) -> Option<crate::tenants::Tenant> {
+    let tenant = match site {
+        Site::Tenant(slug) => crate::tenants::find_by_slug(&app.db, slug).await.ok()??,
+        Site::Unknown => {
+            let tenant_id = crate::domains::verified_owner(&app.db, &Hosts::host_name(host)).await.ok()??;
+            crate::tenants::find(&app.db, &tenant_id).await.ok()??
+        }
+        _ => return None,
+    };
+    (tenant.status == crate::tenants::TenantStatus::Ready).then_some(tenant)
+}
 
 /// The display name of the suspended tenant a host names, if it is one.
 async fn suspended_portal(app: &AppState, site: &Site) -> Option<String> {

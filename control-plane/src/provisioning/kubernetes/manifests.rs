@@ -36,6 +36,8 @@ pub const MAINTENANCE: &str = "maintenance";
 pub const DOCUMENTS: &str = "documents";
 const PORT: i32 = 8080;
 const TLS_SECRET: &str = "portal-tls";
+/// Served by the control plane on every portal host (web/broker_billing.rs).
+const BILLING_PATH: &str = "/makler/abrechnung";
 /// The tenant-app image's user (see tenant-app/Dockerfile).
 const APP_USER: i64 = 10001;
 
@@ -505,25 +507,27 @@ fn ingress(
         Mode::Serving => (PORTAL, 80),
         Mode::Suspended => (MAINTENANCE, i32::from(settings.control_plane_port)),
     };
-    let backend = IngressBackend {
+    let backend = |name: &str, port: i32| IngressBackend {
         service: Some(IngressServiceBackend {
-            name: backend_name.into(),
-            port: Some(ServiceBackendPort { number: Some(backend_port), ..ServiceBackendPort::default() }),
+            name: name.into(),
+            port: Some(ServiceBackendPort { number: Some(port), ..ServiceBackendPort::default() }),
         }),
         ..IngressBackend::default()
     };
+    let path = |prefix: &str, backend: IngressBackend| HTTPIngressPath {
+        path: Some(prefix.into()),
+        path_type: "Prefix".into(),
+        backend,
+    };
+    // The billing area on the portal's host is the control plane's, also while
+    // the portal is locked or suspended.
+    let paths = vec![
+        path("/", backend(backend_name, backend_port)),
+        path(BILLING_PATH, backend(MAINTENANCE, i32::from(settings.control_plane_port))),
+    ];
     let rules = hosts
         .iter()
-        .map(|host| IngressRule {
-            host: Some(host.clone()),
-            http: Some(HTTPIngressRuleValue {
-                paths: vec![HTTPIngressPath {
-                    path: Some("/".into()),
-                    path_type: "Prefix".into(),
-                    backend: backend.clone(),
-                }],
-            }),
-        })
+        .map(|host| IngressRule { host: Some(host.clone()), http: Some(HTTPIngressRuleValue { paths: paths.clone() }) })
         .collect();
     let mut annotations = settings.ingress_annotations.clone();
     if let Some(issuer) = &settings.cluster_issuer {

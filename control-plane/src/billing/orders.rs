@@ -1,0 +1,602 @@
+//! From trial to plan: the broker orders a plan (and optionally whitelabel),
+//! downloads the usage contract with the data processing agreement as a PDF,
+//! uploads the signed scan, and the operator confirms. The plan starts on the
+//! confirmation day, the setup fees become charges, and the portal gets its
+//! new limits. Later plan changes take effect the same day and are prorated
+//! by the monthly run; a downgrade is refused while usage exceeds the target
+//! plan's limits. A trial can be extended by 30 days for a fee.
+
+use anyhow::Context;
+use base64::Engine;
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+use tenant_app::db::new_id;
+use tenant_app::mail::Email;
+use tenant_app::plans::Plan;
+use tenant_app::usage::Usage;
+
+use super::money::Cents;
+use super::prices;
+use super::run::add_charge;
+use super::subscriptions;
+use crate::app::AppState;
+use crate::config::Pricing;
+use crate::pdfa::layout::{Document, Flow, Frame, PAGE_HEIGHT, PAGE_WIDTH, TextStyle, mm};
+use crate::pdfa::{self, FontStyle};
+use crate::tenants::{self, Tenant};
+
+/// The plans a broker can order.
+pub const ORDERABLE: [Plan; 3] = [Plan::PayPerUse, Plan::PremiumStarter, Plan::Premium];
+
+/// Signed scans larger than this are refused.
+pub const MAX_SCAN_BYTES: usize = 10 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    AwaitingSignature,
+    Signed,
+    Confirmed,
+    Rejected,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::AwaitingSignature => "awaiting_signature",
+            OrderStatus::Signed => "signed",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::Rejected => "rejected",
+        }
+    }
+
+    fn parse(text: &str) -> OrderStatus {
+        match text {
+            "signed" => OrderStatus::Signed,
+            "confirmed" => OrderStatus::Confirmed,
+            "rejected" => OrderStatus::Rejected,
+            _ => OrderStatus::AwaitingSignature,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            OrderStatus::AwaitingSignature => "wartet auf den unterschriebenen Vertrag",
+            OrderStatus::Signed => "unterschrieben, wird geprüft",
+            OrderStatus::Confirmed => "bestätigt",
+            OrderStatus::Rejected => "abgelehnt",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub id: String,
+    pub tenant_id: String,
+    pub plan: Plan,
+    pub whitelabel: bool,
+    pub status: OrderStatus,
+    pub contract_sha256: String,
+    pub signed_name: Option<String>,
+    pub signed_at: Option<i64>,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: i64,
+}
+
+impl Order {
+    /// The short number printed on the contract.
+    pub fn number(&self) -> String {
+        format!("B-{}", &self.id[self.id.len().saturating_sub(8)..]).to_uppercase()
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(self.status, OrderStatus::AwaitingSignature | OrderStatus::Signed)
+    }
+}
+
+type Row = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+const COLUMNS: &str = "id, tenant_id, plan, whitelabel, status, contract_sha256, signed_name, signed_at, decided_at, \
+                       decided_by, reason, created_at";
+
+fn from_row(row: Row) -> Order {
+    let (
+        id,
+        tenant_id,
+        plan,
+        whitelabel,
+        status,
+        contract_sha256,
+        signed_name,
+        signed_at,
+        decided_at,
+        decided_by,
+        reason,
+        created_at,
+    ) = row;
+    Order {
+        id,
+        tenant_id,
+        plan: Plan::parse(&plan).unwrap_or(Plan::PayPerUse),
+        whitelabel: whitelabel != 0,
+        status: OrderStatus::parse(&status),
+        contract_sha256,
+        signed_name,
+        signed_at,
+        decided_at,
+        decided_by,
+        reason,
+        created_at,
+    }
+}
+
+pub async fn find(app: &AppState, id: &str) -> anyhow::Result<Option<Order>> {
+    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(app.db.pool())
+        .await?;
+    Ok(row.map(from_row))
+}
+
+/// The tenant's orders, newest first.
+pub async fn for_tenant(app: &AppState, tenant_id: &str) -> anyhow::Result<Vec<Order>> {
+    let rows: Vec<Row> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC"))
+            .bind(tenant_id)
+            .fetch_all(app.db.pool())
+            .await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// Orders waiting for the operator (signed) or the broker (unsigned), oldest first.
+pub async fn open(app: &AppState) -> anyhow::Result<Vec<Order>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE status IN ('awaiting_signature', 'signed') ORDER BY created_at, id"
+    ))
+    .fetch_all(app.db.pool())
+    .await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// The signed scan: file name, content type, bytes.
+pub async fn signed_scan(app: &AppState, id: &str) -> anyhow::Result<Option<(String, String, Vec<u8>)>> {
+    let row: Option<(Option<String>, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT signed_name, signed_type, signed_data FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(app.db.pool())
+            .await?;
+    let Some((Some(name), Some(content_type), Some(data))) = row else { return Ok(None) };
+    Ok(Some((name, content_type, base64::engine::general_purpose::STANDARD.decode(data)?)))
+}
+
+/// A new order; an open one is replaced (the broker chose again).
+pub async fn place(app: &AppState, tenant: &Tenant, plan: Plan, whitelabel: bool) -> anyhow::Result<Order> {
+    anyhow::ensure!(ORDERABLE.contains(&plan), "not an orderable plan");
+    let now = app.clock.timestamp();
+    let id = new_id();
+    let mut order = Order {
+        id: id.clone(),
+        tenant_id: tenant.id.clone(),
+        plan,
+        whitelabel,
+        status: OrderStatus::AwaitingSignature,
+        contract_sha256: String::new(),
+        signed_name: None,
+        signed_at: None,
+        decided_at: None,
+        decided_by: None,
+        reason: None,
+        created_at: now,
+    };
+    let contract = contract_pdf(app, tenant, &order).await?;
+    order.contract_sha256 = hex::encode(Sha256::digest(&contract));
+    let mut tx = app.db.pool().begin().await?;
+    sqlx::query(
+        "UPDATE orders SET status = 'rejected', reason = 'durch eine neue Bestellung ersetzt', decided_at = $1 \
+         WHERE tenant_id = $2 AND status IN ('awaiting_signature', 'signed')",
+    )
+    .bind(now)
+    .bind(&tenant.id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO orders (id, tenant_id, plan, whitelabel, status, contract_sha256, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(&tenant.id)
+    .bind(plan.as_str())
+    .bind(i64::from(whitelabel))
+    .bind(OrderStatus::AwaitingSignature.as_str())
+    .bind(&order.contract_sha256)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    app.audit(&tenant.email, "order_placed", &format!("tenant:{} order:{id} {}", tenant.id, plan.as_str())).await?;
+    Ok(order)
+}
+
+/// What a signed scan may be, by its first bytes (not by what the browser says).
+pub fn scan_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+/// Stores the signed scan; the order then waits for the operator.
+pub async fn attach_signed(app: &AppState, order: &Order, name: &str, bytes: &[u8]) -> Result<(), String> {
+    if !order.is_open() {
+        return Err("Diese Bestellung ist bereits abgeschlossen.".into());
+    }
+    if bytes.is_empty() {
+        return Err("Bitte wählen Sie die Datei mit dem unterschriebenen Vertrag.".into());
+    }
+    if bytes.len() > MAX_SCAN_BYTES {
+        return Err("Die Datei ist größer als 10 MB.".into());
+    }
+    let Some(content_type) = scan_type(bytes) else {
+        return Err("Bitte laden Sie den unterschriebenen Vertrag als PDF, JPEG oder PNG hoch.".into());
+    };
+    let name: String = name.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(120).collect();
+    let name = if name.trim().is_empty() { "vertrag-unterschrieben".to_owned() } else { name };
+    sqlx::query(
+        "UPDATE orders SET status = 'signed', signed_name = $1, signed_type = $2, signed_data = $3, signed_at = $4 \
+         WHERE id = $5 AND status IN ('awaiting_signature', 'signed')",
+    )
+    .bind(&name)
+    .bind(content_type)
+    .bind(base64::engine::general_purpose::STANDARD.encode(bytes))
+    .bind(app.clock.timestamp())
+    .bind(&order.id)
+    .execute(app.db.pool())
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The operator accepts a signed order: the plan starts today (Berlin), the
+/// setup fees are charged, the portal gets its limits, the broker is told.
+pub async fn confirm(app: &AppState, order: &Order, operator: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(order.status == OrderStatus::Signed, "only a signed order can be confirmed");
+    let tenant = tenants::find(&app.db, &order.tenant_id).await?.context("the order's tenant")?;
+    let today = app.clock.berlin_today();
+    let now = app.clock.timestamp();
+    let pricing = prices::for_period(&app.db, &prices::month_of(today)).await?;
+    let decided = sqlx::query(
+        "UPDATE orders SET status = 'confirmed', decided_at = $1, decided_by = $2 WHERE id = $3 AND status = 'signed'",
+    )
+    .bind(now)
+    .bind(operator)
+    .bind(&order.id)
+    .execute(app.db.pool())
+    .await?;
+    anyhow::ensure!(decided.rows_affected() == 1, "the order was decided meanwhile");
+    subscriptions::start(&app.db, &tenant.id, order.plan, order.whitelabel, today, now).await?;
+    add_charge(
+        &app.db,
+        &tenant.id,
+        &format!("Einrichtungsgebühr {}", order.plan.label()),
+        Cents(pricing.setup_fee_cents),
+        today,
+        now,
+    )
+    .await?;
+    if order.whitelabel && !tenant.whitelabel {
+        add_charge(&app.db, &tenant.id, "Einrichtung Whitelabel", Cents(pricing.whitelabel_setup_cents), today, now)
+            .await?;
+    }
+    set_plan(app, &tenant, order.plan, order.whitelabel).await?;
+    app.audit(operator, "order_confirmed", &format!("tenant:{} order:{} {}", tenant.id, order.id, order.plan.as_str()))
+        .await?;
+    app.mailer
+        .send(Email {
+            to: tenant.email.clone(),
+            sender_name: app.config.operator_name.clone(),
+            from_address: None,
+            subject: format!("Ihr Tarif {} ist aktiv", order.plan.label()),
+            body: format!(
+                "Guten Tag {},\n\nwir haben Ihren unterschriebenen Vertrag erhalten und Ihre Bestellung bestätigt. \
+                 Ihr Tarif {} gilt ab heute, dem {}; Ihr Portal ist freigeschaltet.\n\n\
+                 Die Einrichtungsgebühr und die monatlichen Beträge stellen wir mit der nächsten Monatsrechnung in \
+                 Rechnung.\n\nIhr {}-Team\n",
+                tenant.name,
+                order.plan.label(),
+                today.format("%d.%m.%Y"),
+                app.config.operator_name
+            ),
+        })
+        .await?;
+    Ok(())
+}
+
+pub async fn reject(app: &AppState, order: &Order, operator: &str, reason: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(order.is_open(), "the order was decided already");
+    sqlx::query("UPDATE orders SET status = 'rejected', decided_at = $1, decided_by = $2, reason = $3 WHERE id = $4")
+        .bind(app.clock.timestamp())
+        .bind(operator)
+        .bind(reason)
+        .bind(&order.id)
+        .execute(app.db.pool())
+        .await?;
+    app.audit(operator, "order_rejected", &format!("order:{} {reason}", order.id)).await?;
+    Ok(())
+}
+
+/// Records the plan on the tenant and brings its portal to it.
+async fn set_plan(app: &AppState, tenant: &Tenant, plan: Plan, whitelabel: bool) -> anyhow::Result<()> {
+    sqlx::query("UPDATE tenants SET plan = $1, whitelabel = $2, trial_reminders = 0, updated_at = $3 WHERE id = $4")
+        .bind(plan.as_str())
+        .bind(i64::from(whitelabel))
+        .bind(app.clock.timestamp())
+        .bind(&tenant.id)
+        .execute(app.db.pool())
+        .await?;
+    let tenant = tenants::find(&app.db, &tenant.id).await?.context("tenant vanished")?;
+    if tenant.status == tenants::TenantStatus::Ready {
+        app.provisioner.deploy(&crate::provisioning::deployment_for(app, &tenant).await?).await?;
+    }
+    Ok(())
+}
+
+/// Why `usage` does not fit `plan`, if it does not.
+pub fn exceeds(plan: Plan, usage: Usage) -> Option<String> {
+    let limits = plan.limits();
+    if limits.max_contacts.is_some_and(|max| usage.contacts > max) {
+        return Some(format!(
+            "Ihr Portal hat {} Kontakte; der Tarif {} erlaubt höchstens {}. Bitte archivieren Sie zuerst Kontakte.",
+            usage.contacts,
+            plan.label(),
+            limits.max_contacts.unwrap_or_default()
+        ));
+    }
+    if limits.max_stored_bytes.is_some_and(|max| usage.stored_bytes > max) {
+        return Some(format!(
+            "Ihre Dokumente belegen mehr Speicher, als der Tarif {} erlaubt. Bitte löschen Sie zuerst Dokumente.",
+            plan.label()
+        ));
+    }
+    None
+}
+
+/// A broker with a paid plan switches plans (or the whitelabel add-on) from
+/// today; the monthly run prorates both parts of the month.
+pub async fn change_plan(
+    app: &AppState,
+    tenant: &Tenant,
+    plan: Plan,
+    whitelabel: bool,
+) -> anyhow::Result<Result<(), String>> {
+    let Some(current) = subscriptions::current(&app.db, &tenant.id).await? else {
+        return Ok(Err("Bitte bestellen Sie zuerst einen Tarif.".into()));
+    };
+    if current.plan == plan && current.whitelabel == whitelabel {
+        return Ok(Err("Das ist bereits Ihr Tarif.".into()));
+    }
+    anyhow::ensure!(ORDERABLE.contains(&plan), "not an orderable plan");
+    let usage = crate::usage::measure(app, tenant).await?;
+    if let Some(problem) = exceeds(plan, usage) {
+        return Ok(Err(problem));
+    }
+    let today = app.clock.berlin_today();
+    let now = app.clock.timestamp();
+    subscriptions::start(&app.db, &tenant.id, plan, whitelabel, today, now).await?;
+    if whitelabel && !current.whitelabel {
+        let pricing = prices::for_period(&app.db, &prices::month_of(today)).await?;
+        add_charge(&app.db, &tenant.id, "Einrichtung Whitelabel", Cents(pricing.whitelabel_setup_cents), today, now)
+            .await?;
+    }
+    set_plan(app, tenant, plan, whitelabel).await?;
+    app.audit(
+        &tenant.email,
+        "plan_changed",
+        &format!("tenant:{} {} whitelabel={whitelabel}", tenant.id, plan.as_str()),
+    )
+    .await?;
+    Ok(Ok(()))
+}
+
+/// Another 30-day trial phase, charged at the extension price. A trial that
+/// has ended starts again today; one still running is lengthened.
+pub async fn extend_trial(app: &AppState, tenant: &Tenant) -> anyhow::Result<Result<NaiveDate, String>> {
+    if tenant.plan != "trial" {
+        return Ok(Err("Ihr Portal hat bereits einen Tarif.".into()));
+    }
+    if tenant.trial_extensions >= app.config.trial_extensions_allowed {
+        return Ok(Err("Die Testphase kann nicht weiter verlängert werden. Bitte bestellen Sie einen Tarif.".into()));
+    }
+    let now = app.clock.timestamp();
+    let from = tenant.trial_ends_at.filter(|end| *end > now).unwrap_or(now);
+    let new_end = if from == now {
+        crate::tenants::signup::trial_end(now, app.config.trial_days)
+    } else {
+        crate::tenants::signup::trial_end(from - 1, app.config.trial_days)
+    };
+    let today = app.clock.berlin_today();
+    let pricing = prices::for_period(&app.db, &prices::month_of(today)).await?;
+    let updated = sqlx::query(
+        "UPDATE tenants SET trial_ends_at = $1, trial_extensions = trial_extensions + 1, trial_reminders = 0, \
+           updated_at = $2 WHERE id = $3 AND trial_extensions = $4 AND plan = 'trial'",
+    )
+    .bind(new_end)
+    .bind(now)
+    .bind(&tenant.id)
+    .bind(tenant.trial_extensions)
+    .execute(app.db.pool())
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(Err("Die Testphase wurde gerade schon verlängert.".into()));
+    }
+    let last_day = crate::web::trial_last_day(new_end);
+    add_charge(
+        &app.db,
+        &tenant.id,
+        &format!("Verlängerung der Testphase um {} Tage (bis {last_day})", app.config.trial_days),
+        Cents(pricing.trial_extension_cents),
+        today,
+        now,
+    )
+    .await?;
+    app.audit(&tenant.email, "trial_extended", &format!("tenant:{} until {last_day}", tenant.id)).await?;
+    let tenant = tenants::find(&app.db, &tenant.id).await?.context("tenant vanished")?;
+    if tenant.status == tenants::TenantStatus::Ready {
+        app.provisioner.deploy(&crate::provisioning::deployment_for(app, &tenant).await?).await?;
+    }
+    Ok(Ok(chrono::DateTime::from_timestamp(new_end - 1, 0)
+        .map(|t| t.with_timezone(&chrono_tz::Europe::Berlin).date_naive())
+        .unwrap_or(today)))
+}
+
+/// What the plan costs, in the contract's words.
+pub fn plan_terms(plan: Plan, pricing: &Pricing) -> String {
+    match plan {
+        Plan::PayPerUse => format!(
+            "Monatliche Grundgebühr {} zuzüglich {} je Kontakt und Monat; abgerechnet wird die höchste Kontaktzahl im Monat.",
+            Cents(pricing.pay_per_use_base_cents),
+            Cents(pricing.pay_per_use_contact_cents)
+        ),
+        Plan::PremiumStarter => {
+            format!("Monatlich {} für bis zu 100 Kontakte und 1 GB Speicher.", Cents(pricing.premium_starter_cents))
+        }
+        Plan::Premium => {
+            format!("Monatlich {} für bis zu 1.000 Kontakte und 25 GB Speicher.", Cents(pricing.premium_cents))
+        }
+        Plan::Trial => String::new(),
+    }
+}
+
+/// The usage contract with the data processing annex, filled in, as PDF/A.
+/// The template is `billing.contract_template` (a text file: `# ` and `## `
+/// start headings, blank lines separate paragraphs, `{name}` placeholders).
+pub async fn contract_pdf(app: &AppState, tenant: &Tenant, order: &Order) -> anyhow::Result<Vec<u8>> {
+    let template = match &app.config.billing.contract_template {
+        Some(path) => tokio::fs::read_to_string(path).await.with_context(|| format!("reading {}", path.display()))?,
+        None => include_str!("../../assets/contract-template.txt").to_owned(),
+    };
+    let month = prices::month_of(app.clock.berlin_today());
+    let pricing = prices::for_period(&app.db, &month).await?;
+    let settings = &app.config.billing;
+    let whitelabel_terms = if order.whitelabel {
+        format!(
+            "Zusätzlich gebucht ist das Whitelabel-Paket (eigener Name, eigene Domain, keine Nennung des Anbieters gegenüber \
+             Kunden): einmalig {}, monatlich {}.",
+            Cents(pricing.whitelabel_setup_cents),
+            Cents(pricing.whitelabel_monthly_cents)
+        )
+    } else {
+        String::new()
+    };
+    let created = chrono::DateTime::from_timestamp(order.created_at, 0).unwrap_or_default();
+    let values = [
+        ("order_number", order.number()),
+        ("date", created.with_timezone(&chrono_tz::Europe::Berlin).format("%d.%m.%Y").to_string()),
+        ("operator_name", settings.seller_name.clone()),
+        (
+            "operator_address",
+            format!("{}, {} {}", settings.seller_street, settings.seller_postcode, settings.seller_city),
+        ),
+        (
+            "broker_name",
+            tenant
+                .company
+                .clone()
+                .filter(|c| !c.is_empty())
+                .map_or(tenant.name.clone(), |c| format!("{c}, vertreten durch {}", tenant.name)),
+        ),
+        ("broker_address", format!("{}, {} {}", tenant.street, tenant.postal_code, tenant.city)),
+        ("broker_email", tenant.email.clone()),
+        ("portal_name", tenant.display_name().to_owned()),
+        ("portal_url", app.hosts.tenant_url(&tenant.slug)),
+        ("plan", order.plan.label().to_owned()),
+        ("plan_terms", plan_terms(order.plan, &pricing)),
+        ("whitelabel_terms", whitelabel_terms),
+        ("setup_fee", Cents(pricing.setup_fee_cents).to_string()),
+        ("payment_days", settings.payment_days.to_string()),
+    ];
+    let mut text = template;
+    for (name, value) in values {
+        text = text.replace(&format!("{{{name}}}"), &value);
+    }
+    Ok(render_text_document(
+        &text,
+        &format!("Softwarenutzungsvertrag {}", order.number()),
+        &settings.seller_name,
+        created,
+    ))
+}
+
+/// Lays out a text with `# `/`## ` headings and blank-line paragraphs on A4 pages.
+fn render_text_document(text: &str, title: &str, author: &str, created: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
+    const TITLE: TextStyle = TextStyle::new(FontStyle::Bold, 16.0);
+    const HEADING: TextStyle = TextStyle::new(FontStyle::Bold, 11.5);
+    const BODY: TextStyle = TextStyle::new(FontStyle::Regular, 10.0);
+    let frame = Frame { left: mm(25.0), right: PAGE_WIDTH - mm(20.0), top: PAGE_HEIGHT - mm(20.0), bottom: mm(20.0) };
+    let mut document = Document::new();
+    let mut flow = Flow::new(&mut document, frame, frame.top);
+    for block in text.split("\n\n").map(str::trim).filter(|b| !b.is_empty()) {
+        if let Some(heading) = block.strip_prefix("# ") {
+            // Each part (contract, annex) starts on a page of its own.
+            if flow.y() < frame.top {
+                flow.new_page();
+            }
+            flow.heading(heading, TITLE, 60.0);
+            flow.space(6.0);
+        } else if let Some(heading) = block.strip_prefix("## ") {
+            flow.space(6.0);
+            flow.heading(heading, HEADING, 40.0);
+        } else {
+            flow.paragraph(&block.replace('\n', " "), BODY);
+            flow.space(4.0);
+        }
+    }
+    pdfa::write(
+        document,
+        &pdfa::Metadata { title, author, subject: title, language: "de-DE", created, extra_xmp: "" },
+        &[],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_downgrade_must_fit_the_target_plan() {
+        let usage = |contacts, gib: i64| Usage { contacts, stored_bytes: gib * 1024 * 1024 * 1024 };
+        assert_eq!(exceeds(Plan::PremiumStarter, usage(100, 1)), None);
+        let over = exceeds(Plan::PremiumStarter, usage(101, 0)).unwrap();
+        assert!(over.contains("101 Kontakte") && over.contains("höchstens 100"), "{over}");
+        assert!(exceeds(Plan::PremiumStarter, usage(10, 2)).unwrap().contains("Speicher"));
+        assert_eq!(exceeds(Plan::Premium, usage(1000, 25)), None);
+        assert_eq!(exceeds(Plan::PayPerUse, usage(1_000_000, 500)), None, "Pay-per-Use has no ceiling");
+    }
+
+    #[test]
+    fn scans_are_recognised_by_their_content() {
+        assert_eq!(scan_type(b"%PDF-1.7 ..."), Some("application/pdf"));
+        assert_eq!(scan_type(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(scan_type(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(scan_type(b"<html>%PDF-"), None);
+        assert_eq!(scan_type(b""), None);
+    }
+}
