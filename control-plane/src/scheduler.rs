@@ -30,16 +30,19 @@ pub enum Job {
     TrialLifecycle,
     /// Invoices for the month before, on the 1st.
     MonthlyInvoices,
+    /// Payment reminders, suspension for non-payment, resumption when paid.
+    Dunning,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [Job::UsageSnapshot, Job::TrialLifecycle, Job::MonthlyInvoices];
+    pub const ALL: [Job; 4] = [Job::UsageSnapshot, Job::TrialLifecycle, Job::MonthlyInvoices, Job::Dunning];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::UsageSnapshot => "usage_snapshot",
             Job::TrialLifecycle => "trial_lifecycle",
             Job::MonthlyInvoices => "monthly_invoices",
+            Job::Dunning => "dunning",
         }
     }
 
@@ -48,6 +51,7 @@ impl Job {
             Job::UsageSnapshot => &settings.usage_snapshot,
             Job::TrialLifecycle => &settings.trial_lifecycle,
             Job::MonthlyInvoices => &settings.monthly_invoices,
+            Job::Dunning => &settings.dunning,
         }
     }
 
@@ -58,6 +62,7 @@ impl Job {
             Job::MonthlyInvoices => crate::billing::run::run_monthly(app, due).await.map(|report| {
                 format!("{} drafted, {} issued, {} e-mailed", report.drafted, report.issued, report.emailed)
             }),
+            Job::Dunning => crate::billing::dunning::run(app).await,
         }
     }
 }
@@ -75,6 +80,7 @@ pub struct JobSettings {
     pub usage_snapshot: String,
     pub trial_lifecycle: String,
     pub monthly_invoices: String,
+    pub dunning: String,
 }
 
 impl Default for JobSettings {
@@ -86,6 +92,7 @@ impl Default for JobSettings {
             usage_snapshot: "0 30 0 * * *".into(),
             trial_lifecycle: "0 0 6 * * *".into(),
             monthly_invoices: "0 0 4 1 * *".into(),
+            dunning: "0 30 6 * * *".into(),
         }
     }
 }

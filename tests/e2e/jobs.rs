@@ -22,7 +22,7 @@ async fn two_replicas_run_each_job_once_per_due_time(backend: Backend) {
     ran.sort_by_key(|job| job.name());
     assert_eq!(
         ran,
-        [Job::MonthlyInvoices, Job::TrialLifecycle, Job::UsageSnapshot],
+        [Job::Dunning, Job::MonthlyInvoices, Job::TrialLifecycle, Job::UsageSnapshot],
         "each job once, on one replica or the other"
     );
     // Later ticks at the same due time run nothing, on either replica.

@@ -7,6 +7,7 @@ mod catalog;
 mod customers;
 mod documents;
 mod domains;
+mod dunning;
 mod emergency;
 mod first_path;
 mod invoicing;

@@ -533,6 +533,7 @@ pub async fn record_payment(
         app.audit(actor, "record_payment", &format!("invoice:{invoice_id} {method} {reference} {amount}")).await?;
     }
     let now_paid = find(&app.db, invoice_id).await?.context("invoice vanished")?;
+    super::dunning::after_payment(app, &now_paid).await?;
     Ok(now_paid.is_paid())
 }
 

@@ -7,6 +7,7 @@ pub mod bank;
 #[cfg(test)]
 mod conformance;
 pub mod document;
+pub mod dunning;
 pub mod einvoice;
 pub mod invoices;
 pub mod money;

@@ -38,6 +38,11 @@ pub struct BillingSettings {
     /// they order: a text file with `{placeholders}` (docs/billing.md). Unset:
     /// the built-in template.
     pub contract_template: Option<std::path::PathBuf>,
+    /// Days after the due date for the first and second payment reminder,
+    /// and for suspending the portal (billing/dunning.rs).
+    pub dunning_first_days: u32,
+    pub dunning_second_days: u32,
+    pub dunning_suspend_days: u32,
 }
 
 impl Default for BillingSettings {
@@ -61,6 +66,9 @@ impl Default for BillingSettings {
             legal_info: Vec::new(),
             payment_days: 14,
             contract_template: None,
+            dunning_first_days: 7,
+            dunning_second_days: 14,
+            dunning_suspend_days: 30,
         }
     }
 }
@@ -104,6 +112,12 @@ impl BillingSettings {
         self.seller().map(drop)?;
         if !(1..=90).contains(&self.payment_days) {
             return Err("billing.payment_days must be between 1 and 90".into());
+        }
+        if !(1 <= self.dunning_first_days
+            && self.dunning_first_days < self.dunning_second_days
+            && self.dunning_second_days < self.dunning_suspend_days)
+        {
+            return Err("billing: dunning days must rise: 1 ≤ first < second < suspend".into());
         }
         Ok(())
     }
