@@ -5,8 +5,9 @@
 //! cargo build --release -p control-plane -p ordo-tests --bin control-plane --bin ordo-bench
 //! target/release/ordo-bench provisioning [--tenants 50]   # sign-up latency, memory per tenant
 //! target/release/ordo-bench dashboard [--seconds 10]      # customer dashboard under load (needs wrk)
+//! target/release/ordo-bench invoices --tenants 10000      # the monthly invoice run, in process
 //! ```
-//! `provisioning` also measures PostgreSQL when `ORDO_TEST_DATABASE_URL` is set.
+//! `provisioning` and `invoices` also measure PostgreSQL when `ORDO_TEST_DATABASE_URL` is set.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 mod dashboard;
+mod invoices;
 
 struct Args {
     command: String,
@@ -162,7 +164,8 @@ async fn main() {
         "provisioning" => provisioning(&args).await,
         "dashboard" => dashboard::run(&args.binary, args.seconds, args.contracts).await,
         "hello" => dashboard::hello_world(args.port).await,
-        other => panic!("unknown command {other}: provisioning, dashboard"),
+        "invoices" => invoices::run(args.tenants).await,
+        other => panic!("unknown command {other}: provisioning, dashboard, invoices"),
     }
 }
 
