@@ -19,6 +19,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = ROOT / "control-plane/src/provisioning/kubernetes/settings.rs"
 CONFIG = ROOT / "control-plane/src/config.rs"
+JOBS = ROOT / "control-plane/src/scheduler.rs"
+BILLING = ROOT / "control-plane/src/billing/settings.rs"
+# Optional keys the chart renders only when set.
+OPTIONAL = {"billing.contract_template"}
 
 
 def struct_fields(source: str, name: str) -> dict[str, str]:
@@ -59,7 +63,7 @@ def flatten(table: dict, prefix: str = "", free: tuple = ()) -> set[str]:
 def main() -> None:
     render, provisioner, namespace, service = sys.argv[1:5]
     config_fields = struct_fields(CONFIG.read_text(), "Config")
-    for key in ("provisioner", "reconcile_interval_secs", "kubernetes"):
+    for key in ("provisioner", "reconcile_interval_secs", "kubernetes", "jobs", "billing"):
         if key not in config_fields:
             sys.exit(f"Config has no field {key}: update this check and the chart")
 
@@ -74,10 +78,12 @@ def main() -> None:
 
     free = ("kubernetes.control_plane_pod_labels", "kubernetes.ingress_annotations")
     rendered = flatten(config, free=free)
-    expected = {"provisioner", "reconcile_interval_secs"}
+    expected = {"provisioner", "reconcile_interval_secs", "jobs", "billing"}
+    expected |= {f"jobs.{field}" for field in struct_fields(JOBS.read_text(), "JobSettings")}
+    expected |= {f"billing.{field}" for field in struct_fields(BILLING.read_text(), "BillingSettings")}
     if provisioner == "kubernetes":
         expected |= {"kubernetes"} | expected_kubernetes_keys()
-    unknown, missing = sorted(rendered - expected), sorted(expected - rendered)
+    unknown, missing = sorted(rendered - expected), sorted(expected - rendered - OPTIONAL)
     if unknown or missing:
         sys.exit(f"ordo.toml keys differ from the Rust settings:\n  unknown: {unknown}\n  missing: {missing}")
 

@@ -111,6 +111,40 @@ unknown keys, so .ci/helm-check compares the rendered keys with a fixed list.
 {{- define "ordo.configToml" -}}
 {{- $t := .Values.tenants }}
 {{- $config := dict "provisioner" .Values.provisioner "reconcile_interval_secs" (int64 $t.reconcileIntervalSecs) }}
+{{- $j := .Values.jobs }}
+{{- $_ := set $config "jobs" (dict
+      "enabled" $j.enabled
+      "tick_secs" (int64 $j.tickSecs)
+      "stale_after_secs" (int64 $j.staleAfterSecs)
+      "usage_snapshot" $j.usageSnapshot
+      "trial_lifecycle" $j.trialLifecycle
+      "monthly_invoices" $j.monthlyInvoices
+      "dunning" $j.dunning) }}
+{{- $b := .Values.billing }}
+{{- $billing := dict
+      "seller_name" $b.sellerName
+      "seller_street" $b.sellerStreet
+      "seller_postcode" (toString $b.sellerPostcode)
+      "seller_city" $b.sellerCity
+      "seller_country" $b.sellerCountry
+      "seller_vat_id" $b.sellerVatId
+      "seller_tax_number" $b.sellerTaxNumber
+      "seller_email" $b.sellerEmail
+      "seller_phone" (toString $b.sellerPhone)
+      "seller_contact" $b.sellerContact
+      "bank_account_holder" $b.bankAccountHolder
+      "iban" $b.iban
+      "bic" $b.bic
+      "bank_name" $b.bankName
+      "legal_info" $b.legalInfo
+      "payment_days" (int64 $b.paymentDays)
+      "dunning_first_days" (int64 $b.dunningFirstDays)
+      "dunning_second_days" (int64 $b.dunningSecondDays)
+      "dunning_suspend_days" (int64 $b.dunningSuspendDays) }}
+{{- with $b.contractTemplate }}
+{{- $_ := set $billing "contract_template" . }}
+{{- end }}
+{{- $_ := set $config "billing" $billing }}
 {{- if eq .Values.provisioner "kubernetes" }}
 {{- $plans := dict }}
 {{- range $key, $plan := dict "trial" $t.plans.trial "pay_per_use" $t.plans.payPerUse "premium_starter" $t.plans.premiumStarter "premium" $t.plans.premium }}
