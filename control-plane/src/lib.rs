@@ -2,6 +2,7 @@
 //! and API, and the provisioning of tenant instances.
 
 pub mod app;
+pub mod audit;
 pub mod billing;
 pub mod charts;
 pub mod cli;

@@ -12,6 +12,7 @@ pub mod invoices;
 pub mod money;
 pub mod pdf;
 pub mod prices;
+pub mod reports;
 pub mod run;
 pub mod settings;
 pub mod subscriptions;
