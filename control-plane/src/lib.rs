@@ -2,7 +2,9 @@
 //! and API, and the provisioning of tenant instances.
 
 pub mod app;
+pub mod audit;
 pub mod billing;
+pub mod charts;
 pub mod cli;
 pub mod clock;
 pub mod config;

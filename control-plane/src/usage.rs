@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use tenant_app::db::{Db, PoolSize};
 
 use crate::app::AppState;
+use crate::charts::{self, Chart, Point};
 use crate::provisioning::deployment_for;
 use crate::tenants;
 
@@ -98,61 +99,9 @@ pub async fn history(db: &Db, tenant_id: &str, from: NaiveDate, to: NaiveDate) -
         .collect())
 }
 
-/// A line chart of contacts per day as an inline SVG: no script, readable by
-/// screen readers through its title and the table next to it.
-pub fn contacts_chart(snapshots: &[Snapshot], title: &str) -> String {
-    const WIDTH: f64 = 640.0;
-    const HEIGHT: f64 = 200.0;
-    const PAD: f64 = 32.0;
-    let escape = |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    let max = snapshots.iter().map(|s| s.contacts).max().unwrap_or(0).max(1) as f64;
-    let steps = snapshots.len().saturating_sub(1).max(1) as f64;
-    let points: Vec<String> = snapshots
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let x = PAD + (WIDTH - 2.0 * PAD) * i as f64 / steps;
-            let y = HEIGHT - PAD - (HEIGHT - 2.0 * PAD) * s.contacts as f64 / max;
-            format!("{x:.1},{y:.1}")
-        })
-        .collect();
-    let first = snapshots.first().map(|s| s.day.format("%d.%m.").to_string()).unwrap_or_default();
-    let last = snapshots.last().map(|s| s.day.format("%d.%m.").to_string()).unwrap_or_default();
-    format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-labelledby=\"chart-title\" \
-         xmlns=\"http://www.w3.org/2000/svg\"><title id=\"chart-title\">{title}</title>\
-         <line x1=\"{PAD}\" y1=\"{base}\" x2=\"{right}\" y2=\"{base}\" stroke=\"currentColor\" stroke-width=\"1\"/>\
-         <text x=\"{PAD}\" y=\"{label_y}\" font-size=\"12\" fill=\"currentColor\">{first}</text>\
-         <text x=\"{right}\" y=\"{label_y}\" font-size=\"12\" fill=\"currentColor\" text-anchor=\"end\">{last}</text>\
-         <text x=\"4\" y=\"{top}\" font-size=\"12\" fill=\"currentColor\">{max}</text>\
-         <polyline fill=\"none\" stroke=\"currentColor\" stroke-width=\"2\" points=\"{points}\"/></svg>",
-        title = escape(title),
-        base = HEIGHT - PAD,
-        right = WIDTH - PAD,
-        label_y = HEIGHT - PAD + 16.0,
-        top = PAD - 4.0,
-        max = max as i64,
-        points = points.join(" "),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_chart_scales_to_the_highest_count_and_escapes_its_title() {
-        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
-        let snapshots = [
-            Snapshot { day: day(1), contacts: 10, stored_bytes: 0 },
-            Snapshot { day: day(2), contacts: 40, stored_bytes: 0 },
-            Snapshot { day: day(3), contacts: 20, stored_bytes: 0 },
-        ];
-        let svg = contacts_chart(&snapshots, "Kontakte <Muster & Co>");
-        assert!(svg.contains("Kontakte &lt;Muster &amp; Co&gt;"));
-        // 40 is the top of the plot area, 10 a quarter of the way up.
-        assert!(svg.contains("points=\"32.0,134.0 320.0,32.0 608.0,100.0\""), "{svg}");
-        assert!(svg.contains(">01.11.<") && svg.contains(">03.11.<") && svg.contains(">40<"));
-        assert!(contacts_chart(&[], "leer").contains("points=\"\""));
-    }
+/// Contacts per day as a line chart (`crate::charts`).
+pub fn contacts_chart(snapshots: &[Snapshot], id: &str, title: &str) -> String {
+    let points: Vec<Point> =
+        snapshots.iter().map(|s| Point { label: s.day.format("%d.%m.").to_string(), value: s.contacts }).collect();
+    charts::line_chart(&Chart { id, title, format: &|count| count.to_string() }, &points)
 }

@@ -151,7 +151,10 @@ async fn the_monthly_run_invoices_each_tenant_once(backend: Backend) {
     assert_eq!((unchanged.net, unchanged.number.clone()), (premium_invoice.net, premium_invoice.number.clone()));
     let too_much =
         invoices::credit(&app.state, &premium_invoice.id, Some(Cents(12_000)), "zu viel", "ops@example.de").await;
-    assert!(too_much.unwrap_err().to_string().contains("at most 116,03 €"));
+    assert_eq!(
+        too_much.unwrap_err().downcast_ref::<invoices::CreditRefusal>(),
+        Some(&invoices::CreditRefusal::TooMuch(Cents(11_603)))
+    );
     ordo_tests::einvoice::validate_stored(&app.state, &credit).await;
     assert!(app.mails().iter().any(|m| m.subject == "Ihre Gutschrift 2026-000003"));
     app.stop().await;

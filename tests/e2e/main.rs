@@ -4,6 +4,7 @@
 mod analysis;
 mod branding;
 mod catalog;
+mod console_billing;
 mod customers;
 mod documents;
 mod domains;

@@ -132,9 +132,58 @@ impl Invoice {
         self.paid_at.is_some()
     }
 
+    /// Where the invoice stands on `today` (Berlin), as the operator sees it.
+    pub fn status(&self, today: NaiveDate) -> Status {
+        match (self.kind, self.issued) {
+            (_, false) => Status::Draft,
+            (Kind::CreditNote, true) => Status::CreditNote,
+            (Kind::Invoice, true) if self.is_paid() => Status::Paid,
+            (Kind::Invoice, true) if self.due_date.is_some_and(|due| due < today) => Status::Overdue,
+            (Kind::Invoice, true) => Status::Open,
+        }
+    }
+
     /// Where the PDF and XML of this invoice are named after.
     pub fn file_stem(&self) -> String {
         format!("{}-{}", self.kind.label(), self.number.as_deref().unwrap_or("Entwurf"))
+    }
+}
+
+/// Where an invoice stands; a credit note is settled when it is issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Draft,
+    Open,
+    Overdue,
+    Paid,
+    CreditNote,
+}
+
+impl Status {
+    /// The value of the list filter (`Filter::status`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Open => "open",
+            Status::Overdue => "overdue",
+            Status::Paid => "paid",
+            Status::CreditNote => "credit_note",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Draft => "Entwurf",
+            Status::Open => "offen",
+            Status::Overdue => "überfällig",
+            Status::Paid => "bezahlt",
+            Status::CreditNote => "Gutschrift",
+        }
+    }
+
+    /// Whether money is still expected for it.
+    pub fn is_unpaid(self) -> bool {
+        matches!(self, Status::Open | Status::Overdue)
     }
 }
 
@@ -215,12 +264,10 @@ pub async fn list(db: &Db, filter: &Filter, today: NaiveDate) -> anyhow::Result<
         .map(from_row)
         .collect::<anyhow::Result<Vec<_>>>()?
         .into_iter()
-        .filter(|i| match filter.status.as_str() {
-            "open" => i.issued && !i.is_paid() && i.kind == Kind::Invoice,
-            "paid" => i.is_paid(),
-            "overdue" => i.issued && !i.is_paid() && i.kind == Kind::Invoice && i.due_date.is_some_and(|d| d < today),
-            "draft" => !i.issued,
-            _ => true,
+        .filter(|i| match (filter.status.as_str(), i.status(today)) {
+            ("open", status) => status.is_unpaid(),
+            ("", _) => true,
+            (wanted, status) => status.as_str() == wanted,
         })
         .filter(|i| filter.month.is_empty() || i.issue_date.is_some_and(|d| super::prices::month_of(d) == filter.month))
         .filter(|i| {
@@ -229,6 +276,62 @@ pub async fn list(db: &Db, filter: &Filter, today: NaiveDate) -> anyhow::Result<
                 || i.buyer.name.to_lowercase().contains(&q)
         })
         .collect())
+}
+
+/// The credit notes that correct an invoice, oldest first.
+pub async fn credit_notes(db: &Db, invoice_id: &str) -> anyhow::Result<Vec<Invoice>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM invoices WHERE corrects = $1 AND kind = 'credit_note' ORDER BY created_at, id"
+    ))
+    .bind(invoice_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// Money received for an invoice, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub amount: Cents,
+    pub method: String,
+    pub reference: String,
+    pub received_on: NaiveDate,
+    pub recorded_by: String,
+    pub recorded_at: i64,
+}
+
+/// An invoice's payments, in the order they were received.
+pub async fn payments(db: &Db, invoice_id: &str) -> anyhow::Result<Vec<Payment>> {
+    let rows: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT amount_cents, method, reference, received_on, recorded_by, created_at FROM payments \
+         WHERE invoice_id = $1 ORDER BY received_on, created_at",
+    )
+    .bind(invoice_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter()
+        .map(|(amount, method, reference, received_on, recorded_by, recorded_at)| {
+            Ok(Payment {
+                amount: Cents(amount),
+                method,
+                reference,
+                received_on: received_on.parse()?,
+                recorded_by,
+                recorded_at,
+            })
+        })
+        .collect()
+}
+
+/// Whether a payment with this method and reference has been recorded (for
+/// any invoice): recording it again would change nothing.
+pub async fn payment_exists(db: &Db, method: &str, reference: &str) -> anyhow::Result<bool> {
+    let found: Option<String> = sqlx::query_scalar("SELECT id FROM payments WHERE method = $1 AND reference = $2")
+        .bind(method)
+        .bind(reference)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(found.is_some())
 }
 
 pub async fn lines(db: &Db, invoice_id: &str) -> anyhow::Result<Vec<Line>> {
@@ -537,6 +640,19 @@ pub async fn record_payment(
     Ok(now_paid.is_paid())
 }
 
+/// Why a credit note cannot be made as asked; shown to the operator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreditRefusal {
+    #[error("Nur ausgestellte Rechnungen können gutgeschrieben werden.")]
+    NotCreditable,
+    #[error("Zu dieser Rechnung gibt es schon eine Gutschrift; bitte einen Betrag angeben.")]
+    PartlyCredited,
+    #[error("Bitte einen Betrag über 0,00 € angeben.")]
+    NotPositive,
+    #[error("Höchstens {0} (netto) können noch gutgeschrieben werden.")]
+    TooMuch(Cents),
+}
+
 /// Corrects an issued invoice with a credit note: the whole invoice, or
 /// `amount` (net) of it. The credit note is issued and sent at once.
 pub async fn credit(
@@ -547,7 +663,9 @@ pub async fn credit(
     actor: &str,
 ) -> anyhow::Result<String> {
     let invoice = find(&app.db, invoice_id).await?.context("no such invoice")?;
-    anyhow::ensure!(invoice.issued && invoice.kind == Kind::Invoice, "only issued invoices can be credited");
+    if !invoice.issued || invoice.kind != Kind::Invoice {
+        return Err(CreditRefusal::NotCreditable.into());
+    }
     let credited: i64 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(net_cents), 0) AS BIGINT) FROM invoices WHERE corrects = $1 AND kind = 'credit_note'",
     )
@@ -558,11 +676,18 @@ pub async fn credit(
     let number = invoice.number.clone().unwrap_or_default();
     let lines = match amount {
         None => {
-            anyhow::ensure!(credited == 0, "this invoice has been credited in part already; credit an amount");
+            if credited != 0 {
+                return Err(CreditRefusal::PartlyCredited.into());
+            }
             lines(&app.db, invoice_id).await?
         }
         Some(amount) => {
-            anyhow::ensure!(amount.0 > 0 && amount.0 <= open, "at most {} (net) can still be credited", Cents(open));
+            if amount.0 <= 0 {
+                return Err(CreditRefusal::NotPositive.into());
+            }
+            if amount.0 > open {
+                return Err(CreditRefusal::TooMuch(Cents(open)).into());
+            }
             vec![Line {
                 description: format!("Gutschrift zur Rechnung {number}: {reason}"),
                 quantity: 1,

@@ -14,6 +14,7 @@ pub mod money;
 pub mod orders;
 pub mod pdf;
 pub mod prices;
+pub mod reports;
 pub mod run;
 pub mod settings;
 pub mod subscriptions;

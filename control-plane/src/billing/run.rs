@@ -44,7 +44,7 @@ pub fn previous_month(day: NaiveDate) -> ServicePeriod {
     ServicePeriod { start, end: first_of_this - chrono::Days::new(1) }
 }
 
-fn german_month(day: NaiveDate) -> String {
+pub(crate) fn german_month(day: NaiveDate) -> String {
     const MONTHS: [&str; 12] = [
         "Januar",
         "Februar",
@@ -93,7 +93,7 @@ struct OpenCharge {
 }
 
 /// The monthly lines of one subscription's part of `period`.
-fn plan_lines(
+pub(crate) fn plan_lines(
     subscription: &Subscription,
     period: ServicePeriod,
     pricing: &Pricing,

@@ -213,7 +213,7 @@ async fn page(
             Cents(pricing.whitelabel_monthly_cents)
         ),
         open_order,
-        chart: usage::contacts_chart(&history, "Kontakte in den letzten 90 Tagen"),
+        chart: usage::contacts_chart(&history, "nutzung", "Kontakte in den letzten 90 Tagen"),
         usage_rows: history.iter().rev().take(7).map(|s| (s.day.format("%d.%m.%Y").to_string(), s.contacts)).collect(),
         invoices,
         bank: format!("{}, IBAN {}", seller.bank.holder, seller.bank.iban),

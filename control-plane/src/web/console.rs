@@ -1,4 +1,5 @@
-//! The operator console on the admin host: login, tenants, API tokens.
+//! The operator console on the admin host: login, tenants, API tokens; the
+//! money pages are in `billing_console`.
 
 use axum::Extension;
 use axum::Router;
@@ -16,6 +17,7 @@ use tenant_app::security::passwords::{self, NewPassword};
 use tenant_app::security::sessions::{self, SESSION_COOKIE, cookie_value};
 use tenant_app::web::{ClientAddress, PageError, render, render_with_status};
 
+use super::billing_console::{TenantBilling, tenant_billing};
 use crate::app::AppState;
 use crate::domains;
 use crate::operators::{self, ApiTokenInfo, Operator};
@@ -39,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/ordo.css", get(tenant_app::web::stylesheet))
         .route("/api/v1/openapi.json", get(super::api::openapi))
         .merge(super::ops::routes())
+        .merge(super::billing_console::routes())
 }
 
 /// A logged-in operator.
@@ -240,6 +243,7 @@ struct TenantPage {
     suspended_since: String,
     /// The broker's own domains, each with when it was last checked.
     domains: Vec<(CustomDomain, String)>,
+    billing: TenantBilling,
 }
 
 async fn tenant_page(
@@ -260,6 +264,7 @@ async fn tenant_page(
         created: berlin(tenant.created_at),
         suspended_since: tenant.suspended_at.map(berlin).unwrap_or_default(),
         domains,
+        billing: tenant_billing(&app, &tenant.id).await?,
         row: TenantRow {
             portal_url: app.hosts.tenant_url(&tenant.slug),
             trial_end: tenant.trial_ends_at.map(trial_last_day).unwrap_or_default(),

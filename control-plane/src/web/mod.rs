@@ -3,6 +3,7 @@
 //! built here once.
 
 mod api;
+mod billing_console;
 pub mod broker_billing;
 pub(crate) mod console;
 mod internal;
