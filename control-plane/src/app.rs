@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, Weak};
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use tenant_app::crypto::{Key, MasterKeys};
-use tenant_app::db::{Backend, Db, EmbeddedMigrations, PoolSize, new_id, now};
+use tenant_app::db::{Backend, Db, EmbeddedMigrations, PoolSize, new_id};
 use tenant_app::mail::{MailTransport, Mailer};
 use tenant_app::security::csrf::CsrfConfig;
 use tenant_app::security::throttle::LoginThrottle;
@@ -255,7 +255,7 @@ impl AppState {
     pub async fn audit(&self, actor: &str, action: &str, subject: &str) -> Result<(), sqlx::Error> {
         sqlx::query("INSERT INTO audit_log (id, at, actor, action, subject) VALUES ($1, $2, $3, $4, $5)")
             .bind(new_id())
-            .bind(now())
+            .bind(self.clock.timestamp())
             .bind(actor)
             .bind(action)
             .bind(subject)

@@ -21,6 +21,7 @@ mod limits;
 mod messages;
 mod operator;
 mod ordering;
+mod prices;
 mod provisioning;
 mod security;
 mod signup;
