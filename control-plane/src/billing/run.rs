@@ -223,7 +223,16 @@ pub async fn draft_period(app: &AppState, period: ServicePeriod) -> anyhow::Resu
         tenants::list(&app.db).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
     let mut drafted = 0;
     for batch in by_tenant.chunks(BATCH) {
-        let mut tx = app.db.pool().begin().await?;
+        // What each tenant of the batch is billed, then written in one transaction.
+        struct Prepared {
+            tenant_id: String,
+            run_key: String,
+            buyer: BuyerSnapshot,
+            lines: Vec<Line>,
+            notes: Vec<String>,
+            taken: Vec<OpenCharge>,
+        }
+        let mut prepared = Vec::new();
         for (tenant_id, subscriptions) in batch {
             let run_key = format!("monthly:{tenant_id}:{month}");
             if done.contains(&run_key) {
@@ -254,28 +263,44 @@ pub async fn draft_period(app: &AppState, period: ServicePeriod) -> anyhow::Resu
                 continue;
             }
             let notes: Vec<String> = if pay_per_use { vec![PEAK_RULE.to_owned()] } else { Vec::new() };
-            let buyer = BuyerSnapshot::of(tenant);
-            let draft = Draft {
-                tenant_id,
+            prepared.push(Prepared {
+                tenant_id: tenant_id.clone(),
+                run_key,
+                buyer: BuyerSnapshot::of(tenant),
+                lines,
+                notes,
+                taken,
+            });
+        }
+        if prepared.is_empty() {
+            continue;
+        }
+        let drafts: Vec<Draft> = prepared
+            .iter()
+            .map(|p| Draft {
+                tenant_id: &p.tenant_id,
                 kind: Kind::Invoice,
-                run_key: Some(run_key),
+                run_key: Some(p.run_key.clone()),
                 period,
-                buyer: &buyer,
-                lines: &lines,
-                notes: &notes,
+                buyer: &p.buyer,
+                lines: &p.lines,
+                notes: &p.notes,
                 corrects: None,
-            };
-            let invoice_id = invoices::insert_draft(&mut tx, &draft, app.clock.timestamp()).await?;
-            for charge in &taken {
+            })
+            .collect();
+        let mut tx = app.db.pool().begin().await?;
+        let ids = invoices::insert_drafts(&mut tx, &drafts, app.clock.timestamp()).await?;
+        for (invoice_id, p) in ids.iter().zip(&prepared) {
+            for charge in &p.taken {
                 sqlx::query("UPDATE charges SET invoice_id = $1 WHERE id = $2 AND invoice_id IS NULL")
-                    .bind(&invoice_id)
+                    .bind(invoice_id)
                     .bind(&charge.id)
                     .execute(&mut *tx)
                     .await?;
             }
-            drafted += 1;
         }
         tx.commit().await?;
+        drafted += prepared.len();
     }
     Ok(drafted)
 }
