@@ -3,7 +3,7 @@
 // files the server writes, small valid upload files, and the checks run on
 // every page a flow stops at (screenshot, axe-core, horizontal overflow).
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
@@ -46,6 +47,8 @@ const LAUNCH_ARGS = [
 // Only these impacts fail a test; lesser findings are listed but do not fail.
 const FAILING_IMPACTS = new Set(['serious', 'critical']);
 
+const execFileAsync = promisify(execFile);
+
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
 async function freePort() {
@@ -73,17 +76,19 @@ export class Harness {
     this.files = await writeFixtures(join(this.dataDir, 'test-files'));
     this.logPath = join(ARTIFACTS, `${this.flow}-server.log`);
     const log = createWriteStream(this.logPath);
+    this.adminUrl = `http://admin.localhost:${this.port}`;
+    this.env = {
+      // Only the settings below: an ORDO_DATABASE_URL or ORDO_SMTP_URL from the
+      // caller's shell must not send the tests to a real database or mail server.
+      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('ORDO_'))),
+      ORDO_LISTEN: `127.0.0.1:${this.port}`,
+      ORDO_DATA_DIR: this.dataDir,
+      ORDO_LOG_MAIL_LINKS: 'false',
+      RUST_LOG: 'warn',
+    };
     this.server = spawn(BINARY, ['serve'], {
       cwd: this.dataDir,
-      env: {
-        // Only the settings below: an ORDO_DATABASE_URL or ORDO_SMTP_URL from the
-        // caller's shell must not send the tests to a real database or mail server.
-        ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('ORDO_'))),
-        ORDO_LISTEN: `127.0.0.1:${this.port}`,
-        ORDO_DATA_DIR: this.dataDir,
-        ORDO_LOG_MAIL_LINKS: 'false',
-        RUST_LOG: 'warn',
-      },
+      env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // Never leave a server behind, even when the test process ends abruptly.
@@ -119,6 +124,20 @@ export class Harness {
         (exitCode !== undefined ? `; it exited (${exitCode})` : '') +
         `\n${log}`,
     );
+  }
+
+  /** An operator account (made once, reused after) and a fresh one-time login
+   * link for the console, from `control-plane operator create` on the server's
+   * data directory, as an operator makes one. */
+  async operatorLoginLink(email) {
+    const { stdout } = await execFileAsync(BINARY, ['operator', 'create', '--email', email], {
+      cwd: this.dataDir,
+      env: this.env,
+      timeout: 30_000,
+    });
+    const link = stdout.match(/https?:\/\/\S+\/anmelden\/link\?token=\S+/);
+    if (!link) throw new Error(`no login link in the output of \`operator create\`:\n${stdout}`);
+    return link[0];
   }
 
   async stop() {
@@ -162,6 +181,16 @@ export class Run {
 
   get files() {
     return this.harness.files;
+  }
+
+  get adminUrl() {
+    return this.harness.adminUrl;
+  }
+
+  /** Turns the checks on for a page from here on, e.g. once a set-up that
+   * another flow checks page by page is done. */
+  check(page) {
+    this.pages.get(page).checked = true;
   }
 
   /** A new person in their own browser context (own cookies). `checked: false`
@@ -441,7 +470,10 @@ export async function writeFixtures(dir) {
   await writeFile(pdf, minimalPdf('Versicherungsschein'));
   await writeFile(photo, gradientPng(96, 64));
   await writeFile(powerOfAttorney, minimalPdf('Vorsorgevollmacht'));
-  return { pdf, photo, powerOfAttorney };
+  // The broker's signed order contract, scanned.
+  const signedContract = join(dir, 'Vertrag-unterschrieben.pdf');
+  await writeFile(signedContract, minimalPdf('Vertrag, unterschrieben'));
+  return { pdf, photo, powerOfAttorney, signedContract };
 }
 
 // A one-page PDF with correct cross-reference offsets, so any viewer opens it.

@@ -488,3 +488,168 @@ export async function customerSwitchesLanguage(run, page) {
   await see(page.getByRole('heading', { level: 1, name: 'Mein Versicherungsordner' }));
   assert.equal(await page.locator('html').getAttribute('lang'), 'de');
 }
+
+// ---- billing: the broker's billing area and the operator console ---------------
+
+export const ORDER = {
+  plan: 'PREMIUM',
+  whitelabel: true,
+  trialDays: 30,
+  extensionPrice: '74,90 €',
+};
+
+export function operatorFor(viewport) {
+  return { email: `betrieb.${viewport.name}@example.de` };
+}
+
+/** The Berlin calendar day `days` from today as the pages write it (31.12.2026). */
+function berlinDay(days = 0) {
+  const [year, month, day] = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' })
+    .format(new Date())
+    .split('-')
+    .map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day + days));
+  const two = (n) => String(n).padStart(2, '0');
+  return `${two(date.getUTCDate())}.${two(date.getUTCMonth() + 1)}.${date.getUTCFullYear()}`;
+}
+
+async function consoleNav(page, name) {
+  await page.getByRole('navigation', { name: 'Konsole' }).getByRole('link', { name, exact: true }).click();
+}
+
+const planRegion = (page) => page.getByRole('region', { name: 'Ihr Tarif', exact: true });
+const orderRegion = (page) => page.getByRole('region', { name: /^Ihre Bestellung B-/ });
+
+/** "Abrechnung" in the portal during the trial: its last day, the extension
+ * form, and the plans to order. */
+export async function brokerOpensBilling(run, page, order = ORDER) {
+  await openNav(page, 'Abrechnung');
+  await see(page.getByRole('heading', { level: 1, name: 'Abrechnung' }));
+  const plan = planRegion(page);
+  await see(plan);
+  // A trial of 30 days that began today: today is the first day.
+  const lastDay = berlinDay(order.trialDays - 1);
+  assert.match(await plan.innerText(), new RegExp(`kostenlos bis einschließlich\\s${pattern(lastDay)}`));
+  assert.match(await plan.innerText(), new RegExp(`${order.trialDays} Tage für ${pattern(order.extensionPrice)}`));
+  await see(plan.getByRole('button', { name: `Testphase um ${order.trialDays} Tage verlängern` }));
+  const choice = page.getByRole('region', { name: 'Tarif bestellen', exact: true });
+  const plans = choice.getByRole('group', { name: 'Tarif' }).getByRole('radio');
+  assert.equal(await plans.count(), 3, 'Pay-per-Use, PREMIUMstarter and PREMIUM');
+  await see(choice.getByRole('radio', { name: new RegExp(`^${pattern(order.plan)}:`) }));
+  await see(choice.getByRole('checkbox', { name: /^Whitelabel:/ }));
+  await see(choice.getByRole('button', { name: 'Bestellen', exact: true }));
+  await run.checkpoint(page, 'billing-trial');
+}
+
+/** Orders a plan; the order with its contract to download (a PDF) and the
+ * form for the signed copy. Returns the order number (B-…). */
+export async function brokerOrdersPlan(run, page, order = ORDER) {
+  const choice = page.getByRole('region', { name: 'Tarif bestellen', exact: true });
+  await choice.getByRole('radio', { name: new RegExp(`^${pattern(order.plan)}:`) }).check();
+  await choice.getByRole('checkbox', { name: /^Whitelabel:/ }).setChecked(order.whitelabel);
+  await submit(page, choice.getByRole('button', { name: 'Bestellen', exact: true }));
+
+  const placed = orderRegion(page);
+  await see(placed);
+  const number = (await placed.getByRole('heading', { level: 2 }).innerText()).match(/B-[0-9A-Z]+/)[0];
+  const what = `Tarif ${order.plan}${order.whitelabel ? ' mit Whitelabel' : ''}`;
+  assert.match(await placed.innerText(), new RegExp(`${pattern(what)} – Status: wartet auf den unterschriebenen Vertrag`));
+  await see(placed.getByLabel('Unterschriebener Vertrag'));
+
+  const link = placed.getByRole('link', { name: 'Vertrag mit Auftragsverarbeitungsvertrag herunterladen (PDF)' });
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.equal(download.suggestedFilename(), `Vertrag-${number}.pdf`);
+  const bytes = await readFile(await download.path());
+  assert.equal(bytes.subarray(0, 5).toString('latin1'), '%PDF-');
+  await run.checkpoint(page, 'billing-ordered');
+  return number;
+}
+
+/** Uploads the signed contract (a scan) for the open order. */
+export async function brokerUploadsSignedContract(run, page, path) {
+  const placed = orderRegion(page);
+  await placed.getByLabel('Unterschriebener Vertrag').setInputFiles(path);
+  await placed.getByRole('button', { name: 'Hochladen' }).click();
+  await see(
+    page.getByRole('status').filter({ hasText: 'Danke! Wir prüfen den unterschriebenen Vertrag und schalten Ihren Tarif frei.' }),
+  );
+  assert.match(await orderRegion(page).innerText(), /Status: unterschrieben, wird geprüft/);
+  await run.checkpoint(page, 'billing-signed');
+}
+
+/** The operator's one-time login link from `control-plane operator create`. */
+export async function operatorLogsIn(run, page, operator) {
+  const link = await run.harness.operatorLoginLink(operator.email);
+  assert.ok(link.startsWith(`${run.adminUrl}/`), `a link to the console: ${link}`);
+  await page.goto(link);
+  await see(page.getByRole('heading', { level: 1, name: 'Mandanten' }));
+  await see(page.getByRole('navigation', { name: 'Konsole' }).getByText(operator.email));
+}
+
+/** "Bestellungen": the broker's signed order, confirmed; the broker is told by mail. */
+export async function operatorConfirmsOrder(run, page, broker, number, order = ORDER) {
+  await consoleNav(page, 'Bestellungen');
+  await see(page.getByRole('heading', { level: 1, name: 'Offene Bestellungen' }));
+  const placed = page.getByRole('region', { name: `Bestellung ${number}`, exact: true });
+  await see(placed);
+  const what = `${order.plan}${order.whitelabel ? ' + Whitelabel' : ''}`;
+  assert.match(
+    await placed.innerText(),
+    new RegExp(`${pattern(broker.company)}[\\s\\S]*${pattern(what)}[\\s\\S]*unterschrieben, wird geprüft`),
+  );
+  await see(placed.getByRole('link', { name: 'Vertrag', exact: true }));
+  await see(placed.getByRole('link', { name: 'unterschriebene Fassung' }));
+  await see(placed.getByLabel('Grund der Ablehnung'));
+  await run.checkpoint(page, 'orders');
+
+  const seen = await run.mailbox.mark();
+  await submit(page, placed.getByRole('button', { name: 'Bestätigen: Tarif startet heute' }));
+  await see(page.getByRole('heading', { level: 1, name: 'Offene Bestellungen' }));
+  assert.equal(await placed.count(), 0, 'the order is no longer open');
+  await run.checkpoint(page, 'orders-confirmed');
+  const mail = await run.mailbox.newestTo(broker.email, seen);
+  assert.match(mail.subject, new RegExp(`Ihr Tarif ${pattern(order.plan)} ist aktiv`));
+}
+
+/** The billing area after the confirmation: the plan runs since today. */
+export async function brokerSeesPlan(run, page, order = ORDER) {
+  // Back through the portal: the page on screen answered the upload's POST.
+  await page.getByRole('navigation', { name: 'Hauptnavigation' }).getByRole('link', { name: 'Zurück zum Portal' }).click();
+  await see(page.getByRole('heading', { level: 1, name: 'Kunden' }));
+  await openNav(page, 'Abrechnung');
+  await see(page.getByRole('heading', { level: 1, name: 'Abrechnung' }));
+  assert.equal(await page.getByRole('alert').count(), 0, 'no error');
+  const what = `${order.plan}${order.whitelabel ? ' mit Whitelabel' : ''}, seit ${berlinDay()}`;
+  assert.match(await planRegion(page).innerText(), new RegExp(pattern(what)));
+  assert.equal(await orderRegion(page).count(), 0, 'no open order');
+  const change = page.getByRole('region', { name: 'Tarif wechseln', exact: true });
+  await see(change);
+  assert.equal(await change.getByRole('radio', { name: new RegExp(`^${pattern(order.plan)}:`) }).isChecked(), true);
+  assert.equal(await change.getByRole('checkbox', { name: /^Whitelabel:/ }).isChecked(), order.whitelabel);
+  await run.checkpoint(page, 'billing-plan');
+}
+
+/** The console's money pages: invoices (none yet), revenue, and the audit log
+ * with the confirmation. */
+export async function operatorSeesMoneyPages(run, page, operator, number) {
+  await consoleNav(page, 'Rechnungen');
+  await see(page.getByRole('heading', { level: 1, name: 'Rechnungen und Gutschriften' }));
+  await see(page.getByRole('search').getByLabel('Status'));
+  await run.checkpoint(page, 'invoices');
+
+  await consoleNav(page, 'Umsatz');
+  await see(page.getByRole('heading', { level: 1, name: 'Umsatz' }));
+  await see(page.getByRole('heading', { level: 2, name: 'Monatlich wiederkehrender Umsatz (MRR)' }));
+  await see(page.getByRole('heading', { level: 2, name: 'Von der Testphase zum Tarif' }));
+  await run.checkpoint(page, 'revenue');
+
+  await consoleNav(page, 'Protokoll');
+  await see(page.getByRole('heading', { level: 1, name: 'Protokoll' }));
+  const confirmed = page
+    .getByRole('row')
+    .filter({ hasText: operator.email })
+    .filter({ hasText: 'order_confirmed' })
+    .filter({ hasText: new RegExp(number.slice(2), 'i') });
+  await see(confirmed);
+  await run.checkpoint(page, 'audit');
+}
