@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tenant_app::telemetry::LogFormat;
 
 pub use crate::billing::settings::BillingSettings;
+pub use crate::billing::stripe::StripeSettings;
 pub use crate::provisioning::kubernetes::settings::KubernetesSettings;
 pub use crate::scheduler::JobSettings;
 
@@ -74,6 +75,9 @@ pub struct Config {
     pub kubernetes: KubernetesSettings,
     pub jobs: JobSettings,
     pub billing: BillingSettings,
+    /// Card and SEPA Direct Debit payments through Stripe; off unless `stripe.secret_key` is set.
+    #[serde(default)]
+    pub stripe: StripeSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,6 +220,7 @@ impl Config {
         }
         self.jobs.validate()?;
         self.billing.validate()?;
+        self.stripe.validate()?;
         if self.reconcile_interval_secs == 0 {
             return Err("reconcile_interval_secs must be at least 1".into());
         }
