@@ -4,7 +4,9 @@
 //! localstripe (`ORDO_TEST_LOCALSTRIPE_URL`, started by `.ci/run`): a Customer
 //! once per tenant, a card set up through a SetupIntent from the broker's
 //! billing page, a PaymentIntent per invoice after the monthly run, and the
-//! invoice paid when localstripe's signed `payment_intent.succeeded` arrives.
+//! invoice paid when localstripe's signed `payment_intent.succeeded` arrives;
+//! a SEPA debit that bounces and a card declined at once, both recorded as
+//! failed from localstripe's webhooks and not charged again.
 
 use std::time::Duration;
 
@@ -204,6 +206,30 @@ async fn localstripe_get(base: &str, path: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// The broker's way to a payment method: the SetupIntent from the billing page,
+/// what Stripe.js does with the details (a PaymentMethod, then confirming the
+/// SetupIntent), and the return to our page, which reads the SetupIntent from
+/// Stripe. Returns the SetupIntent, the PaymentMethod and the page shown.
+async fn set_up(broker: &PortalSession, base: &str, details: &[(&str, &str)]) -> (String, String, String) {
+    let setup = broker.submit("/makler/abrechnung", "/makler/abrechnung/zahlungsart", &[]).await;
+    assert_eq!(setup.status(), StatusCode::OK);
+    let csp = setup.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("script-src 'self' https://js.stripe.com") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let html = setup.text().await.unwrap();
+    let client_secret = data_attribute(&html, "data-client-secret");
+    assert_eq!(data_attribute(&html, "data-publishable-key"), "pk_test_ordo_e2e");
+    let setup_intent = client_secret.split("_secret_").next().unwrap().to_owned();
+    assert!(setup_intent.starts_with("seti_"), "{client_secret}");
+    let method = localstripe(base, "payment_methods", details).await["id"].as_str().unwrap().to_owned();
+    let confirmed =
+        localstripe(base, &format!("setup_intents/{setup_intent}/confirm"), &[("payment_method", &method)]).await;
+    assert_eq!(confirmed["status"], "succeeded");
+    let (status, page) =
+        broker.page(&format!("/makler/abrechnung/zahlungsart/fertig?setup_intent={setup_intent}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    (setup_intent, method, page)
+}
+
 fn data_attribute(html: &str, name: &str) -> String {
     let start = html.find(&format!("{name}=\"")).unwrap_or_else(|| panic!("no {name} in {html}")) + name.len() + 2;
     html[start..].split('"').next().unwrap().to_owned()
@@ -251,36 +277,14 @@ async fn stripe_flows_against_localstripe(backend: Backend) {
     let strict = overview.headers()["content-security-policy"].to_str().unwrap().to_owned();
     assert!(!strict.contains("stripe.com"), "only the payment method page loads Stripe.js: {strict}");
     assert!(overview.text().await.unwrap().contains("Sie zahlen per Überweisung"));
-    let setup = broker.submit("/makler/abrechnung", "/makler/abrechnung/zahlungsart", &[]).await;
-    assert_eq!(setup.status(), StatusCode::OK);
-    let csp = setup.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("script-src 'self' https://js.stripe.com") && csp.contains("frame-ancestors 'none'"), "{csp}");
-    let html = setup.text().await.unwrap();
-    let client_secret = data_attribute(&html, "data-client-secret");
-    assert_eq!(data_attribute(&html, "data-publishable-key"), "pk_test_ordo_e2e");
-    let setup_intent = client_secret.split("_secret_").next().unwrap().to_owned();
-    assert!(setup_intent.starts_with("seti_"), "{client_secret}");
-    // What Stripe.js does with the broker's card: a PaymentMethod, then confirming the SetupIntent.
-    let card = localstripe(
-        &base,
-        "payment_methods",
-        &[
-            ("type", "card"),
-            ("card[number]", "4242424242424242"),
-            ("card[exp_month]", "12"),
-            ("card[exp_year]", "2031"),
-            ("card[cvc]", "123"),
-        ],
-    )
-    .await;
-    let method = card["id"].as_str().unwrap().to_owned();
-    let confirmed =
-        localstripe(&base, &format!("setup_intents/{setup_intent}/confirm"), &[("payment_method", &method)]).await;
-    assert_eq!(confirmed["status"], "succeeded");
-    // Stripe sends the browser back; the SetupIntent is read from Stripe.
-    let (status, page) =
-        broker.page(&format!("/makler/abrechnung/zahlungsart/fertig?setup_intent={setup_intent}")).await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let card = [
+        ("type", "card"),
+        ("card[number]", "4242424242424242"),
+        ("card[exp_month]", "12"),
+        ("card[exp_year]", "2031"),
+        ("card[cvc]", "123"),
+    ];
+    let (setup_intent, method, page) = set_up(&broker, &base, &card).await;
     assert!(
         page.contains("Ihre Zahlungsart ist gespeichert") && page.contains("Kreditkarte mit Endung 4242"),
         "{page}"
@@ -332,5 +336,67 @@ async fn stripe_flows_against_localstripe(backend: Backend) {
     assert_eq!(reference, collection.payment_intent_id);
     let (_, page) = broker.page("/makler/abrechnung").await;
     assert!(page.contains(">bezahlt<") && page.contains("Kreditkarte mit Endung 4242"), "{page}");
+
+    // A SEPA Direct Debit that bounces: localstripe declines this IBAN after the
+    // debit started (days, at a bank), reported by a signed webhook.
+    let debtor = app.broker_session("Lastschrift Makler", "lastschrift@example.de").await;
+    let sepa = [
+        ("type", "sepa_debit"),
+        ("sepa_debit[iban]", "DE62370400440532013001"),
+        ("billing_details[name]", "Lena Lastschrift"),
+        ("billing_details[email]", "lastschrift@example.de"),
+    ];
+    let (_, _, page) = set_up(&debtor, &base, &sepa).await;
+    assert!(page.contains("SEPA-Lastschrift vom Konto mit IBAN-Endung 3001"), "{page}");
+    let (bounced, report) = invoice_for(&app, "lastschrift-makler").await;
+    assert_eq!(report.collected, 1);
+    let mut status = String::new();
+    for _ in 0..100 {
+        let collection = stripe::collections(&app.state.db, &[bounced.id.as_str()]).await.unwrap();
+        status = collection[&bounced.id].status.clone();
+        if status == "failed" {
+            break;
+        }
+        assert_eq!(status, "processing", "a debit is under way until the bank answers");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "failed", "localstripe's payment_intent.payment_failed is recorded");
+    assert!(!invoices::find(&app.state.db, &bounced.id).await.unwrap().unwrap().is_paid());
+    let debtor_tenant = tenants::find_by_slug(&app.state.db, "lastschrift-makler").await.unwrap().unwrap();
+    let events: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM tenant_events WHERE tenant_id = $1 AND kind = 'payment_failed'")
+            .bind(&debtor_tenant.id)
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(events, 1, "the operator sees it on the tenant's page, once");
+    let (_, page) = debtor.page("/makler/abrechnung").await;
+    assert!(page.contains("Einzug fehlgeschlagen"), "{page}");
+
+    // A card declined at once: the run goes on, the webhook records the failure,
+    // and the next run does not charge the card again.
+    let declined = app.broker_session("Karte Makler", "karte@example.de").await;
+    let card = [
+        ("type", "card"),
+        ("card[number]", "4000000000000341"),
+        ("card[exp_month]", "12"),
+        ("card[exp_year]", "2031"),
+        ("card[cvc]", "123"),
+    ];
+    set_up(&declined, &base, &card).await;
+    let (refused, report) = invoice_for(&app, "karte-makler").await;
+    assert_eq!(report.collected, 0, "the PaymentIntent was refused");
+    let mut recorded = None;
+    for _ in 0..100 {
+        recorded = stripe::collections(&app.state.db, &[refused.id.as_str()]).await.unwrap().remove(&refused.id);
+        if recorded.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(recorded.expect("the failure arrives as a webhook").status, "failed");
+    assert_eq!(stripe::collect_open(&app.state).await.unwrap(), 0);
+    let (_, page) = declined.page("/makler/abrechnung").await;
+    assert!(page.contains("Einzug fehlgeschlagen"), "{page}");
     app.stop().await;
 }

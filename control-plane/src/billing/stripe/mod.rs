@@ -124,14 +124,17 @@ impl Stripe {
     /// Sends `request` once with `key` as its idempotency key: a retry with
     /// the same key returns what the first attempt created.
     async fn send<R: StripeRequest>(&self, request: R, key: &str) -> anyhow::Result<Object> {
-        let key = IdempotencyKey::new(key).context("idempotency key")?;
+        self.send_raw(request, key).await.map_err(describe)
+    }
+
+    async fn send_raw<R: StripeRequest>(&self, request: R, key: &str) -> Result<Object, stripe::StripeError> {
+        let key = IdempotencyKey::new(key).map_err(|err| stripe::StripeError::ClientError(err.to_string()))?;
         request
             .build()
             .customize::<Object>()
             .request_strategy(RequestStrategy::Idempotent(key))
             .send(&self.client)
             .await
-            .map_err(describe)
     }
 }
 
@@ -439,13 +442,18 @@ pub async fn collect(app: &AppState, stripe: &Stripe, invoice: &Invoice) -> anyh
         .off_session(CreatePaymentIntentOffSession::Bool(true))
         .metadata(metadata);
     let key = format!("ordo-pi-{}", invoice.id);
-    let (status, payment_intent_id, failure) = match stripe.send(request, &key).await {
+    let (status, payment_intent_id, failure) = match stripe.send_raw(request, &key).await {
         Ok(intent) => (
             collection_status(intent.status.as_deref()),
             intent.id,
             intent.last_payment_error.and_then(|error| error.message),
         ),
-        Err(err) => return Err(err.context(format!("collecting invoice {}", invoice.id))),
+        // Declined at once (a card): Stripe made the PaymentIntent and says so in the error.
+        Err(stripe::StripeError::Stripe(api, 402)) if api.payment_intent.is_some() => {
+            let intent = api.payment_intent.expect("checked");
+            ("failed", intent.id.to_string(), api.message)
+        }
+        Err(err) => return Err(describe(err).context(format!("collecting invoice {}", invoice.id))),
     };
     let now = app.clock.timestamp();
     sqlx::query(
@@ -460,7 +468,28 @@ pub async fn collect(app: &AppState, stripe: &Stripe, invoice: &Invoice) -> anyh
     .execute(app.db.pool())
     .await?;
     app.audit("stripe", "payment_intent", &format!("invoice:{} {payment_intent_id} {status}", invoice.id)).await?;
+    if status == "failed" {
+        report_failure(app, &invoice.id, &payment_intent_id, failure.as_deref()).await?;
+    }
     Ok(collections(&app.db, &[invoice.id.as_str()]).await?.remove(&invoice.id))
+}
+
+/// A collection failed: the audit log and the tenant's events on the
+/// operator's tenant page say so; the invoice stays open.
+pub(crate) async fn report_failure(
+    app: &AppState,
+    invoice_id: &str,
+    payment_intent_id: &str,
+    message: Option<&str>,
+) -> anyhow::Result<()> {
+    let reason = message.unwrap_or("ohne Angabe");
+    app.audit("stripe", "payment_failed", &format!("invoice:{invoice_id} {payment_intent_id} {reason}")).await?;
+    if let Some(invoice) = invoices::find(&app.db, invoice_id).await? {
+        let number = invoice.number.unwrap_or_default();
+        let text = format!("Einzug der Rechnung {number} über {} fehlgeschlagen: {reason}", invoice.gross);
+        crate::tenants::record_event(&app.db, &invoice.tenant_id, "payment_failed", &text).await?;
+    }
+    Ok(())
 }
 
 /// Collects every open invoice of a tenant with a payment method that has no

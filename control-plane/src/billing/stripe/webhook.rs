@@ -164,9 +164,10 @@ async fn act(app: &AppState, stripe: &Stripe, event: &Event) -> anyhow::Result<O
             let intent: PaymentIntent = serde_json::from_value(event.data.object.clone())?;
             let Some(invoice_id) = invoice_of(app, &intent).await? else { return Ok(Outcome::Ignored) };
             let message = intent.last_payment_error.and_then(|error| error.message);
-            set_status(app, &invoice_id, &intent.id, "failed", message.as_deref()).await?;
-            let reason = message.as_deref().unwrap_or("ohne Angabe");
-            app.audit("stripe", "payment_failed", &format!("invoice:{invoice_id} {} {reason}", intent.id)).await?;
+            // Reported once: a card declined at once was reported when the PaymentIntent was made.
+            if set_status(app, &invoice_id, &intent.id, "failed", message.as_deref()).await? {
+                super::report_failure(app, &invoice_id, &intent.id, message.as_deref()).await?;
+            }
             Ok(Outcome::Handled)
         }
         "payment_intent.processing" => {
@@ -202,16 +203,17 @@ async fn invoice_of(app: &AppState, intent: &PaymentIntent) -> anyhow::Result<Op
     Ok(invoices::find(&app.db, invoice_id).await?.map(|invoice| invoice.id))
 }
 
+/// Stores the collection's status; returns whether it changed.
 async fn set_status(
     app: &AppState,
     invoice_id: &str,
     payment_intent_id: &str,
     status: &str,
     failure: Option<&str>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let now = app.clock.timestamp();
     let mut tx = app.db.pool().begin().await?;
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO stripe_payments (invoice_id, payment_intent_id, status, failure_message, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (invoice_id) DO NOTHING",
     )
@@ -223,9 +225,10 @@ async fn set_status(
     .execute(&mut *tx)
     .await?;
     // A late `processing` never overwrites a final outcome.
-    sqlx::query(
+    let updated = sqlx::query(
         "UPDATE stripe_payments SET status = $1, failure_message = $2, updated_at = $3 \
-         WHERE invoice_id = $4 AND payment_intent_id = $5 AND NOT ($1 = 'processing' AND status = 'succeeded')",
+         WHERE invoice_id = $4 AND payment_intent_id = $5 AND status <> $1 \
+           AND NOT ($1 = 'processing' AND status IN ('succeeded', 'failed'))",
     )
     .bind(status)
     .bind(failure)
@@ -234,7 +237,8 @@ async fn set_status(
     .bind(payment_intent_id)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await.context("storing the payment status")
+    tx.commit().await.context("storing the payment status")?;
+    Ok(inserted.rows_affected() + updated.rows_affected() > 0)
 }
 
 #[cfg(test)]
