@@ -282,6 +282,28 @@ mod tests {
     }
 
     #[test]
+    fn stripe_is_off_until_its_secret_key_is_set() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None).expect("loads");
+            assert!(!config.stripe.enabled());
+            assert_eq!(config.stripe.api_base, "https://api.stripe.com/");
+            assert_eq!(config.stripe.payment_method_types, ["sepa_debit", "card"]);
+            jail.set_env("ORDO_STRIPE__SECRET_KEY", "sk_test_s3cret");
+            let error = Config::load(None).unwrap_err().to_string();
+            assert!(error.contains("webhook_secret"), "{error}");
+            jail.set_env("ORDO_STRIPE__WEBHOOK_SECRET", "whsec_s3cret");
+            jail.set_env("ORDO_STRIPE__PUBLISHABLE_KEY", "pk_test_123");
+            jail.set_env("ORDO_STRIPE__PAYMENT_METHOD_TYPES", "[sepa_debit]");
+            let config = Config::load(None).expect("complete");
+            assert!(config.stripe.enabled());
+            assert_eq!(config.stripe.payment_method_types, ["sepa_debit"]);
+            let printed = format!("{config:?}");
+            assert!(!printed.contains("sk_test_s3cret") && !printed.contains("whsec_s3cret"));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_file_layer_sits_between_defaults_and_environment() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("ordo.toml", "base_domain = \"ordo.example\"\nlisten = \"0.0.0.0:9000\"\n")?;
