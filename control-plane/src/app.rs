@@ -38,6 +38,7 @@ pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (5, "jobs, usage, trials", include_str!("../../migrations/control-plane/0005_jobs_usage_trials.sql")),
     (6, "billing", include_str!("../../migrations/control-plane/0006_billing.sql")),
     (7, "orders", include_str!("../../migrations/control-plane/0007_orders.sql")),
+    (8, "stripe", include_str!("../../migrations/control-plane/0008_stripe.sql")),
 ]);
 
 /// Shared by every request handler and background task; cheap to clone.
@@ -66,6 +67,8 @@ pub struct AppInner {
     /// deployment that runs last has read the newest verified domains.
     pub domain_deploys: tokio::sync::Mutex<()>,
     pub clock: Arc<dyn Clock>,
+    /// Card and SEPA Direct Debit payments, when `stripe.secret_key` is set.
+    pub stripe: Option<Arc<crate::billing::stripe::Stripe>>,
 }
 
 impl Deref for AppState {
@@ -180,6 +183,7 @@ impl AppState {
         let tenants_dir = absolute(&config.data_dir)?.join("tenants");
         let dns = DnsChecker::new(config.dns_servers().map_err(anyhow::Error::msg)?);
         let csrf = CsrfConfig::new(master_key.current.derive("control-plane csrf"), hosts.secure());
+        let stripe = crate::billing::stripe::Stripe::from_settings(&config.stripe)?.map(Arc::new);
         let kubernetes = match config.provisioner {
             ProvisionerKind::Local => None,
             ProvisionerKind::Kubernetes => {
@@ -229,6 +233,7 @@ impl AppState {
                 instance_id: new_id(),
                 domain_deploys: tokio::sync::Mutex::new(()),
                 clock,
+                stripe,
             }
         })))
     }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tenant_app::telemetry::LogFormat;
 
 pub use crate::billing::settings::BillingSettings;
+pub use crate::billing::stripe::StripeSettings;
 pub use crate::provisioning::kubernetes::settings::KubernetesSettings;
 pub use crate::scheduler::JobSettings;
 
@@ -74,6 +75,9 @@ pub struct Config {
     pub kubernetes: KubernetesSettings,
     pub jobs: JobSettings,
     pub billing: BillingSettings,
+    /// Card and SEPA Direct Debit payments through Stripe; off unless `stripe.secret_key` is set.
+    #[serde(default)]
+    pub stripe: StripeSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,6 +220,7 @@ impl Config {
         }
         self.jobs.validate()?;
         self.billing.validate()?;
+        self.stripe.validate()?;
         if self.reconcile_interval_secs == 0 {
             return Err("reconcile_interval_secs must be at least 1".into());
         }
@@ -272,6 +277,28 @@ mod tests {
             let servers = Config::load(None).expect("loads").dns_servers().unwrap();
             assert_eq!(servers, ["10.0.0.10:53".parse().unwrap(), "[::1]:5353".parse().unwrap()]);
             assert!(!format!("{config:?}").contains("s3cret"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn stripe_is_off_until_its_secret_key_is_set() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None).expect("loads");
+            assert!(!config.stripe.enabled());
+            assert_eq!(config.stripe.api_base, "https://api.stripe.com/");
+            assert_eq!(config.stripe.payment_method_types, ["sepa_debit", "card"]);
+            jail.set_env("ORDO_STRIPE__SECRET_KEY", "sk_test_s3cret");
+            let error = Config::load(None).unwrap_err().to_string();
+            assert!(error.contains("webhook_secret"), "{error}");
+            jail.set_env("ORDO_STRIPE__WEBHOOK_SECRET", "whsec_s3cret");
+            jail.set_env("ORDO_STRIPE__PUBLISHABLE_KEY", "pk_test_123");
+            jail.set_env("ORDO_STRIPE__PAYMENT_METHOD_TYPES", "[sepa_debit]");
+            let config = Config::load(None).expect("complete");
+            assert!(config.stripe.enabled());
+            assert_eq!(config.stripe.payment_method_types, ["sepa_debit"]);
+            let printed = format!("{config:?}");
+            assert!(!printed.contains("sk_test_s3cret") && !printed.contains("whsec_s3cret"));
             Ok(())
         });
     }

@@ -60,7 +60,12 @@ impl Job {
             Job::UsageSnapshot => crate::usage::snapshot_all(app, due).await,
             Job::TrialLifecycle => crate::trials::run_lifecycle(app).await,
             Job::MonthlyInvoices => crate::billing::run::run_monthly(app, due).await.map(|report| {
-                format!("{} drafted, {} issued, {} e-mailed", report.drafted, report.issued, report.emailed)
+                let mut outcome =
+                    format!("{} drafted, {} issued, {} e-mailed", report.drafted, report.issued, report.emailed);
+                if app.stripe.is_some() {
+                    outcome.push_str(&format!(", {} collected through Stripe", report.collected));
+                }
+                outcome
             }),
             Job::Dunning => crate::billing::dunning::run(app).await,
         }

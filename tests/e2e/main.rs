@@ -26,5 +26,6 @@ mod provisioning;
 mod security;
 mod signup;
 mod smtp;
+mod stripe;
 mod suspension;
 mod trials;

@@ -33,6 +33,12 @@ pub enum Backend {
     Postgres(String),
 }
 
+/// localstripe's base URL (`ORDO_TEST_LOCALSTRIPE_URL`, ending in a slash), if
+/// one runs; `.ci/run` starts it.
+pub fn localstripe_url() -> Option<String> {
+    std::env::var("ORDO_TEST_LOCALSTRIPE_URL").ok().filter(|url| !url.is_empty())
+}
+
 impl Backend {
     pub fn postgres_from_env() -> Option<Backend> {
         std::env::var("ORDO_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()).map(Backend::Postgres)
@@ -139,10 +145,11 @@ impl TestApp {
             pg_database = Some(database);
         }
         for (key, value) in &settings {
-            // Like environment variables: numbers and booleans are typed.
-            figment = match (value.parse::<i64>(), value.parse::<bool>()) {
-                (Ok(number), _) => figment.merge(Serialized::default(key, number)),
-                (_, Ok(flag)) => figment.merge(Serialized::default(key, flag)),
+            // Like environment variables: numbers, booleans and `[…]` lists are typed.
+            figment = match (value.parse::<i64>(), value.parse::<bool>(), serde_json::from_str::<Vec<String>>(value)) {
+                (Ok(number), _, _) => figment.merge(Serialized::default(key, number)),
+                (_, Ok(flag), _) => figment.merge(Serialized::default(key, flag)),
+                (_, _, Ok(list)) => figment.merge(Serialized::default(key, list)),
                 _ => figment.merge(Serialized::default(key, value)),
             };
         }

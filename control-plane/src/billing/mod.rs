@@ -1,7 +1,8 @@
 //! Billing: money arithmetic and the invoice as a document, printed (PDF/A-3 with
 //! Factur-X) and structured (EN 16931 CII, XRechnung); prices by period, the
 //! plan history, invoices as stored (numbering, payments, credit notes) and the
-//! monthly run. docs/billing.md has the rules.
+//! monthly run; payments by card and SEPA Direct Debit through Stripe.
+//! docs/billing.md has the rules.
 
 pub mod bank;
 #[cfg(test)]
@@ -17,4 +18,5 @@ pub mod prices;
 pub mod reports;
 pub mod run;
 pub mod settings;
+pub mod stripe;
 pub mod subscriptions;

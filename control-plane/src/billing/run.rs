@@ -189,6 +189,8 @@ pub struct RunReport {
     pub drafted: usize,
     pub issued: usize,
     pub emailed: usize,
+    /// PaymentIntents created for tenants with a Stripe payment method.
+    pub collected: usize,
 }
 
 /// Drafts the invoices of `period` that do not exist yet; returns how many.
@@ -305,14 +307,17 @@ pub async fn draft_period(app: &AppState, period: ServicePeriod) -> anyhow::Resu
     Ok(drafted)
 }
 
-/// The whole run for the month before `due` (Berlin): drafts, numbers, e-mails.
+/// The whole run for the month before `due` (Berlin): drafts, numbers, e-mails,
+/// then (with Stripe) a PaymentIntent for each open invoice of a tenant that
+/// set up a payment method.
 pub async fn run_monthly(app: &AppState, due: chrono::DateTime<chrono::Utc>) -> anyhow::Result<RunReport> {
     let day = due.with_timezone(&chrono_tz::Europe::Berlin).date_naive();
     let period = previous_month(day);
     let drafted = draft_period(app, period).await?;
     let issued = invoices::finalise_all(app).await?;
     let emailed = invoices::send_unsent(app).await?;
-    Ok(RunReport { drafted, issued, emailed })
+    let collected = super::stripe::collect_open(app).await?;
+    Ok(RunReport { drafted, issued, emailed, collected })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The broker's billing area, `/makler/abrechnung` on the portal's own host:
 //! plan and trial, usage over time, invoices as PDF and XRechnung, ordering
-//! with the contract to sign, plan changes and trial extensions.
+//! with the contract to sign, plan changes and trial extensions; with Stripe,
+//! the payment method invoices are collected from.
 //!
 //! The control plane serves it (the data is the control plane's), under the
 //! portal's host so that the portal's own session applies: the broker's
@@ -34,7 +35,7 @@ use crate::app::AppState;
 use crate::billing::invoices::{self, Invoice};
 use crate::billing::money::Cents;
 use crate::billing::orders::{self, ORDERABLE, Order};
-use crate::billing::{prices, subscriptions};
+use crate::billing::{prices, stripe, subscriptions};
 use crate::tenants::Tenant;
 use crate::usage;
 
@@ -67,6 +68,10 @@ pub async fn handle(app: AppState, tenant: Tenant, request: Request) -> Response
             post(upload_signed).layer(axum::extract::DefaultBodyLimit::max(orders::MAX_SCAN_BYTES + 64 * 1024)),
         )
         .route("/makler/abrechnung/tarif", post(change_plan))
+        .route("/makler/abrechnung/zahlungsart", post(start_payment_setup))
+        .route("/makler/abrechnung/zahlungsart/stripe.js", get(payment_script))
+        .route("/makler/abrechnung/zahlungsart/fertig", get(payment_setup_done))
+        .route("/makler/abrechnung/zahlungsart/ueberweisung", post(pay_by_transfer))
         .route("/makler/abrechnung/rechnungen/{id}/pdf", get(invoice_pdf))
         .route("/makler/abrechnung/rechnungen/{id}/xrechnung", get(invoice_xml))
         .fallback(|| async { PageError::NotFound.into_response() })
@@ -150,8 +155,16 @@ struct OverviewPage {
     open_order: Option<Order>,
     chart: String,
     usage_rows: Vec<(String, i64)>,
-    invoices: Vec<Invoice>,
+    invoices: Vec<InvoiceRow>,
     bank: String,
+    stripe_enabled: bool,
+    /// The Stripe payment method invoices are collected from; none: bank transfer.
+    payment_method: Option<String>,
+}
+
+struct InvoiceRow {
+    invoice: Invoice,
+    status: String,
 }
 
 async fn overview(State(billing): State<Billing>, broker: Broker, csrf: axum::Extension<CsrfToken>) -> Response {
@@ -174,6 +187,25 @@ async fn page(
     let history = usage::history(&app.db, &tenant.id, today - Days::new(90), today).await?;
     let invoices: Vec<Invoice> =
         invoices::for_tenant(&app.db, &tenant.id).await?.into_iter().filter(|i| i.issued).collect();
+    let ids: Vec<&str> = invoices.iter().map(|i| i.id.as_str()).collect();
+    let mut collections = stripe::collections(&app.db, &ids).await?;
+    let invoices = invoices
+        .into_iter()
+        .map(|invoice| {
+            let status = if invoice.is_paid() {
+                "bezahlt".to_owned()
+            } else if invoice.kind == invoices::Kind::CreditNote {
+                "Gutschrift".to_owned()
+            } else {
+                collections.remove(&invoice.id).map(|c| c.label()).unwrap_or_else(|| "offen".to_owned())
+            };
+            InvoiceRow { invoice, status }
+        })
+        .collect();
+    let payment_method = match &app.stripe {
+        Some(_) => stripe::account(&app.db, &tenant.id).await?.and_then(|a| a.payment_method).map(|m| m.label()),
+        None => None,
+    };
     let open_order = orders::for_tenant(app, &tenant.id).await?.into_iter().find(Order::is_open);
     let seller = app.config.billing.seller().map_err(anyhow::Error::msg)?;
     let (notice, error) = match outcome {
@@ -217,6 +249,8 @@ async fn page(
         usage_rows: history.iter().rev().take(7).map(|s| (s.day.format("%d.%m.%Y").to_string(), s.contacts)).collect(),
         invoices,
         bank: format!("{}, IBAN {}", seller.bank.holder, seller.bank.iban),
+        stripe_enabled: app.stripe.is_some(),
+        payment_method,
     };
     render_with_status(status, &page)
 }
@@ -355,6 +389,116 @@ async fn extend(
             last_day.format("%d.%m.%Y")
         )
     });
+    answer(&billing, broker, &csrf.0, outcome).await
+}
+
+#[derive(askama::Template)]
+#[template(path = "billing/payment_method.html")]
+struct PaymentMethodPage {
+    brand: String,
+    broker: String,
+    publishable_key: String,
+    client_secret: String,
+    return_url: String,
+}
+
+/// This page alone loads Stripe.js, which runs in frames from Stripe and talks
+/// to Stripe's API; every other page keeps the strict policy (docs/security.md).
+const STRIPE_PAGE_CSP: &str = "default-src 'self'; script-src 'self' https://js.stripe.com; style-src 'self'; \
+                               img-src 'self' data: https://*.stripe.com; connect-src 'self' https://api.stripe.com; \
+                               frame-src https://js.stripe.com https://hooks.stripe.com; object-src 'none'; \
+                               base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// Starts setting up a payment method: a SetupIntent for the tenant's Stripe
+/// Customer, and the page where Stripe.js collects the mandate or card.
+async fn start_payment_setup(
+    State(billing): State<Billing>,
+    broker: Broker,
+    csrf: axum::Extension<CsrfToken>,
+    headers: HeaderMap,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    let app = &billing.app;
+    let Some(stripe_account) = app.stripe.clone() else { return Err(PageError::NotFound) };
+    let tenant = current_tenant(&billing).await?;
+    // One SetupIntent per broker and minute: a double submit shows the same one.
+    let attempt = (app.clock.timestamp() / 60).to_string();
+    let setup = match stripe::start_setup(app, &stripe_account, &tenant, &attempt).await {
+        Ok(setup) => setup,
+        Err(err) => {
+            tracing::error!(tenant = %tenant.id, error = %format!("{err:#}"), "Stripe SetupIntent failed");
+            let problem = "Die Verbindung zu unserem Zahlungsdienstleister ist gerade gestört. Bitte versuchen Sie es \
+                           später erneut; bis dahin zahlen Sie wie gewohnt per Überweisung.";
+            return answer(&billing, broker, &csrf.0, Err(problem.to_owned())).await;
+        }
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let scheme = if app.hosts.secure() { "https" } else { "http" };
+    let page = PaymentMethodPage {
+        brand: tenant.display_name().to_owned(),
+        broker: broker.name,
+        publishable_key: stripe_account.publishable_key.clone(),
+        client_secret: setup.client_secret,
+        return_url: format!("{scheme}://{host}/makler/abrechnung/zahlungsart/fertig"),
+    };
+    let mut response = render_with_status(StatusCode::OK, &page)?;
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static(STRIPE_PAGE_CSP));
+    Ok(response)
+}
+
+async fn payment_script(_broker: Broker) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=3600")],
+        include_str!("../../assets/js/payment_method.js"),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct SetupReturn {
+    #[serde(default)]
+    setup_intent: String,
+}
+
+/// Where Stripe sends the browser back: the SetupIntent is read from Stripe
+/// (not taken from the address) and its payment method stored as the default.
+/// The `setup_intent.succeeded` webhook does the same, whichever comes first.
+async fn payment_setup_done(
+    State(billing): State<Billing>,
+    broker: Broker,
+    csrf: axum::Extension<CsrfToken>,
+    axum::extract::Query(query): axum::extract::Query<SetupReturn>,
+) -> Result<Response, PageError> {
+    let app = &billing.app;
+    let Some(stripe_account) = app.stripe.clone() else { return Err(PageError::NotFound) };
+    if !query.setup_intent.starts_with("seti_") {
+        return Ok(Redirect::to(PREFIX).into_response());
+    }
+    let outcome = match stripe::adopt_setup(app, &stripe_account, &query.setup_intent).await {
+        Ok(Some(tenant_id)) if tenant_id == billing.tenant.id => {
+            Ok("Ihre Zahlungsart ist gespeichert. Künftige Rechnungen ziehen wir damit ein.".to_owned())
+        }
+        Ok(_) => Err("Die Zahlungsart ist noch nicht bestätigt. Bitte versuchen Sie es erneut.".to_owned()),
+        Err(err) => {
+            tracing::error!(tenant = %billing.tenant.id, error = %format!("{err:#}"), "reading a SetupIntent failed");
+            Err("Die Zahlungsart konnte gerade nicht geprüft werden. Bitte laden Sie die Seite gleich erneut."
+                .to_owned())
+        }
+    };
+    answer(&billing, broker, &csrf.0, outcome).await
+}
+
+async fn pay_by_transfer(
+    State(billing): State<Billing>,
+    broker: Broker,
+    csrf: axum::Extension<CsrfToken>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response, PageError> {
+    if billing.app.stripe.is_none() {
+        return Err(PageError::NotFound);
+    }
+    stripe::forget_payment_method(&billing.app, &billing.tenant.id, &format!("broker:{}", broker.name)).await?;
+    let outcome = Ok("Sie zahlen künftige Rechnungen per Überweisung.".to_owned());
     answer(&billing, broker, &csrf.0, outcome).await
 }
 

@@ -2,15 +2,19 @@
 
 use axum::Extension;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tenant_app::security::csrf::{CsrfForm, CsrfToken};
 use tenant_app::values::Cents;
-use tenant_app::web::{ClientAddress, FieldErrors, PageError, render, render_with_status};
+use tenant_app::web::{ClientAddress, FieldErrors, PageError, Problem, render, render_with_status};
 
 use crate::app::AppState;
+use crate::billing::stripe::webhook;
 use crate::config::Pricing;
 use crate::tenants::TenantStatus;
 use crate::tenants::signup::{self, NewTrial, SignupError, TrialRequest};
@@ -23,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/testen", get(signup_page).post(signup))
         .route("/static/ordo.css", get(tenant_app::web::stylesheet))
         .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/webhooks/stripe", post(stripe_webhook))
         .merge(super::ops::routes())
 }
 
@@ -175,5 +180,35 @@ async fn signup(
             invalid(form, errors)
         }
         Err(err) => Err(PageError::Internal(err.into())),
+    }
+}
+
+/// Stripe's events (docs/security.md): the signature is checked on the raw
+/// body before anything in it is read; each event id is acted on once.
+async fn stripe_webhook(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(stripe) = app.stripe.clone() else {
+        return Problem::new(StatusCode::NOT_FOUND, "Stripe is not configured").into_response();
+    };
+    let signature = headers.get("stripe-signature").and_then(|value| value.to_str().ok());
+    if let Err(refused) = webhook::verify(signature, &body, stripe.webhook_secret(), app.clock.timestamp()) {
+        tracing::warn!(reason = %refused, "Stripe webhook refused");
+        return Problem::new(StatusCode::BAD_REQUEST, "Invalid signature").detail(refused.to_string()).into_response();
+    }
+    let event: webhook::Event = match serde_json::from_slice(&body) {
+        Ok(event) => event,
+        Err(_) => return Problem::new(StatusCode::BAD_REQUEST, "Not a Stripe event").into_response(),
+    };
+    let (id, kind) = (event.id.clone(), event.kind.clone());
+    match webhook::handle(&app, &stripe, event).await {
+        Ok(outcome) => {
+            tracing::info!(event = %id, kind = %kind, outcome = ?outcome, "Stripe webhook");
+            axum::Json(serde_json::json!({ "received": true, "outcome": format!("{outcome:?}").to_lowercase() }))
+                .into_response()
+        }
+        Err(err) => {
+            // Stripe delivers again later; the event is not marked handled.
+            tracing::error!(event = %id, kind = %kind, error = %format!("{err:#}"), "Stripe webhook failed");
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "The event could not be handled").into_response()
+        }
     }
 }
