@@ -142,7 +142,7 @@ pub async fn record_trial(app: &AppState, trial: &NewTrial) -> Result<Tenant, Si
         match inserted {
             Ok(_) => {
                 tenants::record_event(&app.db, &id, "requested", "Testzugang beantragt.").await?;
-                app.audit("signup", &format!("tenant:{id}"), slug.as_str()).await?;
+                app.audit(trial.email.as_str(), "signup", &format!("tenant:{id} {}", slug.as_str())).await?;
                 return tenants::find(&app.db, &id).await?.ok_or(SignupError::Database(sqlx::Error::RowNotFound));
             }
             Err(err) if is_unique_violation(&err) => {
