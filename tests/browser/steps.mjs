@@ -648,7 +648,7 @@ export async function operatorSeesMoneyPages(run, page, operator, number) {
   const confirmed = page
     .getByRole('row')
     .filter({ hasText: operator.email })
-    .filter({ hasText: 'order_confirmed' })
+    .filter({ hasText: 'Bestellung bestätigt' })
     .filter({ hasText: new RegExp(number.slice(2), 'i') });
   await see(confirmed);
   await run.checkpoint(page, 'audit');
