@@ -39,6 +39,7 @@ pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (6, "billing", include_str!("../../migrations/control-plane/0006_billing.sql")),
     (7, "orders", include_str!("../../migrations/control-plane/0007_orders.sql")),
     (8, "stripe", include_str!("../../migrations/control-plane/0008_stripe.sql")),
+    (9, "credited amounts", include_str!("../../migrations/control-plane/0009_credited.sql")),
 ]);
 
 /// Shared by every request handler and background task; cheap to clone.

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
+use control_plane::billing::money::Cents;
 use control_plane::billing::{invoices, subscriptions};
 use control_plane::tenants;
 use ordo_tests::{Backend, TestApp, both_backends, get_page};
@@ -41,12 +42,21 @@ async fn an_unpaid_invoice_is_dunned_and_the_portal_suspended_until_paid(backend
             .collect::<Vec<_>>()
     };
 
+    // A goodwill credit of 10,00 € (11,90 € gross) leaves 58,31 € − 11,90 € = 46,41 € owed.
+    assert_eq!(invoice.gross, Cents(5_831));
+    invoices::credit(&app.state, &invoice.id, Some(Cents(1_000)), "Kulanz", "ops@example.de").await.unwrap();
+    let invoice = invoices::find(&app.state.db, &invoice.id).await.unwrap().unwrap();
+    assert_eq!((invoice.credited, invoice.open_amount()), (Cents(1_190), Cents(4_641)));
+    assert!(!invoice.is_paid());
+
     app.run_jobs_at(berlin("2026-12-21", 7)).await;
     assert!(dunning(&app).is_empty(), "6 days overdue: nothing yet");
     app.run_jobs_at(berlin("2026-12-22", 7)).await;
     app.run_jobs_at(berlin("2026-12-23", 7)).await;
     let number = invoice.number.clone().unwrap();
     assert_eq!(dunning(&app), [format!("Zahlungserinnerung: Rechnung {number}")]);
+    let reminder = app.last_mail_to("erika@example.de");
+    assert!(reminder.body.contains("Bitte überweisen Sie 46,41 €"), "what is owed after the credit: {}", reminder.body);
     app.run_jobs_at(berlin("2026-12-29", 7)).await;
     assert_eq!(dunning(&app).last().unwrap(), &format!("2. Zahlungserinnerung: Rechnung {number}"));
     assert_eq!(broker.page("/makler/kunden").await.0, StatusCode::OK, "still open before day 30");

@@ -117,6 +117,9 @@ pub struct Invoice {
     pub buyer: BuyerSnapshot,
     pub notes: Vec<String>,
     pub paid: Cents,
+    /// Gross of the credit notes that correct this invoice.
+    pub credited: Cents,
+    /// When nothing more was owed (by payments, credit notes or both).
     pub paid_at: Option<i64>,
     pub dunning_level: i64,
     pub emailed_at: Option<i64>,
@@ -124,8 +127,9 @@ pub struct Invoice {
 }
 
 impl Invoice {
+    /// What is still owed: gross less payments and credit notes.
     pub fn open_amount(&self) -> Cents {
-        Cents(self.gross.0 - self.paid.0)
+        Cents((self.gross.0 - self.paid.0 - self.credited.0).max(0))
     }
 
     pub fn is_paid(&self) -> bool {
@@ -189,7 +193,7 @@ impl Status {
 
 const COLUMNS: &str = "id, tenant_id, kind, number, status, issue_date, due_date, period_start, period_end, \
                        net_cents, vat_cents, gross_cents, corrects, buyer, notes, paid_cents, paid_at, dunning_level, \
-                       emailed_at, created_at";
+                       emailed_at, created_at, credited_cents";
 
 fn date(text: Option<String>) -> Option<NaiveDate> {
     text.and_then(|t| t.parse().ok())
@@ -219,6 +223,7 @@ fn from_row(row: sqlx::any::AnyRow) -> anyhow::Result<Invoice> {
         dunning_level: row.try_get(17)?,
         emailed_at: row.try_get(18)?,
         created_at: row.try_get(19)?,
+        credited: Cents(row.try_get(20)?),
     })
 }
 
@@ -678,7 +683,8 @@ pub async fn record_payment(
     if inserted.rows_affected() == 1 {
         sqlx::query(
             "UPDATE invoices SET paid_cents = paid_cents + $1, \
-               paid_at = CASE WHEN paid_cents + $1 >= gross_cents THEN $2 ELSE paid_at END WHERE id = $3",
+               paid_at = CASE WHEN paid_cents + $1 + credited_cents >= gross_cents THEN COALESCE(paid_at, $2) \
+               ELSE paid_at END WHERE id = $3",
         )
         .bind(amount.0)
         .bind(now)
@@ -769,8 +775,25 @@ pub async fn credit(
         app.clock.timestamp(),
     )
     .await?;
+    // The invoice owes that much less from now on (in the same transaction as
+    // the credit note, which only ever goes on to be issued).
+    let credit_gross: i64 =
+        sqlx::query_scalar("SELECT gross_cents FROM invoices WHERE id = $1").bind(&id).fetch_one(&mut *tx).await?;
+    sqlx::query(
+        "UPDATE invoices SET credited_cents = credited_cents + $1, \
+           paid_at = CASE WHEN paid_cents + credited_cents + $1 >= gross_cents THEN COALESCE(paid_at, $2) \
+           ELSE paid_at END WHERE id = $3",
+    )
+    .bind(credit_gross)
+    .bind(app.clock.timestamp())
+    .bind(invoice_id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     finalise_all(app).await?;
+    // A credit note that settles the invoice lifts a dunning suspension like a payment.
+    let corrected = find(&app.db, invoice_id).await?.context("invoice vanished")?;
+    super::dunning::after_payment(app, &corrected).await?;
     app.audit(actor, "credit_note", &format!("invoice:{invoice_id} credit_note:{id} {reason}")).await?;
     send_unsent(app).await?;
     Ok(id)
