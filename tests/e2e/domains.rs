@@ -146,6 +146,14 @@ async fn a_verified_domain_leads_to_the_portal(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert!(detail.contains(DOMAIN) && detail.contains("bestätigt"), "{detail}");
 
+    // Suspended, the own domain shows the maintenance page too; resumed, the portal again.
+    control_plane::provisioning::suspend(&app.state, &tenant.id, "Prüfung").await.unwrap();
+    let (status, page) = on_host(&app, DOMAIN, "/anmelden").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.contains("vorübergehend nicht erreichbar"), "{page}");
+    control_plane::provisioning::resume(&app.state, &tenant.id).await.unwrap();
+    assert_eq!(on_host(&app, DOMAIN, "/anmelden").await.0, StatusCode::OK);
+
     // After a restart the verified domain is routed again, from the database.
     let app = app.restart().await;
     let broker = PortalSession { client: broker.client, origin: app.url(&slug, "") };

@@ -72,7 +72,7 @@ async fn dispatch(State(sites): State<Arc<Sites>>, request: Request) -> Response
         },
     };
     let suspended = match router {
-        None => suspended_portal(&sites.app, &site).await,
+        None => suspended_portal(&sites.app, &site, host).await,
         Some(_) => None,
     };
     let response = match (router, suspended) {
@@ -104,10 +104,10 @@ async fn tenant_for_host(app: &AppState, site: &Site, host: &str) -> Option<crat
     (tenant.status == crate::tenants::TenantStatus::Ready).then_some(tenant)
 }
 
-/// The display name of the suspended tenant a host names, if it is one.
-async fn suspended_portal(app: &AppState, site: &Site) -> Option<String> {
-    let Site::Tenant(slug) = site else { return None };
-    let tenant = crate::tenants::find_by_slug(&app.db, slug).await.ok()??;
+/// The display name of the suspended tenant a host (its own or a verified
+/// domain) names, if it is one.
+async fn suspended_portal(app: &AppState, site: &Site, host: &str) -> Option<String> {
+    let tenant = tenant_for_host(app, site, host).await?;
     tenant.suspended_at.map(|_| tenant.display_name().to_owned())
 }
 
