@@ -167,18 +167,18 @@ async fn numbers_have_no_gaps_under_concurrent_finalising(backend: Backend) {
     let buyer = BuyerSnapshot::of(&tenant);
     let lines = [Line { description: "Leistung".into(), quantity: 1, unit: Unit::Piece, unit_price: Cents(100) }];
     let period = ServicePeriod { start: day("2026-11-01"), end: day("2026-11-30") };
+    let draft = Draft {
+        tenant_id: &tenant.id,
+        kind: Kind::Invoice,
+        run_key: None,
+        period,
+        buyer: &buyer,
+        lines: &lines,
+        notes: &[],
+        corrects: None,
+    };
     let mut conn = app.state.db.pool().acquire().await.unwrap();
     for _ in 0..40 {
-        let draft = Draft {
-            tenant_id: &tenant.id,
-            kind: Kind::Invoice,
-            run_key: None,
-            period,
-            buyer: &buyer,
-            lines: &lines,
-            notes: &[],
-            corrects: None,
-        };
         invoices::insert_draft(&mut conn, &draft, 0).await.unwrap();
     }
     drop(conn);
@@ -210,16 +210,6 @@ async fn numbers_have_no_gaps_under_concurrent_finalising(backend: Backend) {
     assert_eq!(numbers, expected, "1 to 40, each once");
     // A new year starts again at 1.
     let mut conn = app.state.db.pool().acquire().await.unwrap();
-    let draft = Draft {
-        tenant_id: &tenant.id,
-        kind: Kind::Invoice,
-        run_key: None,
-        period,
-        buyer: &buyer,
-        lines: &lines,
-        notes: &[],
-        corrects: None,
-    };
     invoices::insert_draft(&mut conn, &draft, 0).await.unwrap();
     drop(conn);
     invoices::finalise_drafts(&app.state.db, day("2027-01-01"), 14, 5).await.unwrap();
