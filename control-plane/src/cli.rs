@@ -7,10 +7,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tenant_app::values::EmailAddress;
 
-use crate::app;
 use crate::config::Config;
 use crate::hosts::Hosts;
 use crate::operators;
+use crate::startup;
 use crate::tenants;
 
 #[derive(Debug, Parser)]
@@ -77,9 +77,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref()).context("reading configuration")?;
     tenant_app::telemetry::init(config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => app::serve(config).await,
+        Command::Serve => startup::serve(config).await,
         Command::Migrate => {
-            let db = app::open_database(&config).await?;
+            let db = startup::open_database(&config).await?;
             db.close().await;
             println!("control-plane database is up to date");
             Ok(())
@@ -100,12 +100,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tenants(TenantsCommand::List) => {
-            let db = app::open_database(&config).await?;
+            let db = startup::open_database(&config).await?;
             println!(
                 "ID                                 SLUG                         STATUS        PLAN       TRIAL ENDS"
             );
             for tenant in tenants::list(&db).await? {
-                let trial = tenant.trial_ends_at.map(crate::web::trial_last_day).unwrap_or_default();
+                let trial = tenant.trial_ends_at.map(tenant_app::calendar::last_day_before).unwrap_or_default();
                 println!(
                     "{:<34} {:<28} {:<13} {:<10} {}",
                     tenant.id,
@@ -124,7 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// `operator create`: ensures the account and returns a one-time login link.
 pub async fn create_operator(config: &Config, email: &str) -> anyhow::Result<String> {
     let email = EmailAddress::parse(email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
-    let db = app::open_database(config).await?;
+    let db = startup::open_database(config).await?;
     let operator = operators::ensure(&db, &email).await?;
     let token = operators::issue_login_link(&db, &operator.id).await?;
     db.close().await;
@@ -135,7 +135,7 @@ pub async fn create_operator(config: &Config, email: &str) -> anyhow::Result<Str
 
 /// `operator token`: a new API token for an existing operator.
 pub async fn create_api_token(config: &Config, email: &str, name: &str) -> anyhow::Result<String> {
-    let db = app::open_database(config).await?;
+    let db = startup::open_database(config).await?;
     let operator = operators::find_by_email(&db, email)
         .await?
         .with_context(|| format!("no operator {email}; create one with `operator create`"))?;
@@ -147,8 +147,8 @@ pub async fn create_api_token(config: &Config, email: &str, name: &str) -> anyho
 /// `keys rotate`: needs both the new (`master_key`) and the old (`master_key_previous`) key.
 pub async fn rotate_keys(config: &Config) -> anyhow::Result<usize> {
     anyhow::ensure!(config.master_key_previous.is_some(), "set ORDO_MASTER_KEY_PREVIOUS to the key being replaced");
-    let db = app::open_database(config).await?;
-    let keys = app::master_keys(config, db.backend())?;
+    let db = startup::open_database(config).await?;
+    let keys = startup::master_keys(config, db.backend())?;
     let rewrapped = tenants::rewrap_keys(&db, &keys).await;
     db.close().await;
     rewrapped

@@ -5,7 +5,6 @@
 use std::sync::Mutex;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Europe::Berlin;
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
@@ -16,7 +15,7 @@ pub trait Clock: Send + Sync + 'static {
 
     /// Today's date on the Berlin calendar, which billing periods and trial ends follow.
     fn berlin_today(&self) -> NaiveDate {
-        self.now().with_timezone(&Berlin).date_naive()
+        tenant_app::calendar::berlin_date(self.now())
     }
 }
 

@@ -1,7 +1,6 @@
 //! The control plane: the public site with trial sign-up, the operator console
 //! and API, and the provisioning of tenant instances.
 
-pub mod app;
 pub mod audit;
 pub mod billing;
 pub mod charts;
@@ -17,6 +16,8 @@ pub mod pdfa;
 pub mod provisioning;
 pub mod scheduler;
 pub mod slug;
+pub mod startup;
+pub mod state;
 pub mod tenants;
 pub mod trials;
 pub mod usage;

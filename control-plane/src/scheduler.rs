@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Berlin;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The jobs, in the order they run when several are due at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

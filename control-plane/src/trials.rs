@@ -12,11 +12,11 @@
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use chrono_tz::Europe::Berlin;
+use tenant_app::calendar::format_date;
 use tenant_app::mail::Email;
 
-use crate::app::AppState;
 use crate::provisioning::deployment_for;
+use crate::state::AppState;
 use crate::tenants::{self, Tenant, TenantStatus};
 
 /// `trial_reminders` values: which notice has gone out for the current end.
@@ -26,9 +26,7 @@ const ENDED_NOTICE: i64 = 3;
 
 /// The day after the trial's last day, on the Berlin calendar.
 fn end_date(trial_ends_at: i64) -> NaiveDate {
-    chrono::DateTime::from_timestamp(trial_ends_at, 0)
-        .map(|t| t.with_timezone(&Berlin).date_naive())
-        .unwrap_or_default()
+    tenant_app::calendar::berlin_date_of(trial_ends_at).unwrap_or_default()
 }
 
 /// One pass over every trial tenant; returns what it did.
@@ -92,7 +90,7 @@ async fn notify(app: &AppState, tenant: &Tenant, level: i64, mail: Email) -> any
 }
 
 fn last_day(tenant: &Tenant) -> String {
-    tenant.trial_ends_at.map(crate::web::trial_last_day).unwrap_or_default()
+    tenant.trial_ends_at.map(tenant_app::calendar::last_day_before).unwrap_or_default()
 }
 
 fn mail(app: &AppState, tenant: &Tenant, subject: String, body: String) -> Email {
@@ -129,7 +127,7 @@ fn ended_mail(app: &AppState, tenant: &Tenant) -> Email {
     let deletion = tenant
         .trial_ends_at
         .map(|end| end_date(end) + chrono::Days::new(app.config.trial_grace_days as u64))
-        .map(|day| day.format("%d.%m.%Y").to_string())
+        .map(|day| format_date(&day))
         .unwrap_or_default();
     mail(
         app,
@@ -152,7 +150,7 @@ pub async fn delete(app: &AppState, tenant: &Tenant) -> anyhow::Result<()> {
     app.provisioner.remove(&tenant.id, &tenant.slug).await.context("removing the instance")?;
     app.tenant_dbs.drop(&tenant.id).await.context("dropping the database")?;
     // With PostgreSQL the documents still live under the data directory.
-    let files = crate::app::absolute(&app.config.data_dir)?.join("tenants").join(&tenant.id);
+    let files = app.tenants_dir.join(&tenant.id);
     match tokio::fs::remove_dir_all(&files).await {
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err).context("removing documents"),
         _ => {}

@@ -4,13 +4,12 @@
 //! broker see the history as a chart.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Europe::Berlin;
 use secrecy::ExposeSecret;
 use tenant_app::db::{Db, PoolSize};
 
-use crate::app::AppState;
 use crate::charts::{self, Chart, Point};
 use crate::provisioning::deployment_for;
+use crate::state::AppState;
 use crate::tenants;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +23,7 @@ pub struct Snapshot {
 /// `due`. Tenants that already have one for that day are left alone, so the
 /// job can run again after a failure.
 pub async fn snapshot_all(app: &AppState, due: DateTime<Utc>) -> anyhow::Result<String> {
-    let day = due.with_timezone(&Berlin).date_naive();
+    let day = tenant_app::calendar::berlin_date(due);
     let (mut taken, mut failed) = (0, 0);
     for tenant in tenants::list_ready(&app.db).await? {
         let exists: Option<i64> =
@@ -101,7 +100,9 @@ pub async fn history(db: &Db, tenant_id: &str, from: NaiveDate, to: NaiveDate) -
 
 /// Contacts per day as a line chart (`crate::charts`).
 pub fn contacts_chart(snapshots: &[Snapshot], id: &str, title: &str) -> String {
-    let points: Vec<Point> =
-        snapshots.iter().map(|s| Point { label: s.day.format("%d.%m.").to_string(), value: s.contacts }).collect();
+    let points: Vec<Point> = snapshots
+        .iter()
+        .map(|s| Point { label: tenant_app::calendar::format_day_month(&s.day), value: s.contacts })
+        .collect();
     charts::line_chart(&Chart { id, title, format: &|count| count.to_string() }, &points)
 }

@@ -2,8 +2,9 @@
 
 use chrono::NaiveDate;
 
+use crate::calendar::format_date;
 use crate::db::{Backend, Db, new_id, now};
-use crate::values::{Cents, format_date, optional_text, parse_date, parse_optional_date, required_text};
+use crate::values::{Cents, optional_text, parse_date, parse_optional_date, required_text};
 use crate::web::FieldErrors;
 
 /// How often the premium is paid. The GDV codes are those of record 0200.

@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod branding;
+pub mod calendar;
 pub mod catalog;
 pub mod config;
 pub mod contracts;

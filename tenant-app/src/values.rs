@@ -144,7 +144,7 @@ pub fn parse_date(input: &str) -> Result<NaiveDate, &'static str> {
         return Err("Bitte geben Sie ein Datum an.");
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(text, "%d.%m.%Y"))
+        .or_else(|_| NaiveDate::parse_from_str(text, crate::calendar::DATE_FORMAT))
         .map_err(|_| "Bitte geben Sie ein gültiges Datum an (TT.MM.JJJJ).")
 }
 
@@ -173,21 +173,6 @@ pub fn optional_text(input: &str, max_chars: usize) -> Result<String, &'static s
         return Err("Die Eingabe enthält unzulässige Zeichen.");
     }
     Ok(text.to_owned())
-}
-
-/// A German date for display.
-pub fn format_date(date: &NaiveDate) -> String {
-    date.format("%d.%m.%Y").to_string()
-}
-
-/// An instant as Berlin wall-clock time for people: `26.11.2026 21:30`.
-pub fn berlin_time(at: i64) -> String {
-    use chrono::TimeZone;
-    chrono_tz::Europe::Berlin
-        .timestamp_opt(at, 0)
-        .single()
-        .map(|t| t.format("%d.%m.%Y %H:%M").to_string())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@ use std::time::Instant;
 
 use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Europe::Berlin;
-use control_plane::app::AppState;
 use control_plane::billing::{invoices, run};
 use control_plane::clock::ManualClock;
 use control_plane::config::Config;
+use control_plane::state::AppState;
 use figment::providers::Serialized;
 
 /// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's parameter limits.
@@ -50,7 +50,7 @@ async fn measure(backend: &str, database_url: Option<&str>, tenants: usize) {
     }
     let config = Config::extract(figment).unwrap();
     let at = Berlin.with_ymd_and_hms(2026, 12, 1, 4, 0, 0).unwrap().with_timezone(&chrono::Utc);
-    let app = AppState::build_with_clock(config, 0, Arc::new(ManualClock::new(at))).await.unwrap();
+    let app = control_plane::startup::build_with_clock(config, 0, Arc::new(ManualClock::new(at))).await.unwrap();
     control_plane::billing::prices::record(&app.db, &app.config.pricing, app.clock.berlin_today(), 0).await.unwrap();
     let seeded = Instant::now();
     seed(&app, tenants).await;

@@ -3,7 +3,6 @@
 
 use chrono::{TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
-use control_plane::app::AppState;
 use control_plane::scheduler::{self, Job};
 use ordo_tests::{Backend, TestApp, both_backends};
 
@@ -13,7 +12,8 @@ async fn two_replicas_run_each_job_once_per_due_time(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up("Erika Muster", Some("Muster Makler"), "erika@example.de").await;
     // A second replica: its own process state, the same database and clock.
-    let second = AppState::build_with_clock(app.config.clone(), app.addr.port(), app.clock.clone()).await.unwrap();
+    let second =
+        control_plane::startup::build_with_clock(app.config.clone(), app.addr.port(), app.clock.clone()).await.unwrap();
     let at = Berlin.with_ymd_and_hms(2026, 11, 20, 7, 0, 0).unwrap().with_timezone(&Utc);
     app.clock.set(at);
 

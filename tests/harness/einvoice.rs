@@ -4,9 +4,9 @@
 
 use std::process::Command;
 
-use control_plane::app::AppState;
 use control_plane::billing::einvoice::{Flavour, cii_xml};
 use control_plane::billing::invoices::{self, Invoice};
+use control_plane::state::AppState;
 
 pub async fn validate_stored(app: &AppState, invoice: &Invoice) {
     let Some(pythonpath) = std::env::var_os("ORDO_TEST_FACTURX_PYTHONPATH") else {

@@ -13,9 +13,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use control_plane::app::{self, AppState};
 use control_plane::clock::ManualClock;
 use control_plane::config::Config;
+use control_plane::startup;
+use control_plane::state::AppState;
 use figment::providers::Serialized;
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode};
@@ -161,9 +162,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let clock = clock.unwrap_or_else(|| Arc::new(ManualClock::new(chrono::Utc::now())));
-        let state = AppState::build_with_clock(config.clone(), addr.port(), clock.clone()).await.expect("app builds");
+        let state = control_plane::startup::build_with_clock(config.clone(), addr.port(), clock.clone())
+            .await
+            .expect("app builds");
         let (shutdown, shutdown_rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(app::run(state.clone(), listener, async move {
+        let server = tokio::spawn(startup::run(state.clone(), listener, async move {
             let _ = shutdown_rx.await;
         }));
         let app = TestApp {

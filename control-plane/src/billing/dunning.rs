@@ -11,10 +11,11 @@
 
 use anyhow::Context;
 use chrono::NaiveDate;
+use tenant_app::calendar::format_date;
 use tenant_app::mail::Email;
 
 use super::invoices::{self, Invoice, Kind};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::tenants;
 
 /// The start of the suspension reason dunning writes, so that it lifts only
@@ -115,7 +116,7 @@ fn mail(app: &AppState, invoice: &Invoice, subject: String, body: String) -> Ema
 
 fn reminder_mail(app: &AppState, invoice: &Invoice, days: i64, second: bool) -> Email {
     let number = invoice.number.as_deref().unwrap_or_default();
-    let due = invoice.due_date.map(|d| d.format("%d.%m.%Y").to_string()).unwrap_or_default();
+    let due = invoice.due_date.as_ref().map(format_date).unwrap_or_default();
     let (subject, text) = if second {
         (
             format!("2. Zahlungserinnerung: Rechnung {number}"),

@@ -7,6 +7,7 @@ use anyhow::Context;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use tenant_app::calendar::format_date;
 use tenant_app::db::{Db, new_id};
 use tenant_app::mail::{Attachment, Email};
 use tenant_app::values::EmailAddress;
@@ -17,7 +18,7 @@ use super::document::{
 };
 use super::einvoice::{self, Flavour};
 use super::money::{Cents, VatRate};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::tenants::Tenant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -544,7 +545,7 @@ pub async fn document(app: &AppState, invoice: &Invoice) -> anyhow::Result<Invoi
     let payment_text = match kind {
         DocumentKind::Invoice => format!(
             "Zahlbar ohne Abzug bis zum {} auf das unten genannte Konto; bitte geben Sie die Rechnungsnummer {number} an.",
-            due_date.format("%d.%m.%Y")
+            format_date(&due_date)
         ),
         DocumentKind::CreditNote { .. } => "Der Betrag wird mit offenen Rechnungen verrechnet oder erstattet.".into(),
     };
@@ -626,8 +627,8 @@ pub async fn send_unsent(app: &AppState) -> anyhow::Result<usize> {
              und zusätzlich als XRechnung. Alle Rechnungen finden Sie auch im Bereich „Abrechnung“ Ihres Portals.\n\n\
              Ihr {operator}-Team\n",
             gross = invoice.gross,
-            start = invoice.period_start.format("%d.%m.%Y"),
-            end = invoice.period_end.format("%d.%m.%Y"),
+            start = format_date(&invoice.period_start),
+            end = format_date(&invoice.period_end),
             operator = app.config.operator_name,
         );
         let email = Email {

@@ -10,6 +10,7 @@ use anyhow::Context;
 use base64::Engine;
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
+use tenant_app::calendar::{berlin_date, format_date};
 use tenant_app::db::new_id;
 use tenant_app::mail::Email;
 use tenant_app::plans::Plan;
@@ -19,10 +20,10 @@ use super::money::Cents;
 use super::prices;
 use super::run::add_charge;
 use super::subscriptions;
-use crate::app::AppState;
 use crate::config::Pricing;
 use crate::pdfa::layout::{Document, Flow, Frame, PAGE_HEIGHT, PAGE_WIDTH, TextStyle, mm};
 use crate::pdfa::{self, FontStyle};
+use crate::state::AppState;
 use crate::tenants::{self, Tenant};
 
 /// The plans a broker can order.
@@ -322,7 +323,7 @@ pub async fn confirm(app: &AppState, order: &Order, operator: &str) -> anyhow::R
                  Rechnung.\n\nIhr {}-Team\n",
                 tenant.name,
                 order.plan.label(),
-                today.format("%d.%m.%Y"),
+                format_date(&today),
                 app.config.operator_name
             ),
         })
@@ -447,7 +448,7 @@ pub async fn extend_trial(app: &AppState, tenant: &Tenant) -> anyhow::Result<Res
     if updated.rows_affected() == 0 {
         return Ok(Err("Die Testphase wurde gerade schon verlängert.".into()));
     }
-    let last_day = crate::web::trial_last_day(new_end);
+    let last_day = tenant_app::calendar::last_day_before(new_end);
     add_charge(
         &app.db,
         &tenant.id,
@@ -462,9 +463,7 @@ pub async fn extend_trial(app: &AppState, tenant: &Tenant) -> anyhow::Result<Res
     if tenant.status == tenants::TenantStatus::Ready {
         app.provisioner.deploy(&crate::provisioning::deployment_for(app, &tenant).await?).await?;
     }
-    Ok(Ok(chrono::DateTime::from_timestamp(new_end - 1, 0)
-        .map(|t| t.with_timezone(&chrono_tz::Europe::Berlin).date_naive())
-        .unwrap_or(today)))
+    Ok(Ok(chrono::DateTime::from_timestamp(new_end - 1, 0).map(berlin_date).unwrap_or(today)))
 }
 
 /// What the plan costs, in the contract's words.
@@ -509,7 +508,7 @@ pub async fn contract_pdf(app: &AppState, tenant: &Tenant, order: &Order) -> any
     let created = chrono::DateTime::from_timestamp(order.created_at, 0).unwrap_or_default();
     let values = [
         ("order_number", order.number()),
-        ("date", created.with_timezone(&chrono_tz::Europe::Berlin).format("%d.%m.%Y").to_string()),
+        ("date", format_date(&berlin_date(created))),
         ("operator_name", settings.seller_name.clone()),
         (
             "operator_address",

@@ -2,7 +2,7 @@
 //! (DIN 5008 address field) with the EN 16931 CII XML attached as `factur-x.xml`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use tenant_app::values::format_date;
+use tenant_app::calendar::format_date;
 
 use super::document::{DocumentKind, InvoiceDocument, PaymentMeans, PostalAddress};
 use super::einvoice;

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{Datelike, NaiveDate, TimeZone};
+use chrono::{Datelike, NaiveDate};
 use tenant_app::db::Db;
 use tenant_app::plans::Plan;
 
@@ -170,10 +170,10 @@ pub async fn funnel(db: &Db, today: NaiveDate, count: u32) -> anyhow::Result<Vec
         .map(|month| Cohort { month, signed_up: 0, paid: 0, deleted: 0 })
         .collect();
     for (id, created_at, status) in tenants {
-        let Some(created) = chrono_tz::Europe::Berlin.timestamp_opt(created_at, 0).single() else {
+        let Some(created) = tenant_app::calendar::berlin_date_of(created_at) else {
             continue;
         };
-        let month = first_of_month(created.date_naive());
+        let month = first_of_month(created);
         if let Some(cohort) = cohorts.iter_mut().find(|c| c.month == month) {
             cohort.signed_up += 1;
             cohort.paid += i64::from(paid.contains(&id));

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 
 use anyhow::Context;
 use chrono::{Datelike, NaiveDate};
+use tenant_app::calendar::{berlin_date, format_date, format_day_month};
 use tenant_app::db::{Db, new_id};
 use tenant_app::plans::Plan;
 
@@ -26,8 +27,8 @@ use super::invoices::{self, BuyerSnapshot, Draft, Kind, Line};
 use super::money::{Cents, prorate};
 use super::prices;
 use super::subscriptions::{self, Subscription};
-use crate::app::AppState;
 use crate::config::Pricing;
+use crate::state::AppState;
 use crate::tenants;
 
 /// Written on every invoice with Pay-per-Use, and in docs/billing.md.
@@ -110,7 +111,7 @@ pub(crate) fn plan_lines(
     let span = if whole {
         german_month(period.start)
     } else {
-        format!("{}–{}, anteilig {days} von {month_days} Tagen", first.format("%d.%m."), last.format("%d.%m.%Y"))
+        format!("{}–{}, anteilig {days} von {month_days} Tagen", format_day_month(&first), format_date(&last))
     };
     // A whole month is one month at the monthly price; part of one is one
     // line at the prorated price (docs/billing.md: rounding).
@@ -311,7 +312,7 @@ pub async fn draft_period(app: &AppState, period: ServicePeriod) -> anyhow::Resu
 /// then (with Stripe) a PaymentIntent for each open invoice of a tenant that
 /// set up a payment method.
 pub async fn run_monthly(app: &AppState, due: chrono::DateTime<chrono::Utc>) -> anyhow::Result<RunReport> {
-    let day = due.with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+    let day = berlin_date(due);
     let period = previous_month(day);
     let drafted = draft_period(app, period).await?;
     let issued = invoices::finalise_all(app).await?;

@@ -6,8 +6,8 @@ use std::sync::Weak;
 use async_trait::async_trait;
 use tenant_app::domains::{CustomDomain, DirectoryError, DomainDirectory, DomainName};
 
-use crate::app::{AppInner, AppState};
 use crate::domains;
+use crate::state::{AppInner, AppState};
 use crate::tenants::{self, Tenant};
 
 /// One tenant's domains, straight from the control plane's database.

@@ -22,9 +22,9 @@ use tenant_app::db::{Db, is_unique_violation, new_id, now};
 use tenant_app::domains::{CustomDomain, DirectoryError, DomainName, DomainStatus};
 use tenant_app::security::tokens::random_token;
 
-use crate::app::AppState;
 use crate::hosts::Hosts;
 use crate::provisioning;
+use crate::state::AppState;
 use crate::tenants::{self, Tenant, TenantStatus};
 
 /// How many domains one tenant may claim.

@@ -9,6 +9,8 @@
 pub mod kubernetes;
 pub mod local;
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -22,8 +24,8 @@ use tenant_app::plans::Plan;
 use tenant_app::portal::Entitlements;
 use tenant_app::values::EmailAddress;
 
-use crate::app::AppState;
 use crate::domains;
+use crate::state::AppState;
 use crate::tenants::{self, ProvisionStep, Tenant, TenantStatus};
 
 /// Everything an instance needs to serve one tenant.
@@ -70,6 +72,33 @@ pub trait Provisioner: Send + Sync + 'static {
     async fn remove(&self, tenant_id: &str, slug: &str) -> anyhow::Result<()>;
 }
 
+/// The tenants that a task of this process is provisioning, so that two tasks
+/// never run the steps of one tenant at once.
+#[derive(Default)]
+pub struct ProvisioningClaims(Arc<Mutex<HashSet<String>>>);
+
+impl ProvisioningClaims {
+    /// Claims a tenant; `None` if another task holds it.
+    pub fn claim(&self, tenant_id: &str) -> Option<ProvisioningClaim> {
+        let mut claims = self.0.lock().expect("claim lock poisoned");
+        claims
+            .insert(tenant_id.to_owned())
+            .then(|| ProvisioningClaim { claims: self.0.clone(), tenant_id: tenant_id.to_owned() })
+    }
+}
+
+/// Held while one task provisions a tenant; releases the claim when dropped.
+pub struct ProvisioningClaim {
+    claims: Arc<Mutex<HashSet<String>>>,
+    tenant_id: String,
+}
+
+impl Drop for ProvisioningClaim {
+    fn drop(&mut self) {
+        self.claims.lock().expect("claim lock poisoned").remove(&self.tenant_id);
+    }
+}
+
 /// What a tenant's plan grants its portal at `now`.
 pub fn entitlements(tenant: &Tenant, now: i64) -> Entitlements {
     let plan = Plan::parse(&tenant.plan).unwrap_or(Plan::Trial);
@@ -108,7 +137,7 @@ pub async fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<T
 
 /// Provisions a tenant to `ready`, or records why it failed. Returns the final status.
 pub async fn provision(app: &AppState, tenant_id: &str) -> anyhow::Result<TenantStatus> {
-    let Some(_guard) = app.claim_provisioning(tenant_id) else {
+    let Some(_guard) = app.provisioning_now.claim(tenant_id) else {
         // Another task is on it; report what the record says.
         let tenant = tenants::find(&app.db, tenant_id).await?.context("tenant vanished")?;
         return Ok(tenant.status);
@@ -189,7 +218,7 @@ async fn send_welcome(app: &AppState, tenant: &Tenant, token: &str) -> anyhow::R
     if app.config.log_mail_links {
         tracing::info!(tenant = %tenant.slug, %link, "sign-up link (log_mail_links is on)");
     }
-    let trial_end = tenant.trial_ends_at.map(crate::web::trial_last_day).unwrap_or_default();
+    let trial_end = tenant.trial_ends_at.map(tenant_app::calendar::last_day_before).unwrap_or_default();
     let operator = &app.config.operator_name;
     app.mailer
         .send(Email {

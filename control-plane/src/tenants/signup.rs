@@ -1,14 +1,13 @@
 //! Trial sign-up: from a prospective broker's details to a recorded tenant.
 
-use chrono::{Duration, TimeZone};
 use serde::Deserialize;
 use tenant_app::crypto::Key;
 use tenant_app::db::{is_unique_violation, new_id};
 use tenant_app::values::{EmailAddress, optional_text, required_text};
 use tenant_app::web::FieldErrors;
 
-use crate::app::AppState;
 use crate::slug::Slug;
+use crate::state::AppState;
 use crate::tenants::{self, ProvisionStep, Tenant, TenantStatus};
 
 /// The sign-up as submitted, from the form or the JSON API.
@@ -92,12 +91,7 @@ pub enum SignupError {
 /// The instant a trial that starts now ends: midnight, Europe/Berlin, after the
 /// trial's last day (a trial begun on 1 March with 30 days ends at the start of 31 March).
 pub fn trial_end(start: i64, days: i64) -> i64 {
-    let berlin = chrono_tz::Europe::Berlin;
-    let start_day = berlin.timestamp_opt(start, 0).single().map(|t| t.date_naive()).unwrap_or_default();
-    let end_day = start_day + Duration::days(days);
-    let midnight = end_day.and_hms_opt(0, 0, 0).expect("midnight exists");
-    // Midnight never falls in a DST gap in Germany (the switch is at 02:00/03:00).
-    berlin.from_local_datetime(&midnight).earliest().map(|t| t.timestamp()).unwrap_or(start + days * 86_400)
+    tenant_app::calendar::days_later_at_midnight(start, days)
 }
 
 /// Records a new trial tenant in state `requested`, with its own keys and a
@@ -227,14 +221,5 @@ mod tests {
             assert!(errors.get(field).is_some(), "{field}");
         }
         assert!(errors.get("city").is_none());
-    }
-
-    #[test]
-    fn trials_end_at_berlin_midnight_across_dst() {
-        let berlin = chrono_tz::Europe::Berlin;
-        // 10 March 2026, 15:00 Berlin (CET); 30 days later is 9 April (CEST).
-        let start = berlin.with_ymd_and_hms(2026, 3, 10, 15, 0, 0).unwrap().timestamp();
-        let end = berlin.timestamp_opt(trial_end(start, 30), 0).unwrap();
-        assert_eq!(end.format("%Y-%m-%d %H:%M").to_string(), "2026-04-09 00:00");
     }
 }

@@ -12,9 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tenant_app::web::{ClientAddress, Problem};
 
-use crate::app::AppState;
 use crate::domains;
 use crate::operators::{self, Operator};
+use crate::state::AppState;
 use crate::tenants::signup::{self, NewTrial, SignupError, TrialRequest};
 use crate::tenants::{self, Tenant};
 

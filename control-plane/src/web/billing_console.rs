@@ -10,17 +10,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use serde::Deserialize;
+use tenant_app::calendar::{berlin_time, format_date};
 use tenant_app::security::csrf::{CsrfForm, CsrfToken};
 use tenant_app::values::{self, Cents};
 use tenant_app::web::{FieldErrors, PageError, render, render_with_status};
 
-use super::console::{ConsoleLayout, ConsoleOperator, berlin};
-use crate::app::AppState;
+use super::console::{ConsoleLayout, ConsoleOperator};
 use crate::audit;
 use crate::billing::invoices::{self, CreditRefusal, Filter, Invoice, Kind, Payment, Status};
 use crate::billing::reports::{self, Cohort, MonthRevenue, Mrr};
 use crate::billing::subscriptions;
 use crate::charts::{self, Chart, Point};
+use crate::state::AppState;
 use crate::usage;
 
 pub fn routes() -> Router<AppState> {
@@ -43,10 +44,6 @@ const REVENUE_MONTHS: u32 = 12;
 const USAGE_DAYS: u64 = 90;
 const AUDIT_PAGE_SIZE: u32 = 50;
 
-fn german_date(day: NaiveDate) -> String {
-    day.format("%d.%m.%Y").to_string()
-}
-
 /// An invoice as a row of a list or the head of its page.
 pub struct InvoiceRow {
     pub invoice: Invoice,
@@ -60,13 +57,14 @@ impl InvoiceRow {
     pub fn new(invoice: Invoice, today: NaiveDate) -> InvoiceRow {
         InvoiceRow {
             status: invoice.status(today),
-            issued_on: invoice.issue_date.map(german_date).unwrap_or_else(|| "–".into()),
+            issued_on: invoice.issue_date.as_ref().map(format_date).unwrap_or_else(|| "–".into()),
             due_on: invoice
                 .due_date
                 .filter(|_| invoice.kind == Kind::Invoice)
-                .map(german_date)
+                .as_ref()
+                .map(format_date)
                 .unwrap_or_else(|| "–".into()),
-            period: format!("{} – {}", german_date(invoice.period_start), german_date(invoice.period_end)),
+            period: format!("{} – {}", format_date(&invoice.period_start), format_date(&invoice.period_end)),
             invoice,
         }
     }
@@ -203,7 +201,7 @@ async fn show_invoice(
         .await?
         .into_iter()
         .map(|payment| {
-            let received = german_date(payment.received_on);
+            let received = format_date(&payment.received_on);
             (payment, received)
         })
         .collect();
@@ -438,7 +436,7 @@ async fn revenue_page(
         .collect();
     render(&RevenuePage {
         layout: ConsoleLayout::new(&app, &csrf, Some(&operator)),
-        as_of: german_date(today),
+        as_of: format_date(&today),
         mrr,
         months,
         year_total,
@@ -511,7 +509,7 @@ async fn audit_page(
         .into_iter()
         .map(|entry| {
             let label = action_label(&entry.action);
-            (berlin(entry.at), entry, label)
+            (berlin_time(entry.at), entry, label)
         })
         .collect();
     let actions = audit::actions(&app.db).await?.into_iter().map(|a| {
@@ -542,12 +540,12 @@ pub async fn tenant_billing(app: &AppState, tenant_id: &str) -> Result<TenantBil
     let today = app.clock.berlin_today();
     let plan = subscriptions::current(&app.db, tenant_id).await?.map(|s| {
         let whitelabel = if s.whitelabel { " mit Whitelabel" } else { "" };
-        format!("{}{whitelabel} seit {}", s.plan.label(), german_date(s.starts_on))
+        format!("{}{whitelabel} seit {}", s.plan.label(), format_date(&s.starts_on))
     });
     let from = today - chrono::Days::new(USAGE_DAYS - 1);
     let snapshots = usage::history(&app.db, tenant_id, from, today).await?;
     let usage_chart = usage::contacts_chart(&snapshots, "kontakte-chart", "Kontakte je Tag, letzte 90 Tage");
-    let usage = snapshots.iter().map(|s| (german_date(s.day), s.contacts)).collect();
+    let usage = snapshots.iter().map(|s| (format_date(&s.day), s.contacts)).collect();
     let invoices = rows(invoices::for_tenant(&app.db, tenant_id).await?, today);
     Ok(TenantBilling { plan, usage_chart, usage, invoices })
 }

@@ -22,6 +22,7 @@ use axum::routing::{get, post};
 use chrono::Days;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+use tenant_app::calendar::format_date;
 use tenant_app::db::{Db, PoolSize};
 use tenant_app::plans::Plan;
 use tenant_app::security::csrf::{self, CsrfConfig, CsrfForm, CsrfToken};
@@ -31,11 +32,11 @@ use tenant_app::users::Role;
 use tenant_app::web::{PageError, render_with_status};
 use tower::ServiceExt;
 
-use crate::app::AppState;
 use crate::billing::invoices::{self, Invoice};
 use crate::billing::money::Cents;
 use crate::billing::orders::{self, ORDERABLE, Order};
 use crate::billing::{prices, stripe, subscriptions};
+use crate::state::AppState;
 use crate::tenants::Tenant;
 use crate::usage;
 
@@ -222,13 +223,13 @@ async fn page(
         plan_label: tenant.plan_label().to_owned(),
         in_trial,
         trial_ended: in_trial && tenant.trial_ends_at.is_some_and(|end| app.clock.timestamp() >= end),
-        trial_last_day: tenant.trial_ends_at.map(crate::web::trial_last_day).unwrap_or_default(),
+        trial_last_day: tenant.trial_ends_at.map(tenant_app::calendar::last_day_before).unwrap_or_default(),
         extensions_left: (app.config.trial_extensions_allowed - tenant.trial_extensions).max(0),
         extension_price: Cents(pricing.trial_extension_cents).to_string(),
         trial_days: app.config.trial_days,
         current_plan: subscription.as_ref().map(|s| s.plan.label().to_owned()),
         current_whitelabel: subscription.as_ref().is_some_and(|s| s.whitelabel),
-        since: subscription.as_ref().map(|s| s.starts_on.format("%d.%m.%Y").to_string()).unwrap_or_default(),
+        since: subscription.as_ref().map(|s| format_date(&s.starts_on)).unwrap_or_default(),
         plans: ORDERABLE
             .iter()
             .map(|plan| PlanOption {
@@ -246,7 +247,7 @@ async fn page(
         ),
         open_order,
         chart: usage::contacts_chart(&history, "nutzung", "Kontakte in den letzten 90 Tagen"),
-        usage_rows: history.iter().rev().take(7).map(|s| (s.day.format("%d.%m.%Y").to_string(), s.contacts)).collect(),
+        usage_rows: history.iter().rev().take(7).map(|s| (format_date(&s.day), s.contacts)).collect(),
         invoices,
         bank: format!("{}, IBAN {}", seller.bank.holder, seller.bank.iban),
         stripe_enabled: app.stripe.is_some(),
@@ -386,7 +387,7 @@ async fn extend(
         format!(
             "Ihre Testphase ist verlängert bis einschließlich {}. Die Verlängerung stellen wir mit der nächsten \
              Monatsrechnung in Rechnung.",
-            last_day.format("%d.%m.%Y")
+            format_date(&last_day)
         )
     });
     answer(&billing, broker, &csrf.0, outcome).await

@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::TimeZone;
 use serde::Deserialize;
+use tenant_app::calendar::{berlin_time, last_day_before};
 use tenant_app::customers;
 use tenant_app::domains::CustomDomain;
 use tenant_app::security::csrf::{CsrfForm, CsrfToken};
@@ -18,9 +18,9 @@ use tenant_app::security::sessions::{self, SESSION_COOKIE, cookie_value};
 use tenant_app::web::{ClientAddress, PageError, render, render_with_status};
 
 use super::billing_console::{TenantBilling, tenant_billing};
-use crate::app::AppState;
 use crate::domains;
 use crate::operators::{self, ApiTokenInfo, Operator};
+use crate::state::AppState;
 use crate::tenants::{self, Tenant, TenantEvent};
 
 pub fn routes() -> Router<AppState> {
@@ -72,24 +72,6 @@ impl ConsoleLayout {
             operator: operator.map(|o| o.email.clone()),
         }
     }
-}
-
-/// An instant as Berlin wall-clock time, for people.
-pub fn berlin(at: i64) -> String {
-    chrono_tz::Europe::Berlin
-        .timestamp_opt(at, 0)
-        .single()
-        .map(|t| t.format("%d.%m.%Y %H:%M").to_string())
-        .unwrap_or_default()
-}
-
-/// The last day of a trial that ends at `end` (exclusive), as a Berlin date.
-pub fn trial_last_day(end: i64) -> String {
-    chrono_tz::Europe::Berlin
-        .timestamp_opt(end - 1, 0)
-        .single()
-        .map(|t| t.format("%d.%m.%Y").to_string())
-        .unwrap_or_default()
 }
 
 fn with_cookie(mut response: Response, cookie: cookie::Cookie<'static>) -> Response {
@@ -225,7 +207,7 @@ async fn tenant_list(
     for tenant in tenants::list(&app.db).await? {
         rows.push(TenantRow {
             portal_url: app.hosts.tenant_url(&tenant.slug),
-            trial_end: tenant.trial_ends_at.map(trial_last_day).unwrap_or_default(),
+            trial_end: tenant.trial_ends_at.map(last_day_before).unwrap_or_default(),
             contacts: contact_count(&app, &tenant.id).await,
             tenant,
         });
@@ -253,21 +235,23 @@ async fn tenant_page(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let tenant = tenants::find(&app.db, &id).await?.ok_or(PageError::NotFound)?;
-    let events = tenants::events(&app.db, &id).await?.into_iter().map(|e| (berlin(e.at), e)).collect();
+    let events = tenants::events(&app.db, &id).await?.into_iter().map(|e| (berlin_time(e.at), e)).collect();
     let domains = domains::list(&app.db, &id)
         .await?
         .iter()
-        .map(|record| (record.view(&app.hosts, &tenant.slug), record.last_checked_at.map(berlin).unwrap_or_default()))
+        .map(|record| {
+            (record.view(&app.hosts, &tenant.slug), record.last_checked_at.map(berlin_time).unwrap_or_default())
+        })
         .collect();
     render(&TenantPage {
         layout: ConsoleLayout::new(&app, &csrf, Some(&operator)),
-        created: berlin(tenant.created_at),
-        suspended_since: tenant.suspended_at.map(berlin).unwrap_or_default(),
+        created: berlin_time(tenant.created_at),
+        suspended_since: tenant.suspended_at.map(berlin_time).unwrap_or_default(),
         domains,
         billing: tenant_billing(&app, &tenant.id).await?,
         row: TenantRow {
             portal_url: app.hosts.tenant_url(&tenant.slug),
-            trial_end: tenant.trial_ends_at.map(trial_last_day).unwrap_or_default(),
+            trial_end: tenant.trial_ends_at.map(last_day_before).unwrap_or_default(),
             contacts: contact_count(&app, &tenant.id).await,
             tenant,
         },
@@ -339,8 +323,8 @@ async fn show_tokens(
         .await?
         .into_iter()
         .map(|t| {
-            let created = berlin(t.created_at);
-            let used = t.last_used_at.map(berlin).unwrap_or_else(|| "nie".into());
+            let created = berlin_time(t.created_at);
+            let used = t.last_used_at.map(berlin_time).unwrap_or_else(|| "nie".into());
             (t, created, used)
         })
         .collect();

@@ -18,8 +18,8 @@ use tenant_app::security::tokens::constant_time_eq;
 use tenant_app::web::Problem;
 
 use super::api::{ApiError, ApiJson, bearer_token, unauthorized};
-use crate::app::AppState;
 use crate::domains::directory::InProcessDirectory;
+use crate::state::AppState;
 use crate::tenants;
 
 pub fn routes() -> Router<AppState> {

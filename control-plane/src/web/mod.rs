@@ -20,8 +20,8 @@ use axum::response::{IntoResponse, Response};
 use tenant_app::security::csrf;
 use tower::ServiceExt;
 
-use crate::app::AppState;
 use crate::hosts::{Hosts, Site};
+use crate::state::AppState;
 
 #[derive(Clone)]
 struct Sites {
@@ -89,7 +89,6 @@ async fn dispatch(State(sites): State<Arc<Sites>>, request: Request) -> Response
     sites.app.metrics.request(label, response.status().as_u16());
     response
 }
-pub use console::{berlin, trial_last_day};
 
 /// The tenant whose portal a host is: its own host name or a verified domain.
 async fn tenant_for_host(app: &AppState, site: &Site, host: &str) -> Option<crate::tenants::Tenant> {

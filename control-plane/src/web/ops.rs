@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// `/healthz` and `/readyz`, mounted on every site of the control plane.
 pub fn routes() -> Router<AppState> {

@@ -10,10 +10,11 @@ use serde::Deserialize;
 use tenant_app::security::csrf::{CsrfForm, CsrfToken};
 use tenant_app::web::{PageError, render_with_status};
 
-use super::console::{ConsoleLayout, ConsoleOperator, berlin};
-use crate::app::AppState;
+use super::console::{ConsoleLayout, ConsoleOperator};
 use crate::billing::orders::{self, Order, OrderStatus};
+use crate::state::AppState;
 use crate::tenants;
+use tenant_app::calendar::berlin_time;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -50,8 +51,8 @@ async fn page(
         let tenant =
             tenants::find(&app.db, &order.tenant_id).await?.map(|t| t.display_name().to_owned()).unwrap_or_default();
         rows.push(Row {
-            created: berlin(order.created_at),
-            signed: order.signed_at.map(berlin).unwrap_or_default(),
+            created: berlin_time(order.created_at),
+            signed: order.signed_at.map(berlin_time).unwrap_or_default(),
             tenant,
             order,
         });

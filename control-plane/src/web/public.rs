@@ -13,9 +13,9 @@ use tenant_app::security::csrf::{CsrfForm, CsrfToken};
 use tenant_app::values::Cents;
 use tenant_app::web::{ClientAddress, FieldErrors, PageError, Problem, render, render_with_status};
 
-use crate::app::AppState;
 use crate::billing::stripe::webhook;
 use crate::config::Pricing;
+use crate::state::AppState;
 use crate::tenants::TenantStatus;
 use crate::tenants::signup::{self, NewTrial, SignupError, TrialRequest};
 use crate::web::api;

@@ -34,7 +34,7 @@ pub(super) async fn findings_for(portal: &Portal, customer_id: &str) -> Result<O
     };
     let rules = analysis::rules(portal.db()).await?;
     let contracts = contracts::for_customer(portal.db(), customer_id).await?;
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Berlin).date_naive();
+    let today = crate::calendar::berlin_date(chrono::Utc::now());
     Ok(Some(analysis::analyse(&profile, &rules, &contracts, today)))
 }
 

@@ -8,12 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+use crate::calendar::berlin_time;
 use crate::domains::{CustomDomain, DirectoryError, DomainDirectory, DomainName};
 use crate::portal::Portal;
 use crate::portal::auth::{BrokerUser, SessionUser};
 use crate::portal::layout::Layout;
 use crate::security::csrf::{CsrfForm, CsrfToken};
-use crate::values::berlin_time;
 use crate::web::{FieldErrors, PageError, render_with_status};
 
 const PAGE: &str = "/makler/domains";

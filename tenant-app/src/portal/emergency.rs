@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+use crate::calendar::berlin_time;
 use crate::customers;
 use crate::documents::{self, Document, Placement};
 use crate::emergency::{
@@ -22,7 +23,7 @@ use crate::portal::layout::Layout;
 use crate::security::csrf::{CsrfForm, CsrfToken, FormRejection, check_submitted};
 use crate::uploads::MultipartForm;
 use crate::usage;
-use crate::values::{berlin_time, optional_text};
+use crate::values::optional_text;
 use crate::web::{FieldErrors, PageError, render, render_with_status};
 
 pub fn routes(max_file_bytes: usize) -> Router<Portal> {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+use crate::calendar::berlin_time;
 use crate::contracts::{self, Contract};
 use crate::customers;
 use crate::documents::{self, Document, Placement};
@@ -21,7 +22,7 @@ use crate::portal::layout::Layout;
 use crate::security::csrf::{CsrfForm, CsrfToken, FormRejection, check_submitted};
 use crate::uploads::{MultipartForm, Upload};
 use crate::usage;
-use crate::values::{berlin_time, required_text};
+use crate::values::required_text;
 use crate::web::{FieldErrors, PageError, render, render_with_status};
 
 const BODY_MAX_CHARS: usize = 5000;

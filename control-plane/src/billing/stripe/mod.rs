@@ -24,7 +24,7 @@ use stripe_core::setup_intent::{CreateSetupIntent, CreateSetupIntentUsage, Retri
 use tenant_app::db::Db;
 
 use super::invoices::{self, Invoice, Kind};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::tenants::Tenant;
 
 pub const DEFAULT_API_BASE: &str = "https://api.stripe.com/";

@@ -14,9 +14,9 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use super::{Stripe, adopt_setup};
-use crate::app::AppState;
 use crate::billing::invoices;
 use crate::billing::money::Cents;
+use crate::state::AppState;
 
 /// How far an event's timestamp may be from our clock, in seconds.
 pub const TOLERANCE_SECS: i64 = 300;

@@ -1,12 +1,10 @@
-//! The control plane's shared state, how it is built from configuration, and
-//! how the server runs.
+//! Wiring: builds the state from configuration (provisioner, Stripe, DNS,
+//! the portal registry), starts the background loops, and serves.
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::ops::Deref;
 use std::path::Path;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
@@ -23,10 +21,12 @@ use crate::domains::directory::InProcessDirectory;
 use crate::domains::{self, dns::DnsChecker};
 use crate::hosts::Hosts;
 use crate::metrics::Metrics;
+use crate::provisioning::ProvisioningClaims;
 use crate::provisioning::kubernetes::KubernetesProvisioner;
 use crate::provisioning::kubernetes::manifests::InstanceEnvironment;
 use crate::provisioning::local::{DirectoryFactory, LocalProvisioner, TenantRegistry};
 use crate::provisioning::{self, Provisioner};
+use crate::state::{AppInner, AppState};
 use crate::tenants::databases::TenantDatabases;
 
 /// The control plane's schema (`migrations/control-plane`).
@@ -41,56 +41,6 @@ pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (8, "stripe", include_str!("../../migrations/control-plane/0008_stripe.sql")),
     (9, "credited amounts", include_str!("../../migrations/control-plane/0009_credited.sql")),
 ]);
-
-/// Shared by every request handler and background task; cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<AppInner>);
-
-pub struct AppInner {
-    pub config: Config,
-    pub db: Db,
-    pub master_key: MasterKeys,
-    pub hosts: Hosts,
-    pub mailer: Mailer,
-    pub tenant_dbs: TenantDatabases,
-    pub provisioner: Arc<dyn Provisioner>,
-    /// Portals served by this process (the local provisioner's instances).
-    pub registry: Arc<TenantRegistry>,
-    pub metrics: Metrics,
-    /// Checks brokers' own domains (`dns_servers`).
-    pub dns: DnsChecker,
-    pub csrf: CsrfConfig,
-    pub throttle: LoginThrottle,
-    provisioning_now: Mutex<HashSet<String>>,
-    /// This process, as the holder of leases (`leases`).
-    pub instance_id: String,
-    /// Held while a tenant is deployed again after a domain change, so that the
-    /// deployment that runs last has read the newest verified domains.
-    pub domain_deploys: tokio::sync::Mutex<()>,
-    pub clock: Arc<dyn Clock>,
-    /// Card and SEPA Direct Debit payments, when `stripe.secret_key` is set.
-    pub stripe: Option<Arc<crate::billing::stripe::Stripe>>,
-}
-
-impl Deref for AppState {
-    type Target = AppInner;
-
-    fn deref(&self) -> &AppInner {
-        &self.0
-    }
-}
-
-/// Held while one task provisions a tenant; releases the claim when dropped.
-pub struct ProvisioningClaim {
-    app: AppState,
-    tenant_id: String,
-}
-
-impl Drop for ProvisioningClaim {
-    fn drop(&mut self) {
-        self.app.provisioning_now.lock().expect("claim lock poisoned").remove(&self.tenant_id);
-    }
-}
 
 /// The control plane's database URL: configured, or a SQLite file in the data directory.
 pub fn control_database_url(config: &Config) -> anyhow::Result<SecretString> {
@@ -156,119 +106,87 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-impl AppState {
-    /// Builds the state; `listen_port` is the port actually bound, used in links
-    /// unless `public_port` is configured.
-    pub async fn build(config: Config, listen_port: u16) -> anyhow::Result<AppState> {
-        AppState::build_with_clock(config, listen_port, Arc::new(SystemClock)).await
-    }
+/// Builds the state; `listen_port` is the port actually bound, used in links
+/// unless `public_port` is configured.
+pub async fn build(config: Config, listen_port: u16) -> anyhow::Result<AppState> {
+    build_with_clock(config, listen_port, Arc::new(SystemClock)).await
+}
 
-    /// As [`AppState::build`], going by `clock` (tests move it).
-    pub async fn build_with_clock(config: Config, listen_port: u16, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-        let db = open_database(&config).await?;
-        let master_key = master_keys(&config, db.backend())?;
-        let hosts = Hosts::new(&config.public_scheme, &config.base_domain, config.public_port.unwrap_or(listen_port));
-        let transport = match &config.smtp_url {
-            Some(url) => MailTransport::Smtp(url.clone()),
-            None => MailTransport::Files(absolute(&config.data_dir)?.join("mail")),
-        };
-        let mailer = Mailer::new(&transport, &config.mail_from).context("setting up mail")?;
-        let tenant_dbs = match db.backend() {
-            Backend::Sqlite => TenantDatabases::Sqlite { dir: absolute(&config.data_dir)?.join("tenants") },
-            Backend::Postgres => TenantDatabases::Postgres {
-                admin: db.clone(),
-                server_url: config.database_url.clone().expect("postgres backend implies a URL"),
-            },
-        };
-        let registry = Arc::new(TenantRegistry::default());
-        let tenants_dir = absolute(&config.data_dir)?.join("tenants");
-        let dns = DnsChecker::new(config.dns_servers().map_err(anyhow::Error::msg)?);
-        let csrf = CsrfConfig::new(master_key.current.derive("control-plane csrf"), hosts.secure());
-        let stripe = crate::billing::stripe::Stripe::from_settings(&config.stripe)?.map(Arc::new);
-        let kubernetes = match config.provisioner {
-            ProvisionerKind::Local => None,
-            ProvisionerKind::Kubernetes => {
-                let environment = InstanceEnvironment {
-                    operator_name: config.operator_name.clone(),
-                    mail_from: config.mail_from.clone(),
-                    whitelabel_mail_from: config.whitelabel_mail_from.clone(),
-                    smtp_url: config.smtp_url.clone(),
-                    max_upload_mib: config.max_upload_mib,
-                };
-                Some(KubernetesProvisioner::connect(config.kubernetes.clone(), environment).await?)
-            }
-        };
-        // The portals served here reach the domain records through the state that owns them.
-        Ok(AppState(Arc::new_cyclic(|state: &Weak<AppInner>| {
-            let state = state.clone();
-            let provisioner: Arc<dyn Provisioner> = match kubernetes {
-                Some(kubernetes) => Arc::new(kubernetes),
-                None => {
-                    let directories: DirectoryFactory =
-                        Box::new(move |tenant_id| Arc::new(InProcessDirectory::new(state.clone(), tenant_id)));
-                    Arc::new(LocalProvisioner::new(
-                        registry.clone(),
-                        directories,
-                        mailer.clone(),
-                        config.operator_name.clone(),
-                        tenants_dir,
-                        config.max_upload_mib * 1024 * 1024,
-                        config.whitelabel_mail_from.clone(),
-                    ))
-                }
+/// As [`build`], going by `clock` (tests move it).
+pub async fn build_with_clock(config: Config, listen_port: u16, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    let db = open_database(&config).await?;
+    let master_key = master_keys(&config, db.backend())?;
+    let hosts = Hosts::new(&config.public_scheme, &config.base_domain, config.public_port.unwrap_or(listen_port));
+    let transport = match &config.smtp_url {
+        Some(url) => MailTransport::Smtp(url.clone()),
+        None => MailTransport::Files(absolute(&config.data_dir)?.join("mail")),
+    };
+    let mailer = Mailer::new(&transport, &config.mail_from).context("setting up mail")?;
+    let tenant_dbs = match db.backend() {
+        Backend::Sqlite => TenantDatabases::Sqlite { dir: absolute(&config.data_dir)?.join("tenants") },
+        Backend::Postgres => TenantDatabases::Postgres {
+            admin: db.clone(),
+            server_url: config.database_url.clone().expect("postgres backend implies a URL"),
+        },
+    };
+    let registry = Arc::new(TenantRegistry::default());
+    let tenants_dir = absolute(&config.data_dir)?.join("tenants");
+    let dns = DnsChecker::new(config.dns_servers().map_err(anyhow::Error::msg)?);
+    let csrf = CsrfConfig::new(master_key.current.derive("control-plane csrf"), hosts.secure());
+    let stripe = crate::billing::stripe::Stripe::from_settings(&config.stripe)?.map(Arc::new);
+    let kubernetes = match config.provisioner {
+        ProvisionerKind::Local => None,
+        ProvisionerKind::Kubernetes => {
+            let environment = InstanceEnvironment {
+                operator_name: config.operator_name.clone(),
+                mail_from: config.mail_from.clone(),
+                whitelabel_mail_from: config.whitelabel_mail_from.clone(),
+                smtp_url: config.smtp_url.clone(),
+                max_upload_mib: config.max_upload_mib,
             };
-            AppInner {
-                config,
-                db,
-                master_key,
-                hosts,
-                mailer,
-                tenant_dbs,
-                provisioner,
-                registry,
-                metrics: Metrics::default(),
-                dns,
-                csrf,
-                throttle: LoginThrottle::default(),
-                provisioning_now: Mutex::new(HashSet::new()),
-                instance_id: new_id(),
-                domain_deploys: tokio::sync::Mutex::new(()),
-                clock,
-                stripe,
+            Some(KubernetesProvisioner::connect(config.kubernetes.clone(), environment).await?)
+        }
+    };
+    // The portals served here reach the domain records through the state that owns them.
+    Ok(AppState(Arc::new_cyclic(|state: &Weak<AppInner>| {
+        let state = state.clone();
+        let provisioner: Arc<dyn Provisioner> = match kubernetes {
+            Some(kubernetes) => Arc::new(kubernetes),
+            None => {
+                let directories: DirectoryFactory =
+                    Box::new(move |tenant_id| Arc::new(InProcessDirectory::new(state.clone(), tenant_id)));
+                Arc::new(LocalProvisioner::new(
+                    registry.clone(),
+                    directories,
+                    mailer.clone(),
+                    config.operator_name.clone(),
+                    tenants_dir.clone(),
+                    config.max_upload_mib * 1024 * 1024,
+                    config.whitelabel_mail_from.clone(),
+                ))
             }
-        })))
-    }
-
-    pub fn downgrade(&self) -> Weak<AppInner> {
-        Arc::downgrade(&self.0)
-    }
-
-    /// The state again from a weak reference, while it is alive.
-    pub fn upgrade(weak: &Weak<AppInner>) -> Option<AppState> {
-        weak.upgrade().map(AppState)
-    }
-
-    /// Claims the right to provision a tenant in this process; `None` if another
-    /// task holds it.
-    pub fn claim_provisioning(&self, tenant_id: &str) -> Option<ProvisioningClaim> {
-        let mut claims = self.provisioning_now.lock().expect("claim lock poisoned");
-        claims
-            .insert(tenant_id.to_owned())
-            .then(|| ProvisioningClaim { app: self.clone(), tenant_id: tenant_id.to_owned() })
-    }
-
-    /// Appends to the audit log: who did what to which subject.
-    pub async fn audit(&self, actor: &str, action: &str, subject: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO audit_log (id, at, actor, action, subject) VALUES ($1, $2, $3, $4, $5)")
-            .bind(new_id())
-            .bind(self.clock.timestamp())
-            .bind(actor)
-            .bind(action)
-            .bind(subject)
-            .execute(self.db.pool())
-            .await?;
-        Ok(())
-    }
+        };
+        AppInner {
+            config,
+            db,
+            master_key,
+            hosts,
+            mailer,
+            tenant_dbs,
+            provisioner,
+            registry,
+            metrics: Metrics::default(),
+            dns,
+            csrf,
+            throttle: LoginThrottle::default(),
+            provisioning_now: ProvisioningClaims::default(),
+            tenants_dir: tenants_dir.clone(),
+            instance_id: new_id(),
+            domain_deploys: tokio::sync::Mutex::new(()),
+            clock,
+            stripe,
+        }
+    })))
 }
 
 /// Serves until `shutdown` resolves: first brings every tenant back (and
@@ -332,6 +250,6 @@ pub async fn run(
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let port = listener.local_addr()?.port();
-    let app = AppState::build(config, port).await?;
+    let app = build(config, port).await?;
     run(app, listener, tenant_app::web::shutdown_signal()).await
 }
