@@ -17,10 +17,10 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = ROOT / "control-plane/src/provisioning/kubernetes/settings.rs"
-CONFIG = ROOT / "control-plane/src/config.rs"
-JOBS = ROOT / "control-plane/src/scheduler.rs"
-BILLING = ROOT / "control-plane/src/billing/settings.rs"
+SETTINGS = ROOT / "control-plane/src/config/kubernetes.rs"
+CONFIG = ROOT / "control-plane/src/config/mod.rs"
+JOBS = ROOT / "control-plane/src/config/jobs.rs"
+BILLING = ROOT / "control-plane/src/config/billing.rs"
 # Optional keys the chart renders only when set.
 OPTIONAL = {"billing.contract_template"}
 

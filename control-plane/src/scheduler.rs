@@ -17,8 +17,8 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Berlin;
-use serde::{Deserialize, Serialize};
 
+use crate::config::JobSettings;
 use crate::state::AppState;
 
 /// The jobs, in the order they run when several are due at once.
@@ -69,49 +69,6 @@ impl Job {
             }),
             Job::Dunning => crate::billing::dunning::run(app).await,
         }
-    }
-}
-
-/// `jobs.*`: when each job runs (Berlin time) and how the scheduler ticks.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct JobSettings {
-    /// Off: no job runs in this process (e.g. a replica kept for the web only).
-    pub enabled: bool,
-    pub tick_secs: u64,
-    /// A claimed run without a finish after this long is taken to have died.
-    pub stale_after_secs: i64,
-    // Times avoid 02:00–03:00, which the switch to summer time skips.
-    pub usage_snapshot: String,
-    pub trial_lifecycle: String,
-    pub monthly_invoices: String,
-    pub dunning: String,
-}
-
-impl Default for JobSettings {
-    fn default() -> Self {
-        JobSettings {
-            enabled: true,
-            tick_secs: 60,
-            stale_after_secs: 3_600,
-            usage_snapshot: "0 30 0 * * *".into(),
-            trial_lifecycle: "0 0 6 * * *".into(),
-            monthly_invoices: "0 0 4 1 * *".into(),
-            dunning: "0 30 6 * * *".into(),
-        }
-    }
-}
-
-impl JobSettings {
-    pub fn validate(&self) -> Result<(), String> {
-        for job in Job::ALL {
-            cron::Schedule::from_str(job.schedule(self))
-                .map_err(|e| format!("jobs.{}: not a cron schedule ({e})", job.name()))?;
-        }
-        if self.tick_secs == 0 {
-            return Err("jobs.tick_secs must be at least 1".into());
-        }
-        Ok(())
     }
 }
 
@@ -228,13 +185,5 @@ mod tests {
         assert_eq!(last_due(&monthly, berlin(2028, 3, 1, 4, 0)), Some(berlin(2028, 3, 1, 4, 0)));
         // New Year in Berlin is still 31 December in UTC.
         assert_eq!(last_due(&monthly, berlin(2027, 1, 1, 4, 0)).unwrap().to_rfc3339(), "2027-01-01T03:00:00+00:00");
-    }
-
-    #[test]
-    fn schedules_are_checked() {
-        let mut settings = JobSettings::default();
-        assert!(settings.validate().is_ok());
-        settings.trial_lifecycle = "every day".into();
-        assert!(settings.validate().unwrap_err().contains("jobs.trial_lifecycle"));
     }
 }

@@ -114,6 +114,8 @@ pub async fn build(config: Config, listen_port: u16) -> anyhow::Result<AppState>
 
 /// As [`build`], going by `clock` (tests move it).
 pub async fn build_with_clock(config: Config, listen_port: u16, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    // Billing refuses to start on settings that cannot name the seller on an invoice.
+    config.billing.seller().map_err(anyhow::Error::msg).context("billing settings")?;
     let db = open_database(&config).await?;
     let master_key = master_keys(&config, db.backend())?;
     let hosts = Hosts::new(&config.public_scheme, &config.base_domain, config.public_port.unwrap_or(listen_port));

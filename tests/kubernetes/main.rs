@@ -8,9 +8,9 @@ mod manifests;
 
 use std::time::Duration;
 
+use control_plane::config::KubernetesSettings;
 use control_plane::provisioning::kubernetes::KubernetesProvisioner;
 use control_plane::provisioning::kubernetes::manifests::InstanceEnvironment;
-use control_plane::provisioning::kubernetes::settings::KubernetesSettings;
 use control_plane::provisioning::{Provisioner, TenantDeployment};
 use fake_api::{FakeApi, Fault};
 use secrecy::SecretString;

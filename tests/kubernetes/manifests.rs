@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use control_plane::config::KubernetesSettings;
 use control_plane::provisioning::kubernetes::manifests::{self, Mode, TenantObjects};
-use control_plane::provisioning::kubernetes::settings::KubernetesSettings;
 use serde::Serialize;
 use tenant_app::plans::Plan;
 
@@ -41,11 +41,7 @@ fn every_manifest_is_valid_kubernetes() {
     let full = KubernetesSettings {
         cluster_issuer: Some("letsencrypt".into()),
         storage_class: Some("fast-ssd".into()),
-        database: control_plane::provisioning::kubernetes::settings::EgressTarget {
-            cidr: None,
-            namespace: Some("postgres".into()),
-            port: 5432,
-        },
+        database: control_plane::config::EgressTarget { cidr: None, namespace: Some("postgres".into()), port: 5432 },
         ..plain.clone()
     };
     let mut files = Vec::new();

@@ -27,7 +27,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::settings::{EgressTarget, KubernetesSettings, PodSize};
+use crate::config::{EgressTarget, KubernetesSettings, PodSize};
 use crate::provisioning::TenantDeployment;
 
 /// The name of every per-tenant object that exists once per namespace.

@@ -9,7 +9,6 @@
 //! throttling, server errors and lost connections.
 
 pub mod manifests;
-pub mod settings;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -30,7 +29,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use self::manifests::{InstanceEnvironment, Mode, PORTAL};
-use self::settings::KubernetesSettings;
+use crate::config::KubernetesSettings;
 use crate::provisioning::{Deployed, Provisioner, TenantDeployment};
 
 /// The one field manager that owns every field Ordo writes.

@@ -12,10 +12,15 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tenant_app::telemetry::LogFormat;
 
-pub use crate::billing::settings::BillingSettings;
-pub use crate::billing::stripe::StripeSettings;
-pub use crate::provisioning::kubernetes::settings::KubernetesSettings;
-pub use crate::scheduler::JobSettings;
+mod billing;
+mod jobs;
+mod kubernetes;
+mod stripe;
+
+pub use billing::BillingSettings;
+pub use jobs::JobSettings;
+pub use kubernetes::{EgressTarget, KubernetesSettings, PlanSizes, PodSize};
+pub use stripe::{DEFAULT_API_BASE, StripeSettings};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
