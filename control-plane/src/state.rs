@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 
 use tenant_app::crypto::MasterKeys;
-use tenant_app::db::{Db, new_id};
+use tenant_app::db::Db;
 use tenant_app::mail::Mailer;
 use tenant_app::security::csrf::CsrfConfig;
 use tenant_app::security::throttle::LoginThrottle;
@@ -76,14 +76,6 @@ impl AppState {
 
     /// Appends to the audit log: who did what to which subject.
     pub async fn audit(&self, actor: &str, action: &str, subject: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO audit_log (id, at, actor, action, subject) VALUES ($1, $2, $3, $4, $5)")
-            .bind(new_id())
-            .bind(self.clock.timestamp())
-            .bind(actor)
-            .bind(action)
-            .bind(subject)
-            .execute(self.db.pool())
-            .await?;
-        Ok(())
+        crate::audit::record(&self.db, self.clock.timestamp(), actor, action, subject).await
     }
 }

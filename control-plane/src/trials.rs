@@ -15,7 +15,6 @@ use chrono::NaiveDate;
 use tenant_app::calendar::format_date;
 use tenant_app::mail::Email;
 
-use crate::provisioning::deployment_for;
 use crate::state::AppState;
 use crate::tenants::{self, Tenant, TenantStatus};
 
@@ -42,9 +41,7 @@ pub async fn run_lifecycle(app: &AppState) -> anyhow::Result<String> {
             deleted += 1;
         } else if now >= ends_at {
             // The portal learns from its entitlements that the trial is over.
-            if tenant.status == TenantStatus::Ready {
-                app.provisioner.deploy(&deployment_for(app, &tenant).await?).await?;
-            }
+            crate::provisioning::apply_record(app, &tenant.id).await?;
             if notify(app, &tenant, ENDED_NOTICE, ended_mail(app, &tenant)).await? {
                 locked += 1;
             }

@@ -169,7 +169,7 @@ async fn the_operator_follows_the_money(backend: Backend) {
     let future = future.text().await.unwrap();
     assert!(future.contains("Der Zahlungseingang kann nicht in der Zukunft liegen."), "{future}");
     assert!(future.contains(r#"id="payment-reference-error">Bitte füllen Sie dieses Feld aus."#));
-    assert!(invoices::payments(&app.state.db, &muster_invoice.id).await.unwrap().is_empty());
+    assert!(control_plane::billing::settlement::payments(&app.state.db, &muster_invoice.id).await.unwrap().is_empty());
 
     let good = post_form(
         &operator,

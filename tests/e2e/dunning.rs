@@ -44,7 +44,9 @@ async fn an_unpaid_invoice_is_dunned_and_the_portal_suspended_until_paid(backend
 
     // A goodwill credit of 10,00 € (11,90 € gross) leaves 58,31 € − 11,90 € = 46,41 € owed.
     assert_eq!(invoice.gross, Cents(5_831));
-    invoices::credit(&app.state, &invoice.id, Some(Cents(1_000)), "Kulanz", "ops@example.de").await.unwrap();
+    control_plane::billing::settlement::credit(&app.state, &invoice.id, Some(Cents(1_000)), "Kulanz", "ops@example.de")
+        .await
+        .unwrap();
     let invoice = invoices::find(&app.state.db, &invoice.id).await.unwrap().unwrap();
     assert_eq!((invoice.credited, invoice.open_amount()), (Cents(1_190), Cents(4_641)));
     assert!(!invoice.is_paid());
@@ -72,7 +74,7 @@ async fn an_unpaid_invoice_is_dunned_and_the_portal_suspended_until_paid(backend
     assert!(suspended.suspended_reason.unwrap().starts_with("Zahlungsverzug"));
 
     // The money arrives; the portal is back at once.
-    let paid = invoices::record_payment(
+    let paid = control_plane::billing::settlement::record_payment(
         &app.state,
         &invoice.id,
         invoice.gross,

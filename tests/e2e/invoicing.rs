@@ -105,7 +105,7 @@ async fn the_monthly_run_invoices_each_tenant_once(backend: Backend) {
     ordo_tests::einvoice::validate_stored(&app.state, invoice).await;
 
     // A bank transfer in two parts; recording a statement line twice changes nothing.
-    let first = invoices::record_payment(
+    let first = control_plane::billing::settlement::record_payment(
         &app.state,
         &invoice.id,
         Cents(30_000),
@@ -115,7 +115,7 @@ async fn the_monthly_run_invoices_each_tenant_once(backend: Backend) {
         "ops@example.de",
     );
     assert!(!first.await.unwrap());
-    let again = invoices::record_payment(
+    let again = control_plane::billing::settlement::record_payment(
         &app.state,
         &invoice.id,
         Cents(30_000),
@@ -125,7 +125,7 @@ async fn the_monthly_run_invoices_each_tenant_once(backend: Backend) {
         "ops@example.de",
     );
     assert!(!again.await.unwrap(), "the same payment counts once");
-    let rest = invoices::record_payment(
+    let rest = control_plane::billing::settlement::record_payment(
         &app.state,
         &invoice.id,
         Cents(1_892),
@@ -140,21 +140,35 @@ async fn the_monthly_run_invoices_each_tenant_once(backend: Backend) {
     assert!(paid.is_paid());
 
     // A correction: a credit note that names the invoice; the invoice itself stays as it was.
-    let credit = invoices::credit(&app.state, &premium_invoice.id, Some(Cents(1_000)), "Kulanz", "ops@example.de")
-        .await
-        .unwrap();
+    let credit = control_plane::billing::settlement::credit(
+        &app.state,
+        &premium_invoice.id,
+        Some(Cents(1_000)),
+        "Kulanz",
+        "ops@example.de",
+    )
+    .await
+    .unwrap();
     let credit = invoices::find(db, &credit).await.unwrap().unwrap();
     assert_eq!((credit.kind, credit.number.as_deref()), (Kind::CreditNote, Some("2026-000003")));
     assert_eq!((credit.net, credit.vat, credit.gross), (Cents(1_000), Cents(190), Cents(1_190)));
     assert_eq!(credit.corrects.as_deref(), Some(premium_invoice.id.as_str()));
     let unchanged = invoices::find(db, &premium_invoice.id).await.unwrap().unwrap();
     assert_eq!((unchanged.net, unchanged.number.clone()), (premium_invoice.net, premium_invoice.number.clone()));
-    let too_much =
-        invoices::credit(&app.state, &premium_invoice.id, Some(Cents(12_000)), "zu viel", "ops@example.de").await;
-    assert_eq!(
-        too_much.unwrap_err().downcast_ref::<invoices::CreditRefusal>(),
-        Some(&invoices::CreditRefusal::TooMuch(Cents(11_603)))
-    );
+    let too_much = control_plane::billing::settlement::credit(
+        &app.state,
+        &premium_invoice.id,
+        Some(Cents(12_000)),
+        "zu viel",
+        "ops@example.de",
+    )
+    .await;
+    assert!(matches!(
+        too_much,
+        Err(control_plane::billing::refusal::BillingError::Refused(control_plane::billing::refusal::Refusal::TooMuch(
+            Cents(11_603)
+        )))
+    ));
     ordo_tests::einvoice::validate_stored(&app.state, &credit).await;
     assert!(app.mails().iter().any(|m| m.subject == "Ihre Gutschrift 2026-000003"));
     app.stop().await;

@@ -141,7 +141,7 @@ async fn a_broker_goes_from_trial_to_a_paid_invoice(backend: Backend) {
     assert!(xml.contains("916.90"));
 
     // Paid by bank transfer: the operator records it, the broker sees it.
-    let paid = invoices::record_payment(
+    let paid = control_plane::billing::settlement::record_payment(
         &app.state,
         &invoice.id,
         invoice.gross,

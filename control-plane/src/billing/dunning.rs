@@ -151,35 +151,49 @@ fn suspension_mail(app: &AppState, invoice: &Invoice, days: i64) -> Email {
 /// Lifts dunning suspensions of tenants with no unpaid invoice at the
 /// suspension step any more. Returns how many were resumed.
 pub async fn resume_paid_up(app: &AppState) -> anyhow::Result<usize> {
-    let mut resumed = 0;
     let suspended: Vec<String> = sqlx::query_scalar("SELECT id FROM tenants WHERE suspended_reason LIKE $1")
         .bind(format!("{SUSPENSION_REASON}%"))
         .fetch_all(app.db.pool())
         .await?;
+    let mut resumed = 0;
     for tenant_id in suspended {
-        let Some(tenant) = tenants::find(&app.db, &tenant_id).await? else { continue };
-        let still_owed: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM invoices WHERE tenant_id = $1 AND kind = 'invoice' AND paid_at IS NULL \
-             AND dunning_level >= $2",
-        )
-        .bind(&tenant.id)
-        .bind(SUSPENDED)
-        .fetch_one(app.db.pool())
-        .await?;
-        if still_owed == 0 {
-            crate::provisioning::resume(app, &tenant.id).await?;
-            app.audit("system", "resume_after_payment", &format!("tenant:{}", tenant.id)).await?;
+        if resume_if_paid_up(app, &tenant_id).await? {
             resumed += 1;
         }
     }
     Ok(resumed)
 }
 
+/// Lifts one tenant's dunning suspension once nothing at the suspension step
+/// is owed any more; `true` if it was lifted.
+async fn resume_if_paid_up(app: &AppState, tenant_id: &str) -> anyhow::Result<bool> {
+    let Some(tenant) = tenants::find(&app.db, tenant_id).await? else { return Ok(false) };
+    let suspended_by_dunning =
+        tenant.suspended_reason.as_deref().is_some_and(|reason| reason.starts_with(SUSPENSION_REASON));
+    if tenant.suspended_at.is_none() || !suspended_by_dunning {
+        return Ok(false);
+    }
+    let still_owed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM invoices WHERE tenant_id = $1 AND kind = 'invoice' AND paid_at IS NULL \
+         AND dunning_level >= $2",
+    )
+    .bind(&tenant.id)
+    .bind(SUSPENDED)
+    .fetch_one(app.db.pool())
+    .await?;
+    if still_owed > 0 {
+        return Ok(false);
+    }
+    crate::provisioning::resume(app, &tenant.id).await?;
+    app.audit("system", "resume_after_payment", &format!("tenant:{}", tenant.id)).await?;
+    Ok(true)
+}
+
 /// After a payment settled `invoice`: resume its tenant if dunning suspended it
 /// and nothing else is owed.
 pub async fn after_payment(app: &AppState, invoice: &Invoice) -> anyhow::Result<()> {
     if invoice.kind == Kind::Invoice && invoice.is_paid() {
-        resume_paid_up(app).await?;
+        resume_if_paid_up(app, &invoice.tenant_id).await?;
     }
     Ok(())
 }

@@ -7,16 +7,20 @@
 pub mod bank;
 #[cfg(test)]
 mod conformance;
+pub mod contract;
 pub mod document;
 pub mod dunning;
 pub mod einvoice;
 pub mod invoices;
 pub mod money;
 pub mod orders;
+pub mod pages;
 pub mod pdf;
 pub mod prices;
+pub mod refusal;
 pub mod reports;
 pub mod run;
 pub mod settings;
+pub mod settlement;
 pub mod stripe;
 pub mod subscriptions;

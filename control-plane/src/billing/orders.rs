@@ -18,11 +18,9 @@ use tenant_app::usage::Usage;
 
 use super::money::Cents;
 use super::prices;
+use super::refusal::{Outcome, Refusal};
 use super::run::add_charge;
 use super::subscriptions;
-use crate::config::Pricing;
-use crate::pdfa::layout::{Document, Flow, Frame, PAGE_HEIGHT, PAGE_WIDTH, TextStyle, mm};
-use crate::pdfa::{self, FontStyle};
 use crate::state::AppState;
 use crate::tenants::{self, Tenant};
 
@@ -203,7 +201,7 @@ pub async fn place(app: &AppState, tenant: &Tenant, plan: Plan, whitelabel: bool
         reason: None,
         created_at: now,
     };
-    let contract = contract_pdf(app, tenant, &order).await?;
+    let contract = super::contract::contract_pdf(app, tenant, &order).await?;
     order.contract_sha256 = hex::encode(Sha256::digest(&contract));
     let mut tx = app.db.pool().begin().await?;
     sqlx::query(
@@ -246,18 +244,18 @@ pub fn scan_type(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// Stores the signed scan; the order then waits for the operator.
-pub async fn attach_signed(app: &AppState, order: &Order, name: &str, bytes: &[u8]) -> Result<(), String> {
+pub async fn attach_signed(app: &AppState, order: &Order, name: &str, bytes: &[u8]) -> Outcome<()> {
     if !order.is_open() {
-        return Err("Diese Bestellung ist bereits abgeschlossen.".into());
+        return Err(Refusal::OrderClosed.into());
     }
     if bytes.is_empty() {
-        return Err("Bitte wählen Sie die Datei mit dem unterschriebenen Vertrag.".into());
+        return Err(Refusal::ScanMissing.into());
     }
     if bytes.len() > MAX_SCAN_BYTES {
-        return Err("Die Datei ist größer als 10 MB.".into());
+        return Err(Refusal::ScanTooLarge.into());
     }
     let Some(content_type) = scan_type(bytes) else {
-        return Err("Bitte laden Sie den unterschriebenen Vertrag als PDF, JPEG oder PNG hoch.".into());
+        return Err(Refusal::ScanType.into());
     };
     let name: String = name.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(120).collect();
     let name = if name.trim().is_empty() { "vertrag-unterschrieben".to_owned() } else { name };
@@ -271,8 +269,7 @@ pub async fn attach_signed(app: &AppState, order: &Order, name: &str, bytes: &[u
     .bind(app.clock.timestamp())
     .bind(&order.id)
     .execute(app.db.pool())
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     Ok(())
 }
 
@@ -353,11 +350,7 @@ async fn set_plan(app: &AppState, tenant: &Tenant, plan: Plan, whitelabel: bool)
         .bind(&tenant.id)
         .execute(app.db.pool())
         .await?;
-    let tenant = tenants::find(&app.db, &tenant.id).await?.context("tenant vanished")?;
-    if tenant.status == tenants::TenantStatus::Ready {
-        app.provisioner.deploy(&crate::provisioning::deployment_for(app, &tenant).await?).await?;
-    }
-    Ok(())
+    crate::provisioning::apply_record(app, &tenant.id).await
 }
 
 /// Why `usage` does not fit `plan`, if it does not.
@@ -382,22 +375,19 @@ pub fn exceeds(plan: Plan, usage: Usage) -> Option<String> {
 
 /// A broker with a paid plan switches plans (or the whitelabel add-on) from
 /// today; the monthly run prorates both parts of the month.
-pub async fn change_plan(
-    app: &AppState,
-    tenant: &Tenant,
-    plan: Plan,
-    whitelabel: bool,
-) -> anyhow::Result<Result<(), String>> {
+pub async fn change_plan(app: &AppState, tenant: &Tenant, plan: Plan, whitelabel: bool) -> Outcome<()> {
     let Some(current) = subscriptions::current(&app.db, &tenant.id).await? else {
-        return Ok(Err("Bitte bestellen Sie zuerst einen Tarif.".into()));
+        return Err(Refusal::NoPlanYet.into());
     };
     if current.plan == plan && current.whitelabel == whitelabel {
-        return Ok(Err("Das ist bereits Ihr Tarif.".into()));
+        return Err(Refusal::SamePlan.into());
     }
-    anyhow::ensure!(ORDERABLE.contains(&plan), "not an orderable plan");
+    if !ORDERABLE.contains(&plan) {
+        return Err(anyhow::anyhow!("not an orderable plan").into());
+    }
     let usage = crate::usage::measure(app, tenant).await?;
     if let Some(problem) = exceeds(plan, usage) {
-        return Ok(Err(problem));
+        return Err(Refusal::OverLimit(problem).into());
     }
     let today = app.clock.berlin_today();
     let now = app.clock.timestamp();
@@ -414,17 +404,17 @@ pub async fn change_plan(
         &format!("tenant:{} {} whitelabel={whitelabel}", tenant.id, plan.as_str()),
     )
     .await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Another 30-day trial phase, charged at the extension price. A trial that
 /// has ended starts again today; one still running is lengthened.
-pub async fn extend_trial(app: &AppState, tenant: &Tenant) -> anyhow::Result<Result<NaiveDate, String>> {
+pub async fn extend_trial(app: &AppState, tenant: &Tenant) -> Outcome<NaiveDate> {
     if tenant.plan != "trial" {
-        return Ok(Err("Ihr Portal hat bereits einen Tarif.".into()));
+        return Err(Refusal::HasPlan.into());
     }
     if tenant.trial_extensions >= app.config.trial_extensions_allowed {
-        return Ok(Err("Die Testphase kann nicht weiter verlängert werden. Bitte bestellen Sie einen Tarif.".into()));
+        return Err(Refusal::NoMoreExtensions.into());
     }
     let now = app.clock.timestamp();
     let from = tenant.trial_ends_at.filter(|end| *end > now).unwrap_or(now);
@@ -446,7 +436,7 @@ pub async fn extend_trial(app: &AppState, tenant: &Tenant) -> anyhow::Result<Res
     .execute(app.db.pool())
     .await?;
     if updated.rows_affected() == 0 {
-        return Ok(Err("Die Testphase wurde gerade schon verlängert.".into()));
+        return Err(Refusal::ExtendedMeanwhile.into());
     }
     let last_day = tenant_app::calendar::last_day_before(new_end);
     add_charge(
@@ -459,120 +449,8 @@ pub async fn extend_trial(app: &AppState, tenant: &Tenant) -> anyhow::Result<Res
     )
     .await?;
     app.audit(&tenant.email, "trial_extended", &format!("tenant:{} until {last_day}", tenant.id)).await?;
-    let tenant = tenants::find(&app.db, &tenant.id).await?.context("tenant vanished")?;
-    if tenant.status == tenants::TenantStatus::Ready {
-        app.provisioner.deploy(&crate::provisioning::deployment_for(app, &tenant).await?).await?;
-    }
-    Ok(Ok(chrono::DateTime::from_timestamp(new_end - 1, 0).map(berlin_date).unwrap_or(today)))
-}
-
-/// What the plan costs, in the contract's words.
-pub fn plan_terms(plan: Plan, pricing: &Pricing) -> String {
-    match plan {
-        Plan::PayPerUse => format!(
-            "Monatliche Grundgebühr {} zuzüglich {} je Kontakt und Monat; abgerechnet wird die höchste Kontaktzahl im Monat.",
-            Cents(pricing.pay_per_use_base_cents),
-            Cents(pricing.pay_per_use_contact_cents)
-        ),
-        Plan::PremiumStarter => {
-            format!("Monatlich {} für bis zu 100 Kontakte und 1 GB Speicher.", Cents(pricing.premium_starter_cents))
-        }
-        Plan::Premium => {
-            format!("Monatlich {} für bis zu 1.000 Kontakte und 25 GB Speicher.", Cents(pricing.premium_cents))
-        }
-        Plan::Trial => String::new(),
-    }
-}
-
-/// The usage contract with the data processing annex, filled in, as PDF/A.
-/// The template is `billing.contract_template` (a text file: `# ` and `## `
-/// start headings, blank lines separate paragraphs, `{name}` placeholders).
-pub async fn contract_pdf(app: &AppState, tenant: &Tenant, order: &Order) -> anyhow::Result<Vec<u8>> {
-    let template = match &app.config.billing.contract_template {
-        Some(path) => tokio::fs::read_to_string(path).await.with_context(|| format!("reading {}", path.display()))?,
-        None => include_str!("../../assets/contract-template.txt").to_owned(),
-    };
-    let month = prices::month_of(app.clock.berlin_today());
-    let pricing = prices::for_period(&app.db, &month).await?;
-    let settings = &app.config.billing;
-    let whitelabel_terms = if order.whitelabel {
-        format!(
-            "Zusätzlich gebucht ist das Whitelabel-Paket (eigener Name, eigene Domain, keine Nennung des Anbieters gegenüber \
-             Kunden): einmalig {}, monatlich {}.",
-            Cents(pricing.whitelabel_setup_cents),
-            Cents(pricing.whitelabel_monthly_cents)
-        )
-    } else {
-        String::new()
-    };
-    let created = chrono::DateTime::from_timestamp(order.created_at, 0).unwrap_or_default();
-    let values = [
-        ("order_number", order.number()),
-        ("date", format_date(&berlin_date(created))),
-        ("operator_name", settings.seller_name.clone()),
-        (
-            "operator_address",
-            format!("{}, {} {}", settings.seller_street, settings.seller_postcode, settings.seller_city),
-        ),
-        (
-            "broker_name",
-            tenant
-                .company
-                .clone()
-                .filter(|c| !c.is_empty())
-                .map_or(tenant.name.clone(), |c| format!("{c}, vertreten durch {}", tenant.name)),
-        ),
-        ("broker_address", format!("{}, {} {}", tenant.street, tenant.postal_code, tenant.city)),
-        ("broker_email", tenant.email.clone()),
-        ("portal_name", tenant.display_name().to_owned()),
-        ("portal_url", app.hosts.tenant_url(&tenant.slug)),
-        ("plan", order.plan.label().to_owned()),
-        ("plan_terms", plan_terms(order.plan, &pricing)),
-        ("whitelabel_terms", whitelabel_terms),
-        ("setup_fee", Cents(pricing.setup_fee_cents).to_string()),
-        ("payment_days", settings.payment_days.to_string()),
-    ];
-    let mut text = template;
-    for (name, value) in values {
-        text = text.replace(&format!("{{{name}}}"), &value);
-    }
-    Ok(render_text_document(
-        &text,
-        &format!("Softwarenutzungsvertrag {}", order.number()),
-        &settings.seller_name,
-        created,
-    ))
-}
-
-/// Lays out a text with `# `/`## ` headings and blank-line paragraphs on A4 pages.
-fn render_text_document(text: &str, title: &str, author: &str, created: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
-    const TITLE: TextStyle = TextStyle::new(FontStyle::Bold, 16.0);
-    const HEADING: TextStyle = TextStyle::new(FontStyle::Bold, 11.5);
-    const BODY: TextStyle = TextStyle::new(FontStyle::Regular, 10.0);
-    let frame = Frame { left: mm(25.0), right: PAGE_WIDTH - mm(20.0), top: PAGE_HEIGHT - mm(20.0), bottom: mm(20.0) };
-    let mut document = Document::new();
-    let mut flow = Flow::new(&mut document, frame, frame.top);
-    for block in text.split("\n\n").map(str::trim).filter(|b| !b.is_empty()) {
-        if let Some(heading) = block.strip_prefix("# ") {
-            // Each part (contract, annex) starts on a page of its own.
-            if flow.y() < frame.top {
-                flow.new_page();
-            }
-            flow.heading(heading, TITLE, 60.0);
-            flow.space(6.0);
-        } else if let Some(heading) = block.strip_prefix("## ") {
-            flow.space(6.0);
-            flow.heading(heading, HEADING, 40.0);
-        } else {
-            flow.paragraph(&block.replace('\n', " "), BODY);
-            flow.space(4.0);
-        }
-    }
-    pdfa::write(
-        document,
-        &pdfa::Metadata { title, author, subject: title, language: "de-DE", created, extra_xmp: "" },
-        &[],
-    )
+    crate::provisioning::apply_record(app, &tenant.id).await?;
+    Ok(chrono::DateTime::from_timestamp(new_end - 1, 0).map(berlin_date).unwrap_or(today))
 }
 
 #[cfg(test)]

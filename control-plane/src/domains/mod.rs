@@ -25,7 +25,7 @@ use tenant_app::security::tokens::random_token;
 use crate::hosts::Hosts;
 use crate::provisioning;
 use crate::state::AppState;
-use crate::tenants::{self, Tenant, TenantStatus};
+use crate::tenants::{self, Tenant};
 
 /// How many domains one tenant may claim.
 pub const MAX_PER_TENANT: usize = 5;
@@ -112,16 +112,6 @@ pub async fn verified_owner(db: &Db, domain: &str) -> Result<Option<String>, sql
         .bind(domain)
         .fetch_optional(db.pool())
         .await
-}
-
-pub async fn verified_domains(db: &Db, tenant_id: &str) -> Result<Vec<String>, sqlx::Error> {
-    let domains: Vec<(String,)> = sqlx::query_as(
-        "SELECT domain FROM custom_domains WHERE tenant_id = $1 AND verified = 1 ORDER BY created_at, id",
-    )
-    .bind(tenant_id)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(domains.into_iter().map(|(domain,)| domain).collect())
 }
 
 async fn find(db: &Db, tenant_id: &str, domain: &DomainName) -> Result<Option<DomainRecord>, sqlx::Error> {
@@ -284,14 +274,11 @@ async fn check(app: &AppState, tenant: &Tenant, record: &DomainRecord) -> Result
 async fn redeploy(app: &AppState, tenant_id: &str) {
     let _serialised = app.domain_deploys.lock().await;
     let result = async {
-        let Some(tenant) = tenants::find(&app.db, tenant_id).await? else {
-            return Ok(());
-        };
-        // Provisioning deploys with the verified domains when it gets there.
-        if tenant.status != TenantStatus::Ready {
+        if tenants::find(&app.db, tenant_id).await?.is_none() {
             return Ok(());
         }
-        app.provisioner.deploy(&provisioning::deployment_for(app, &tenant).await?).await.map(drop)
+        // A tenant still provisioning is deployed with its verified domains when it gets there.
+        provisioning::apply_record(app, tenant_id).await
     }
     .await;
     if let Err(err) = result {

@@ -24,8 +24,8 @@ use tenant_app::plans::Plan;
 use tenant_app::portal::Entitlements;
 use tenant_app::values::EmailAddress;
 
-use crate::domains;
 use crate::state::AppState;
+use crate::tenants::signup::{self, NewTrial, SignupError};
 use crate::tenants::{self, ProvisionStep, Tenant, TenantStatus};
 
 /// Everything an instance needs to serve one tenant.
@@ -119,7 +119,7 @@ pub async fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<T
     let entitlements = entitlements(tenant, app.clock.timestamp());
     // Own domains are served while the plan includes them; verified ones stay recorded.
     let custom_domains = if entitlements.custom_domains() {
-        domains::verified_domains(&app.db, &tenant.id).await.context("reading the verified domains")?
+        served_domains(&app.db, &tenant.id).await.context("reading the verified domains")?
     } else {
         Vec::new()
     };
@@ -133,6 +133,44 @@ pub async fn deployment_for(app: &AppState, tenant: &Tenant) -> anyhow::Result<T
         entitlements,
         custom_domains,
     })
+}
+
+/// Records the trial and provisions it; the provisioning runs in its own task so
+/// that a client hanging up does not cut it short. Each client address may sign
+/// up `signup_limit_per_hour` times an hour: every sign-up creates a database.
+pub async fn start_trial(app: &AppState, trial: &NewTrial, address: &str) -> Result<Tenant, SignupError> {
+    let key = format!("signup:{address}");
+    if !tenant_app::security::throttle::allow(&app.db, &key, app.config.signup_limit_per_hour, 3600).await? {
+        tracing::warn!(address, "sign-up limit reached");
+        return Err(SignupError::TooMany);
+    }
+    let tenant = signup::record_trial(app, trial).await?;
+    app.metrics.signup();
+    let task_app = app.clone();
+    let tenant_id = tenant.id.clone();
+    let provisioning = tokio::spawn(async move { provision(&task_app, &tenant_id).await });
+    match provisioning.await {
+        Ok(Ok(_status)) => {}
+        Ok(Err(err)) => {
+            tracing::error!(tenant_id = %tenant.id, error = format!("{err:#}"), "provisioning error")
+        }
+        Err(err) => {
+            tracing::error!(tenant_id = %tenant.id, error = %err, "provisioning task failed")
+        }
+    }
+    Ok(tenants::find(&app.db, &tenant.id).await?.unwrap_or(tenant))
+}
+
+/// The verified own domains a tenant's instance answers on. The domains area
+/// owns these records; provisioning only reads which are verified.
+async fn served_domains(db: &Db, tenant_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    let domains: Vec<(String,)> = sqlx::query_as(
+        "SELECT domain FROM custom_domains WHERE tenant_id = $1 AND verified = 1 ORDER BY created_at, id",
+    )
+    .bind(tenant_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(domains.into_iter().map(|(domain,)| domain).collect())
 }
 
 /// Provisions a tenant to `ready`, or records why it failed. Returns the final status.
@@ -262,6 +300,17 @@ pub async fn resume(app: &AppState, tenant_id: &str) -> anyhow::Result<()> {
     tenants::record_event(&app.db, tenant_id, "resumed", "Portal ist wieder erreichbar.").await?;
     if tenant.status == TenantStatus::Ready {
         app.provisioner.deploy(&deployment_for(app, &tenant).await?).await.context("starting the instance")?;
+    }
+    Ok(())
+}
+
+/// After a change to what a tenant's instance should be (plan, trial end,
+/// own domains): brings a ready tenant's instance to its record. A suspended
+/// tenant stays suspended: only [`resume`] reopens a portal.
+pub async fn apply_record(app: &AppState, tenant_id: &str) -> anyhow::Result<()> {
+    let tenant = tenants::find(&app.db, tenant_id).await?.context("no such tenant")?;
+    if tenant.status == TenantStatus::Ready {
+        converge(app, &tenant).await?;
     }
     Ok(())
 }

@@ -155,32 +155,6 @@ pub async fn record_trial(app: &AppState, trial: &NewTrial) -> Result<Tenant, Si
     Err(SignupError::NoSlug)
 }
 
-/// Records the trial and provisions it; the provisioning runs in its own task so
-/// that a client hanging up does not cut it short. Each client address may sign
-/// up `signup_limit_per_hour` times an hour: every sign-up creates a database.
-pub async fn sign_up(app: &AppState, trial: &NewTrial, address: &str) -> Result<Tenant, SignupError> {
-    let key = format!("signup:{address}");
-    if !tenant_app::security::throttle::allow(&app.db, &key, app.config.signup_limit_per_hour, 3600).await? {
-        tracing::warn!(address, "sign-up limit reached");
-        return Err(SignupError::TooMany);
-    }
-    let tenant = record_trial(app, trial).await?;
-    app.metrics.signup();
-    let task_app = app.clone();
-    let tenant_id = tenant.id.clone();
-    let provisioning = tokio::spawn(async move { crate::provisioning::provision(&task_app, &tenant_id).await });
-    match provisioning.await {
-        Ok(Ok(_status)) => {}
-        Ok(Err(err)) => {
-            tracing::error!(tenant_id = %tenant.id, error = format!("{err:#}"), "provisioning error")
-        }
-        Err(err) => {
-            tracing::error!(tenant_id = %tenant.id, error = %err, "provisioning task failed")
-        }
-    }
-    Ok(tenants::find(&app.db, &tenant.id).await?.unwrap_or(tenant))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use tenant_app::web::{ClientAddress, Problem};
 use crate::domains;
 use crate::operators::{self, Operator};
 use crate::state::AppState;
-use crate::tenants::signup::{self, NewTrial, SignupError, TrialRequest};
+use crate::tenants::signup::{NewTrial, SignupError, TrialRequest};
 use crate::tenants::{self, Tenant};
 
 pub fn public_routes() -> Router<AppState> {
@@ -123,7 +123,7 @@ async fn create_trial(
     ApiJson(request): ApiJson<TrialRequest>,
 ) -> Result<Response, ApiError> {
     let trial = NewTrial::parse(&request).map_err(|errors| ApiError::Problem(Problem::validation(errors)))?;
-    match signup::sign_up(&app, &trial, &address).await {
+    match crate::provisioning::start_trial(&app, &trial, &address).await {
         Ok(tenant) => {
             let body = TrialCreated {
                 portal_url: app.hosts.tenant_url(&tenant.slug),

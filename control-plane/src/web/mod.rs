@@ -3,12 +3,9 @@
 //! built here once.
 
 mod api;
-mod billing_console;
-pub mod broker_billing;
-pub(crate) mod console;
+mod console;
 mod internal;
 mod ops;
-mod orders_console;
 mod public;
 
 use std::sync::Arc;
@@ -52,10 +49,10 @@ async fn dispatch(State(sites): State<Arc<Sites>>, request: Request) -> Response
     // Standalone portals reach the internal API by the control plane's service name.
     let is_internal = path.starts_with("/internal/");
     // The broker's billing area lives on the portal's host but is served here.
-    if broker_billing::is_billing_path(path)
+    if crate::billing::pages::broker::is_billing_path(path)
         && let Some(tenant) = tenant_for_host(&sites.app, &site, host).await
     {
-        let response = broker_billing::handle(sites.app.clone(), tenant, request).await;
+        let response = crate::billing::pages::broker::handle(sites.app.clone(), tenant, request).await;
         sites.app.metrics.request("billing", response.status().as_u16());
         return response;
     }

@@ -17,7 +17,7 @@ use crate::billing::stripe::webhook;
 use crate::config::Pricing;
 use crate::state::AppState;
 use crate::tenants::TenantStatus;
-use crate::tenants::signup::{self, NewTrial, SignupError, TrialRequest};
+use crate::tenants::signup::{NewTrial, SignupError, TrialRequest};
 use crate::web::api;
 
 pub fn routes() -> Router<AppState> {
@@ -159,7 +159,7 @@ async fn signup(
         Ok(trial) => trial,
         Err(errors) => return invalid(form, errors),
     };
-    match signup::sign_up(&app, &trial, &address).await {
+    match crate::provisioning::start_trial(&app, &trial, &address).await {
         Ok(tenant) => render(&SignupDonePage {
             layout: PublicLayout::new(&app, &csrf),
             email: tenant.email.clone(),

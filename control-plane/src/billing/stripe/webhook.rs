@@ -156,7 +156,16 @@ async fn act(app: &AppState, stripe: &Stripe, event: &Event) -> anyhow::Result<O
             anyhow::ensure!(intent.currency.eq_ignore_ascii_case("eur"), "a payment in {}", intent.currency);
             let amount = Cents(intent.amount_received.unwrap_or(intent.amount));
             let received_on = app.clock.berlin_today();
-            invoices::record_payment(app, &invoice_id, amount, "stripe", &intent.id, received_on, "stripe").await?;
+            crate::billing::settlement::record_payment(
+                app,
+                &invoice_id,
+                amount,
+                "stripe",
+                &intent.id,
+                received_on,
+                "stripe",
+            )
+            .await?;
             set_status(app, &invoice_id, &intent.id, "succeeded", None).await?;
             Ok(Outcome::Handled)
         }

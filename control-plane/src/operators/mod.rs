@@ -1,5 +1,8 @@
 //! The operator's people: accounts, one-time login links, and API tokens.
 
+pub mod console;
+pub mod pages;
+
 use tenant_app::db::{Db, new_id, now};
 use tenant_app::security::tokens::{random_token, token_hash};
 use tenant_app::values::EmailAddress;

@@ -1,6 +1,6 @@
 //! The console's money pages: invoices and credit notes with their documents,
-//! recording payments, issuing credit notes, revenue figures and the audit
-//! log; and the billing part of a tenant's page.
+//! recording payments, issuing credit notes, revenue figures; and the billing
+//! part of a tenant's page.
 
 use axum::Extension;
 use axum::Router;
@@ -10,17 +10,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use tenant_app::calendar::{berlin_time, format_date};
+use tenant_app::calendar::format_date;
 use tenant_app::security::csrf::{CsrfForm, CsrfToken};
 use tenant_app::values::{self, Cents};
 use tenant_app::web::{FieldErrors, PageError, render, render_with_status};
 
-use super::console::{ConsoleLayout, ConsoleOperator};
-use crate::audit;
-use crate::billing::invoices::{self, CreditRefusal, Filter, Invoice, Kind, Payment, Status};
+use crate::billing::invoices::{self, Filter, Invoice, Kind, Status};
+use crate::billing::refusal::BillingError;
 use crate::billing::reports::{self, Cohort, MonthRevenue, Mrr};
+use crate::billing::settlement::{self, Payment};
 use crate::billing::subscriptions;
 use crate::charts::{self, Chart, Point};
+use crate::operators::console::{ConsoleLayout, ConsoleOperator};
 use crate::state::AppState;
 use crate::usage;
 
@@ -33,7 +34,6 @@ pub fn routes() -> Router<AppState> {
         .route("/rechnungen/{id}/zahlung", post(record_payment))
         .route("/rechnungen/{id}/gutschrift", post(create_credit_note))
         .route("/umsatz", get(revenue_page))
-        .route("/protokoll", get(audit_page))
 }
 
 /// How payments recorded in the console are identified: by the bank statement line.
@@ -42,7 +42,6 @@ const BANK: &str = "bank";
 /// Months shown on the revenue page, and days of usage on a tenant's page.
 const REVENUE_MONTHS: u32 = 12;
 const USAGE_DAYS: u64 = 90;
-const AUDIT_PAGE_SIZE: u32 = 50;
 
 /// An invoice as a row of a list or the head of its page.
 pub struct InvoiceRow {
@@ -84,7 +83,7 @@ fn rows(invoices: Vec<Invoice>, today: NaiveDate) -> Vec<InvoiceRow> {
 }
 
 #[derive(askama::Template)]
-#[template(path = "admin/invoices.html")]
+#[template(path = "billing/templates/invoices.html")]
 struct InvoiceListPage {
     layout: ConsoleLayout,
     filter: Filter,
@@ -151,7 +150,7 @@ struct CreditForm {
 }
 
 #[derive(askama::Template)]
-#[template(path = "admin/invoice.html")]
+#[template(path = "billing/templates/invoice.html")]
 struct InvoicePage {
     layout: ConsoleLayout,
     row: InvoiceRow,
@@ -197,7 +196,7 @@ async fn show_invoice(
             (line.description, format!("{} {}", line.quantity, line.unit.label(line.quantity)), line.unit_price, net)
         })
         .collect();
-    let payments = invoices::payments(&app.db, &invoice.id)
+    let payments = settlement::payments(&app.db, &invoice.id)
         .await?
         .into_iter()
         .map(|payment| {
@@ -355,14 +354,14 @@ async fn record_payment(
     let mut errors = FieldErrors::default();
     if !invoice.status(today).is_unpaid() {
         errors.add("amount", "Für diese Rechnung ist keine Zahlung offen.");
-    } else if invoices::payment_exists(&app.db, BANK, &reference).await? {
+    } else if settlement::payment_exists(&app.db, BANK, &reference).await? {
         errors.add("reference", "Eine Zahlung mit dieser Referenz ist bereits erfasst.");
     }
     if !errors.is_empty() {
         return show_invoice(&app, layout, invoice, Outcome::Payment(form, errors)).await;
     }
     // Audited by `record_payment` itself, with who, what and when.
-    invoices::record_payment(&app, &id, amount, BANK, &reference, received_on, &operator.email).await?;
+    settlement::record_payment(&app, &id, amount, BANK, &reference, received_on, &operator.email).await?;
     Ok(Redirect::to(&format!("/rechnungen/{id}?erfasst=zahlung")).into_response())
 }
 
@@ -385,20 +384,18 @@ async fn create_credit_note(
         return show_invoice(&app, layout, invoice, Outcome::Credit(form, errors)).await;
     };
     // Audited by `credit` itself.
-    match invoices::credit(&app, &id, amount, &reason, &operator.email).await {
+    match settlement::credit(&app, &id, amount, &reason, &operator.email).await {
         Ok(credit_note) => Ok(Redirect::to(&format!("/rechnungen/{credit_note}?erfasst=gutschrift")).into_response()),
-        Err(err) => match err.downcast_ref::<CreditRefusal>() {
-            Some(refusal) => {
-                errors.add("amount", refusal.to_string());
-                show_invoice(&app, layout, invoice, Outcome::Credit(form, errors)).await
-            }
-            None => Err(err.into()),
-        },
+        Err(BillingError::Refused(refusal)) => {
+            errors.add("amount", refusal.to_string());
+            show_invoice(&app, layout, invoice, Outcome::Credit(form, errors)).await
+        }
+        Err(BillingError::Failed(err)) => Err(err.into()),
     }
 }
 
 #[derive(askama::Template)]
-#[template(path = "admin/revenue.html")]
+#[template(path = "billing/templates/revenue.html")]
 struct RevenuePage {
     layout: ConsoleLayout,
     as_of: String,
@@ -445,88 +442,6 @@ async fn revenue_page(
     })
 }
 
-#[derive(Deserialize)]
-struct AuditQuery {
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    page: String,
-}
-
-#[derive(askama::Template)]
-#[template(path = "admin/audit.html")]
-struct AuditPage {
-    layout: ConsoleLayout,
-    /// When, who, what (label), which subject.
-    entries: Vec<(String, audit::Entry, &'static str)>,
-    actions: Vec<(String, &'static str)>,
-    action: String,
-    page: u32,
-    more: bool,
-}
-
-/// What an action in the audit log means, in German; unknown ones show as written.
-fn action_label(action: &str) -> &'static str {
-    match action {
-        "login" => "Anmeldung",
-        "set_password" => "Passwort gesetzt",
-        "create_api_token" => "API-Token erzeugt",
-        "revoke_api_token" => "API-Token widerrufen",
-        "retry_provisioning" => "Einrichtung wiederholt",
-        "suspend_tenant" => "Portal gesperrt",
-        "resume_tenant" => "Portal freigegeben",
-        "record_payment" => "Zahlung erfasst",
-        "credit_note" => "Gutschrift ausgestellt",
-        "signup" => "Testphase begonnen",
-        "price_list" => "Preisliste erfasst",
-        "order_placed" => "Tarif bestellt",
-        "order_confirmed" => "Bestellung bestätigt",
-        "order_rejected" => "Bestellung abgelehnt",
-        "plan_changed" => "Tarif gewechselt",
-        "trial_extended" => "Testphase verlängert",
-        "delete_lapsed_trial" => "Abgelaufene Testphase gelöscht",
-        "dunning" => "Mahnstufe erreicht",
-        "resume_after_payment" => "Nach Zahlung freigegeben",
-        "payment_failed" => "Einzug fehlgeschlagen",
-        "payment_intent" => "Einzug angestoßen",
-        "stripe_customer" => "Stripe-Kunde angelegt",
-        "payment_method_removed" => "Zahlungsart entfernt",
-        _ => "",
-    }
-}
-
-async fn audit_page(
-    State(app): State<AppState>,
-    ConsoleOperator(operator): ConsoleOperator,
-    Extension(csrf): Extension<CsrfToken>,
-    Query(query): Query<AuditQuery>,
-) -> Result<Response, PageError> {
-    let page = query.page.parse::<u32>().unwrap_or(1).clamp(1, 100_000);
-    let action = query.action.trim().to_owned();
-    let filter = Some(action.as_str()).filter(|a| !a.is_empty());
-    let (entries, more) = audit::page(&app.db, filter, page, AUDIT_PAGE_SIZE).await?;
-    let entries = entries
-        .into_iter()
-        .map(|entry| {
-            let label = action_label(&entry.action);
-            (berlin_time(entry.at), entry, label)
-        })
-        .collect();
-    let actions = audit::actions(&app.db).await?.into_iter().map(|a| {
-        let label = action_label(&a);
-        (a, label)
-    });
-    render(&AuditPage {
-        layout: ConsoleLayout::new(&app, &csrf, Some(&operator)),
-        entries,
-        actions: actions.collect(),
-        action,
-        page,
-        more,
-    })
-}
-
-/// The billing part of a tenant's page.
 pub struct TenantBilling {
     /// The running plan, e.g. "Pay-per-Use mit Whitelabel seit 20.10.2026".
     pub plan: Option<String>,

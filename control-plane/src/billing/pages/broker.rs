@@ -35,6 +35,7 @@ use tower::ServiceExt;
 use crate::billing::invoices::{self, Invoice};
 use crate::billing::money::Cents;
 use crate::billing::orders::{self, ORDERABLE, Order};
+use crate::billing::refusal::{Refusal, shown};
 use crate::billing::{prices, stripe, subscriptions};
 use crate::state::AppState;
 use crate::tenants::Tenant;
@@ -133,7 +134,7 @@ struct PlanOption {
 }
 
 #[derive(askama::Template)]
-#[template(path = "billing/overview.html")]
+#[template(path = "billing/templates/overview.html")]
 struct OverviewPage {
     brand: String,
     broker: String,
@@ -235,7 +236,7 @@ async fn page(
             .map(|plan| PlanOption {
                 value: plan.as_str(),
                 label: plan.label(),
-                terms: orders::plan_terms(*plan, &pricing),
+                terms: crate::billing::contract::plan_terms(*plan, &pricing),
                 current: subscription.as_ref().is_some_and(|s| s.plan == *plan),
             })
             .collect(),
@@ -316,7 +317,7 @@ async fn contract(
 ) -> Result<Response, PageError> {
     let order = own_order(&billing, &id).await?;
     let tenant = crate::tenants::find(&billing.app.db, &order.tenant_id).await?.ok_or(PageError::NotFound)?;
-    let pdf = orders::contract_pdf(&billing.app, &tenant, &order).await?;
+    let pdf = crate::billing::contract::contract_pdf(&billing.app, &tenant, &order).await?;
     Ok(download(pdf, "application/pdf", &format!("Vertrag-{}.pdf", order.number())))
 }
 
@@ -338,7 +339,7 @@ async fn upload_signed(
                 match field.bytes().await {
                     Ok(bytes) => file = Some((name, bytes)),
                     Err(_) => {
-                        let problem = Err("Die Datei ist größer als 10 MB.".to_owned());
+                        let problem = Err(Refusal::ScanTooLarge.to_string());
                         return page(&billing, broker, &csrf.0, Some(problem), StatusCode::PAYLOAD_TOO_LARGE).await;
                     }
                 }
@@ -350,9 +351,9 @@ async fn upload_signed(
         return Err(PageError::Forbidden);
     }
     let (name, bytes) = file.unwrap_or_default();
-    let outcome = orders::attach_signed(&billing.app, &order, &name, &bytes)
-        .await
-        .map(|()| "Danke! Wir prüfen den unterschriebenen Vertrag und schalten Ihren Tarif frei.".to_owned());
+    let outcome = shown(orders::attach_signed(&billing.app, &order, &name, &bytes).await)?
+        .map(|()| "Danke! Wir prüfen den unterschriebenen Vertrag und schalten Ihren Tarif frei.".to_owned())
+        .map_err(|refusal| refusal.to_string());
     answer(&billing, broker, &csrf.0, outcome).await
 }
 
@@ -367,9 +368,9 @@ async fn change_plan(
         Err(problem) => return answer(&billing, broker, &csrf.0, Err(problem)).await,
     };
     let tenant = current_tenant(&billing).await?;
-    let outcome = orders::change_plan(&billing.app, &tenant, plan, form.whitelabel.is_some())
-        .await?
-        .map(|()| format!("Ihr Tarif ist ab heute {}. Der Monat wird tagesgenau abgerechnet.", plan.label()));
+    let outcome = shown(orders::change_plan(&billing.app, &tenant, plan, form.whitelabel.is_some()).await)?
+        .map(|()| format!("Ihr Tarif ist ab heute {}. Der Monat wird tagesgenau abgerechnet.", plan.label()))
+        .map_err(|refusal| refusal.to_string());
     answer(&billing, broker, &csrf.0, outcome).await
 }
 
@@ -383,18 +384,20 @@ async fn extend(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Response, PageError> {
     let tenant = current_tenant(&billing).await?;
-    let outcome = orders::extend_trial(&billing.app, &tenant).await?.map(|last_day| {
-        format!(
-            "Ihre Testphase ist verlängert bis einschließlich {}. Die Verlängerung stellen wir mit der nächsten \
-             Monatsrechnung in Rechnung.",
-            format_date(&last_day)
-        )
-    });
+    let outcome = shown(orders::extend_trial(&billing.app, &tenant).await)?
+        .map(|last_day| {
+            format!(
+                "Ihre Testphase ist verlängert bis einschließlich {}. Die Verlängerung stellen wir mit der nächsten \
+                 Monatsrechnung in Rechnung.",
+                format_date(&last_day)
+            )
+        })
+        .map_err(|refusal| refusal.to_string());
     answer(&billing, broker, &csrf.0, outcome).await
 }
 
 #[derive(askama::Template)]
-#[template(path = "billing/payment_method.html")]
+#[template(path = "billing/templates/payment_method.html")]
 struct PaymentMethodPage {
     brand: String,
     broker: String,
@@ -450,7 +453,7 @@ async fn start_payment_setup(
 async fn payment_script(_broker: Broker) -> Response {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=3600")],
-        include_str!("../../assets/js/payment_method.js"),
+        include_str!("../../../assets/js/payment_method.js"),
     )
         .into_response()
 }

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use tenant_app::security::csrf::{CsrfForm, CsrfToken};
 use tenant_app::web::{PageError, render_with_status};
 
-use super::console::{ConsoleLayout, ConsoleOperator};
 use crate::billing::orders::{self, Order, OrderStatus};
+use crate::operators::console::{ConsoleLayout, ConsoleOperator};
 use crate::state::AppState;
 use crate::tenants;
 use tenant_app::calendar::berlin_time;
@@ -33,7 +33,7 @@ struct Row {
 }
 
 #[derive(askama::Template)]
-#[template(path = "admin/orders.html")]
+#[template(path = "billing/templates/orders.html")]
 struct OrdersPage {
     layout: ConsoleLayout,
     rows: Vec<Row>,
@@ -80,7 +80,7 @@ async fn contract(
 ) -> Result<Response, PageError> {
     let order = find(&app, &id).await?;
     let tenant = tenants::find(&app.db, &order.tenant_id).await?.ok_or(PageError::NotFound)?;
-    let pdf = orders::contract_pdf(&app, &tenant, &order).await?;
+    let pdf = crate::billing::contract::contract_pdf(&app, &tenant, &order).await?;
     Ok(attachment(pdf, "application/pdf".into(), format!("Vertrag-{}.pdf", order.number())))
 }
 

@@ -1,7 +1,9 @@
 //! Reading the audit log: who did what to which subject, and when. Entries
-//! are written by `AppState::audit` and never changed.
+//! are written through `AppState::audit` and never changed.
 
-use tenant_app::db::Db;
+pub mod page;
+
+use tenant_app::db::{Db, new_id};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -37,4 +39,17 @@ pub async fn page(db: &Db, action: Option<&str>, page: u32, per_page: u32) -> an
 /// Every action that occurs in the log, for the filter.
 pub async fn actions(db: &Db) -> anyhow::Result<Vec<String>> {
     Ok(sqlx::query_scalar("SELECT DISTINCT action FROM audit_log ORDER BY action").fetch_all(db.pool()).await?)
+}
+
+/// Appends an entry: who did what to which subject, at `at`.
+pub async fn record(db: &Db, at: i64, actor: &str, action: &str, subject: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO audit_log (id, at, actor, action, subject) VALUES ($1, $2, $3, $4, $5)")
+        .bind(new_id())
+        .bind(at)
+        .bind(actor)
+        .bind(action)
+        .bind(subject)
+        .execute(db.pool())
+        .await?;
+    Ok(())
 }

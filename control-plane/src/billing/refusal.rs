@@ -1,0 +1,70 @@
+//! Why billing refuses what a broker or an operator asked. A refusal is
+//! shown to the person as its message (one German sentence each, here and
+//! nowhere else); anything else that goes wrong is a failure, logged with its
+//! cause and shown to nobody.
+
+use super::money::Cents;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    // Orders and plans.
+    #[error("Diese Bestellung ist bereits abgeschlossen.")]
+    OrderClosed,
+    #[error("Bitte wählen Sie die Datei mit dem unterschriebenen Vertrag.")]
+    ScanMissing,
+    #[error("Die Datei ist größer als 10 MB.")]
+    ScanTooLarge,
+    #[error("Bitte laden Sie den unterschriebenen Vertrag als PDF, JPEG oder PNG hoch.")]
+    ScanType,
+    #[error("Bitte bestellen Sie zuerst einen Tarif.")]
+    NoPlanYet,
+    #[error("Das ist bereits Ihr Tarif.")]
+    SamePlan,
+    /// The usage over the target plan's limits, as the limit check words it.
+    #[error("{0}")]
+    OverLimit(String),
+    // Trial extensions.
+    #[error("Ihr Portal hat bereits einen Tarif.")]
+    HasPlan,
+    #[error("Die Testphase kann nicht weiter verlängert werden. Bitte bestellen Sie einen Tarif.")]
+    NoMoreExtensions,
+    #[error("Die Testphase wurde gerade schon verlängert.")]
+    ExtendedMeanwhile,
+    // Credit notes.
+    #[error("Nur ausgestellte Rechnungen können gutgeschrieben werden.")]
+    NotCreditable,
+    #[error("Zu dieser Rechnung gibt es schon eine Gutschrift; bitte einen Betrag angeben.")]
+    PartlyCredited,
+    #[error("Bitte einen Betrag über 0,00 € angeben.")]
+    NotPositive,
+    #[error("Höchstens {0} (netto) können noch gutgeschrieben werden.")]
+    TooMuch(Cents),
+}
+
+/// A billing operation that may be refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// Logged with its cause; the person sees a generic error page.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for BillingError {
+    fn from(err: sqlx::Error) -> Self {
+        BillingError::Failed(err.into())
+    }
+}
+
+pub type Outcome<T> = Result<T, BillingError>;
+
+/// Splits an outcome into what the person is shown (done, or refused) and a
+/// failure, which the caller's `?` logs and answers with a generic page.
+pub fn shown<T>(outcome: Outcome<T>) -> anyhow::Result<Result<T, Refusal>> {
+    match outcome {
+        Ok(value) => Ok(Ok(value)),
+        Err(BillingError::Refused(refusal)) => Ok(Err(refusal)),
+        Err(BillingError::Failed(err)) => Err(err),
+    }
+}
