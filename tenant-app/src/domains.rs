@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::Key;
+use crate::security::internal_api::internal_token;
 
 /// The label of the TXT record that proves control of a domain.
 pub const CHALLENGE_LABEL: &str = "_ordo-challenge";
@@ -204,7 +205,7 @@ impl HttpDomainDirectory {
         Ok(HttpDomainDirectory {
             client,
             base: format!("{}/internal/v1/tenants/{tenant_id}/domains", control_plane_url.trim_end_matches('/')),
-            token: crate::portal::internal_token(secret),
+            token: internal_token(secret),
         })
     }
 

@@ -11,6 +11,7 @@ use tenant_app::domains::{DomainDirectory, HttpDomainDirectory};
 use tenant_app::mail::{MailTransport, Mailer};
 use tenant_app::plans::Plan;
 use tenant_app::portal::{Entitlements, PortalSettings};
+use tenant_app::security::internal_api::internal_token;
 use tenant_app::storage::LocalStore;
 use tenant_app::{instance, telemetry, web};
 
@@ -27,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
     let session_key = Key::from_base64(config.session_key.expose_secret()).context("ORDO_SESSION_KEY")?;
     if let Some(token) = &config.internal_token {
         anyhow::ensure!(
-            token.expose_secret() == tenant_app::portal::internal_token(&session_key),
+            token.expose_secret() == internal_token(&session_key),
             "ORDO_INTERNAL_TOKEN does not belong to ORDO_SESSION_KEY"
         );
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tenant_app::crypto::Key;
 use tenant_app::instance;
+use tenant_app::security::internal_api::internal_token;
 use tenant_app::values::EmailAddress;
 
 fn free_port() -> u16 {
@@ -44,7 +45,7 @@ async fn serves_one_tenant_from_its_environment_and_stops_on_sigterm() {
         .env("ORDO_PUBLIC_URL", "http://muster.localhost:8080")
         .env("ORDO_DATABASE_URL", &database_url)
         .env("ORDO_SESSION_KEY", session_key.to_base64())
-        .env("ORDO_INTERNAL_TOKEN", tenant_app::portal::internal_token(&session_key))
+        .env("ORDO_INTERNAL_TOKEN", internal_token(&session_key))
         .env("ORDO_MAIL_DIR", dir.path().join("mail"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -87,7 +88,7 @@ fn refuses_to_start_with_an_internal_token_of_another_session_key() {
         .env("ORDO_PUBLIC_URL", "http://muster.localhost:8080")
         .env("ORDO_DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("portal.db").display()))
         .env("ORDO_SESSION_KEY", Key::generate().to_base64())
-        .env("ORDO_INTERNAL_TOKEN", tenant_app::portal::internal_token(&Key::generate()))
+        .env("ORDO_INTERNAL_TOKEN", internal_token(&Key::generate()))
         .env("ORDO_MAIL_DIR", dir.path().join("mail"))
         .output()
         .unwrap();

@@ -14,6 +14,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use tenant_app::domains::{DirectoryError, DomainDirectory, DomainName};
+use tenant_app::security::internal_api::internal_token;
 use tenant_app::security::tokens::constant_time_eq;
 use tenant_app::web::Problem;
 
@@ -47,7 +48,7 @@ impl FromRequestParts<AppState> for TenantDirectory {
         let key = tenant.session_key(&app.master_key).map_err(|err| {
             ApiError::Internal(anyhow::Error::new(err).context("opening a session key")).into_response()
         })?;
-        let expected = tenant_app::portal::internal_token(&key);
+        let expected = internal_token(&key);
         if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
             return Err(unauthorized());
         }

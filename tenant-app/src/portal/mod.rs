@@ -40,6 +40,8 @@ use crate::security::throttle::LoginThrottle;
 use crate::storage::DocumentStore;
 
 pub use auth::{BrokerUser, CustomerUser};
+// Lives in `security::internal_api`; this path stays because tests/e2e/limits.rs uses it.
+pub use crate::security::internal_api::internal_token;
 
 /// What a portal needs to know about the tenant it serves.
 #[derive(Debug, Clone)]
@@ -64,7 +66,7 @@ pub struct PortalSettings {
 impl PortalSettings {
     /// The bearer token the control plane uses for this portal's internal API.
     pub fn internal_token(&self) -> String {
-        internal_token(&self.secret)
+        crate::security::internal_api::internal_token(&self.secret)
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -75,12 +77,6 @@ impl PortalSettings {
     pub fn link(&self, path_and_query: &str) -> String {
         format!("{}{}", self.public_url.trim_end_matches('/'), path_and_query)
     }
-}
-
-/// The internal API token of a portal with this secret (the control plane
-/// computes it the same way, so no second secret has to be handed around).
-pub fn internal_token(secret: &Key) -> String {
-    hex::encode(secret.derive("internal api"))
 }
 
 /// What the tenant's plan grants; changes while the portal runs.

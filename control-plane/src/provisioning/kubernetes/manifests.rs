@@ -203,7 +203,7 @@ fn secret(
         ("ORDO_SESSION_KEY".to_owned(), ByteString(deployment.session_key.to_base64().into_bytes())),
         (
             "ORDO_INTERNAL_TOKEN".to_owned(),
-            ByteString(tenant_app::portal::internal_token(&deployment.session_key).into_bytes()),
+            ByteString(tenant_app::security::internal_api::internal_token(&deployment.session_key).into_bytes()),
         ),
     ]);
     if let Some(smtp) = &environment.smtp_url {
