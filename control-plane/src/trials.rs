@@ -65,21 +65,11 @@ async fn trial_tenants(app: &AppState) -> Result<Vec<Tenant>, sqlx::Error> {
 /// Sends `mail` unless this notice (or a later one) already went out for the
 /// current trial end. Returns whether it sent.
 async fn notify(app: &AppState, tenant: &Tenant, level: i64, mail: Email) -> anyhow::Result<bool> {
-    let claimed = sqlx::query("UPDATE tenants SET trial_reminders = $1 WHERE id = $2 AND trial_reminders < $1")
-        .bind(level)
-        .bind(&tenant.id)
-        .execute(app.db.pool())
-        .await?;
-    if claimed.rows_affected() == 0 {
+    if !tenants::trial::claim_trial_notice(&app.db, &tenant.id, level).await? {
         return Ok(false);
     }
     if let Err(err) = app.mailer.send(mail).await {
-        sqlx::query("UPDATE tenants SET trial_reminders = $1 WHERE id = $2 AND trial_reminders = $3")
-            .bind(tenant.trial_reminders)
-            .bind(&tenant.id)
-            .bind(level)
-            .execute(app.db.pool())
-            .await?;
+        tenants::trial::release_trial_notice(&app.db, &tenant.id, level, tenant.trial_reminders).await?;
         return Err(err).context("sending a trial notice");
     }
     tenants::record_event(&app.db, &tenant.id, "trial_notice", &format!("Hinweis {level} versandt")).await?;
@@ -153,14 +143,7 @@ pub async fn delete(app: &AppState, tenant: &Tenant) -> anyhow::Result<()> {
         _ => {}
     }
     let now = app.clock.timestamp();
-    // The address is freed, so that the broker can start afresh later.
-    sqlx::query("UPDATE tenants SET status = $1, deleted_at = $2, updated_at = $2, email = $3 WHERE id = $4")
-        .bind(TenantStatus::Deleted.as_str())
-        .bind(now)
-        .bind(format!("deleted-{}@invalid", tenant.id))
-        .bind(&tenant.id)
-        .execute(app.db.pool())
-        .await?;
+    tenants::trial::mark_deleted(&app.db, &tenant.id, now).await?;
     tenants::record_event(&app.db, &tenant.id, "deleted", "Testphase abgelaufen: Portal und Daten gelöscht.").await?;
     app.audit("system", "delete_lapsed_trial", &format!("tenant:{}", tenant.id)).await?;
     let farewell = mail(

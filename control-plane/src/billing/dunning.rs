@@ -151,10 +151,7 @@ fn suspension_mail(app: &AppState, invoice: &Invoice, days: i64) -> Email {
 /// Lifts dunning suspensions of tenants with no unpaid invoice at the
 /// suspension step any more. Returns how many were resumed.
 pub async fn resume_paid_up(app: &AppState) -> anyhow::Result<usize> {
-    let suspended: Vec<String> = sqlx::query_scalar("SELECT id FROM tenants WHERE suspended_reason LIKE $1")
-        .bind(format!("{SUSPENSION_REASON}%"))
-        .fetch_all(app.db.pool())
-        .await?;
+    let suspended = tenants::suspended_for(&app.db, SUSPENSION_REASON).await?;
     let mut resumed = 0;
     for tenant_id in suspended {
         if resume_if_paid_up(app, &tenant_id).await? {

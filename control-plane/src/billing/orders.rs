@@ -343,13 +343,7 @@ pub async fn reject(app: &AppState, order: &Order, operator: &str, reason: &str)
 
 /// Records the plan on the tenant and brings its portal to it.
 async fn set_plan(app: &AppState, tenant: &Tenant, plan: Plan, whitelabel: bool) -> anyhow::Result<()> {
-    sqlx::query("UPDATE tenants SET plan = $1, whitelabel = $2, trial_reminders = 0, updated_at = $3 WHERE id = $4")
-        .bind(plan.as_str())
-        .bind(i64::from(whitelabel))
-        .bind(app.clock.timestamp())
-        .bind(&tenant.id)
-        .execute(app.db.pool())
-        .await?;
+    tenants::trial::set_plan(&app.db, &tenant.id, plan, whitelabel, app.clock.timestamp()).await?;
     crate::provisioning::apply_record(app, &tenant.id).await
 }
 
@@ -425,17 +419,7 @@ pub async fn extend_trial(app: &AppState, tenant: &Tenant) -> Outcome<NaiveDate>
     };
     let today = app.clock.berlin_today();
     let pricing = prices::for_period(&app.db, &prices::month_of(today)).await?;
-    let updated = sqlx::query(
-        "UPDATE tenants SET trial_ends_at = $1, trial_extensions = trial_extensions + 1, trial_reminders = 0, \
-           updated_at = $2 WHERE id = $3 AND trial_extensions = $4 AND plan = 'trial'",
-    )
-    .bind(new_end)
-    .bind(now)
-    .bind(&tenant.id)
-    .bind(tenant.trial_extensions)
-    .execute(app.db.pool())
-    .await?;
-    if updated.rows_affected() == 0 {
+    if !tenants::trial::extend_trial(&app.db, &tenant.id, new_end, tenant.trial_extensions, now).await? {
         return Err(Refusal::ExtendedMeanwhile.into());
     }
     let last_day = tenant_app::calendar::last_day_before(new_end);

@@ -13,7 +13,7 @@ use super::invoices::Line;
 use super::money::Cents;
 use super::subscriptions::{self, Subscription};
 use super::{prices, run};
-use crate::tenants::TenantStatus;
+use crate::tenants::{self, TenantStatus};
 
 /// The first day of `day`'s month.
 fn first_of_month(day: NaiveDate) -> NaiveDate {
@@ -68,12 +68,7 @@ pub async fn mrr(db: &Db, today: NaiveDate) -> anyhow::Result<Mrr> {
     let month = ServicePeriod { start, end: start + chrono::Months::new(1) - chrono::Days::new(1) };
     let pricing = prices::for_period(db, &prices::month_of(today)).await?;
     let contacts = latest_contacts(db).await?;
-    let deleted: HashSet<String> = sqlx::query_scalar("SELECT id FROM tenants WHERE status = $1")
-        .bind(TenantStatus::Deleted.as_str())
-        .fetch_all(db.pool())
-        .await?
-        .into_iter()
-        .collect();
+    let deleted: HashSet<String> = tenants::ids_with_status(db, TenantStatus::Deleted).await?.into_iter().collect();
     let mut by_plan: Vec<PlanRevenue> = [Plan::Trial, Plan::PayPerUse, Plan::PremiumStarter, Plan::Premium]
         .into_iter()
         .map(|plan| PlanRevenue { plan, subscriptions: 0, monthly: Cents(0) })
@@ -156,8 +151,7 @@ impl Cohort {
 
 /// The trial-to-paid funnel for the `count` sign-up months up to `today`'s, newest first.
 pub async fn funnel(db: &Db, today: NaiveDate, count: u32) -> anyhow::Result<Vec<Cohort>> {
-    let tenants: Vec<(String, i64, String)> =
-        sqlx::query_as("SELECT id, created_at, status FROM tenants").fetch_all(db.pool()).await?;
+    let sign_ups = tenants::sign_ups(db).await?;
     let paid: HashSet<String> = sqlx::query_scalar("SELECT DISTINCT tenant_id FROM subscriptions WHERE plan <> $1")
         .bind(Plan::Trial.as_str())
         .fetch_all(db.pool())
@@ -169,7 +163,7 @@ pub async fn funnel(db: &Db, today: NaiveDate, count: u32) -> anyhow::Result<Vec
         .rev()
         .map(|month| Cohort { month, signed_up: 0, paid: 0, deleted: 0 })
         .collect();
-    for (id, created_at, status) in tenants {
+    for (id, created_at, status) in sign_ups {
         let Some(created) = tenant_app::calendar::berlin_date_of(created_at) else {
             continue;
         };

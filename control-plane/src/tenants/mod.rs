@@ -2,6 +2,7 @@
 
 pub mod databases;
 pub mod signup;
+pub mod trial;
 
 use tenant_app::crypto::{Key, MasterKeys};
 use tenant_app::db::{Db, new_id, now};
@@ -222,6 +223,29 @@ pub async fn list_failed(db: &Db) -> Result<Vec<Tenant>, sqlx::Error> {
         .fetch_all(db.pool())
         .await?;
     rows.into_iter().map(from_row).collect()
+}
+
+/// How many tenants are in each status (the metrics).
+pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT status, COUNT(*) FROM tenants GROUP BY status").fetch_all(db.pool()).await
+}
+
+/// The ids of the tenants in `status`.
+pub async fn ids_with_status(db: &Db, status: TenantStatus) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM tenants WHERE status = $1").bind(status.as_str()).fetch_all(db.pool()).await
+}
+
+/// Every tenant's id, sign-up instant and status (the trial-to-paid funnel).
+pub async fn sign_ups(db: &Db) -> Result<Vec<(String, i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, created_at, status FROM tenants").fetch_all(db.pool()).await
+}
+
+/// The ids of the tenants suspended with a reason that starts with `prefix`.
+pub async fn suspended_for(db: &Db, prefix: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM tenants WHERE suspended_at IS NOT NULL AND suspended_reason LIKE $1")
+        .bind(format!("{prefix}%"))
+        .fetch_all(db.pool())
+        .await
 }
 
 pub async fn set_status(db: &Db, id: &str, status: TenantStatus, reason: Option<&str>) -> Result<(), sqlx::Error> {

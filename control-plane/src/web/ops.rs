@@ -30,14 +30,13 @@ async fn readyz(State(app): State<AppState>) -> Response {
 /// Prometheus text format, for scrapers holding an operator API token
 /// (`authorization: {credentials: <token>}` in the scrape config).
 pub async fn metrics(State(app): State<AppState>, _operator: super::api::ApiOperator) -> Response {
-    let by_status: Vec<(String, i64)> =
-        match sqlx::query_as("SELECT status, COUNT(*) FROM tenants GROUP BY status").fetch_all(app.db.pool()).await {
-            Ok(rows) => rows,
-            Err(err) => {
-                tracing::warn!(error = %err, "counting tenants for metrics");
-                Vec::new()
-            }
-        };
+    let by_status: Vec<(String, i64)> = match crate::tenants::count_by_status(&app.db).await {
+        Ok(rows) => rows,
+        Err(err) => {
+            tracing::warn!(error = %err, "counting tenants for metrics");
+            Vec::new()
+        }
+    };
     let body = app.metrics.render(&by_status, app.registry.len());
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body).into_response()
 }
