@@ -154,6 +154,7 @@ pub const TENANT_MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (2, "documents and messages", include_str!("../../migrations/tenant/0002_documents_and_messages.sql")),
     (3, "needs analysis", include_str!("../../migrations/tenant/0003_analysis.sql")),
     (4, "emergency folder", include_str!("../../migrations/tenant/0004_emergency.sql")),
+    (5, "audit trail", include_str!("../../migrations/tenant/0005_audit.sql")),
 ]);
 
 /// Seconds since the Unix epoch, UTC: how every instant is stored.
