@@ -8,10 +8,7 @@ use ordo_tests::{Backend, TestApp, expose};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenant_credentials_open_only_their_own_database() {
-    let Some(backend @ Backend::Postgres(_)) = Backend::postgres_from_env() else {
-        eprintln!("skipped: set ORDO_TEST_DATABASE_URL to run on PostgreSQL");
-        return;
-    };
+    let Some(backend) = Backend::postgres_or_skip() else { return };
     let app = TestApp::spawn(backend).await;
     let a = app.sign_up("Anna A", Some("Makler A"), "a@example.de").await;
     let b = app.sign_up("Bernd B", Some("Makler B"), "b@example.de").await;

@@ -16,7 +16,7 @@ use control_plane::billing::{run, stripe};
 use control_plane::clock::Clock;
 use control_plane::tenants;
 use hmac::{Hmac, Mac};
-use ordo_tests::{Backend, PortalSession, TestApp, both_backends, localstripe_url};
+use ordo_tests::{Backend, PortalSession, TestApp, both_backends, require_or_skip};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -236,8 +236,7 @@ fn data_attribute(html: &str, name: &str) -> String {
 }
 
 async fn stripe_flows_against_localstripe(backend: Backend) {
-    let Some(base) = localstripe_url() else {
-        eprintln!("skipped: set ORDO_TEST_LOCALSTRIPE_URL to a running localstripe (.ci/run starts one)");
+    let Some(base) = require_or_skip("the Stripe flows against localstripe", "ORDO_TEST_LOCALSTRIPE_URL") else {
         return;
     };
     // localstripe predates `allowed_payment_method_types`: leave the choice to the account (docs/billing.md).

@@ -1,6 +1,7 @@
 //! Runs `tests/einvoice/validate.py` (the factur-x library) on an invoice the
 //! control plane stored, when `ORDO_TEST_FACTURX_PYTHONPATH` names the library
-//! (`.ci/run` installs it); otherwise says so and skips.
+//! (`.ci/run` installs it). Without it the check is skipped, except in CI,
+//! where it fails ([`crate::require_or_skip`]).
 
 use std::process::Command;
 
@@ -9,8 +10,7 @@ use control_plane::billing::einvoice::{Flavour, cii_xml};
 use control_plane::billing::invoices::{self, Invoice};
 
 pub async fn validate_stored(app: &AppState, invoice: &Invoice) {
-    let Some(pythonpath) = std::env::var_os("ORDO_TEST_FACTURX_PYTHONPATH") else {
-        eprintln!("skipped e-invoice validation: set ORDO_TEST_FACTURX_PYTHONPATH (see docs/billing.md)");
+    let Some(pythonpath) = crate::require_or_skip("e-invoice validation", "ORDO_TEST_FACTURX_PYTHONPATH") else {
         return;
     };
     let document = invoices::document(app, invoice).await.expect("invoice document");

@@ -4,7 +4,8 @@
 //!
 //! Every scenario runs on both databases through [`both_backends!`]; the
 //! PostgreSQL run needs `ORDO_TEST_DATABASE_URL` (a superuser URL such as
-//! `postgres://postgres@127.0.0.1:5432/postgres`) and is skipped without it.
+//! `postgres://postgres@127.0.0.1:5432/postgres`). Without it the run is
+//! skipped locally and fails in CI ([`require_or_skip`]).
 
 pub mod dns;
 pub mod einvoice;
@@ -33,15 +34,30 @@ pub enum Backend {
     Postgres(String),
 }
 
-/// localstripe's base URL (`ORDO_TEST_LOCALSTRIPE_URL`, ending in a slash), if
-/// one runs; `.ci/run` starts it.
-pub fn localstripe_url() -> Option<String> {
-    std::env::var("ORDO_TEST_LOCALSTRIPE_URL").ok().filter(|url| !url.is_empty())
+/// Whether this is a CI run: `CI=true` (or `1`), as CI services and `.ci/run` set it.
+fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| value.eq_ignore_ascii_case("true") || value == "1")
+}
+
+/// The value of `env_var`, which names a real dependency of a test (`name`:
+/// PostgreSQL, localstripe, an SMTP server …). Unset or empty, the test is to
+/// be skipped: this says so and returns `None`. Under `CI=true` it panics
+/// instead: in CI a missing dependency fails, it never skips silently.
+pub fn require_or_skip(name: &str, env_var: &str) -> Option<String> {
+    match std::env::var(env_var).ok().filter(|value| !value.is_empty()) {
+        Some(value) => Some(value),
+        None if on_ci() => panic!("{name} is required in CI, but {env_var} is not set (.ci/run sets it up)"),
+        None => {
+            eprintln!("skipped {name}: set {env_var} to run it (.ci/run sets it up)");
+            None
+        }
+    }
 }
 
 impl Backend {
-    pub fn postgres_from_env() -> Option<Backend> {
-        std::env::var("ORDO_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()).map(Backend::Postgres)
+    /// PostgreSQL from `ORDO_TEST_DATABASE_URL`, or `None` (skip) outside CI.
+    pub fn postgres_or_skip() -> Option<Backend> {
+        require_or_skip("the PostgreSQL run", "ORDO_TEST_DATABASE_URL").map(Backend::Postgres)
     }
 }
 
@@ -58,9 +74,8 @@ macro_rules! both_backends {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    match $crate::Backend::postgres_from_env() {
-                        Some(backend) => super::$scenario(backend).await,
-                        None => eprintln!("skipped: set ORDO_TEST_DATABASE_URL to run on PostgreSQL"),
+                    if let Some(backend) = $crate::Backend::postgres_or_skip() {
+                        super::$scenario(backend).await;
                     }
                 }
             }
