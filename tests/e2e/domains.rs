@@ -156,7 +156,7 @@ async fn a_verified_domain_leads_to_the_portal(backend: Backend) {
 
     // After a restart the verified domain is routed again, from the database.
     let app = app.restart().await;
-    let broker = PortalSession { client: broker.client, origin: app.url(&slug, "") };
+    let broker = broker.on(&app);
     assert_eq!(on_host(&app, DOMAIN, "/anmelden").await.0, StatusCode::OK);
 
     // The records go away: one failed check is tolerated and shown, the second unroutes.
@@ -336,7 +336,12 @@ async fn a_standalone_portal_keeps_the_input_while_the_control_plane_is_away() {
         "makler passwort 2026",
     )
     .await;
-    let broker = PortalSession { client: broker, origin };
+    let broker = PortalSession {
+        client: broker,
+        origin,
+        slug: "muster".into(),
+        tenant_id: "0190f5a3c2b47c3e8d1f2a3b4c5d6e7f".into(),
+    };
     let (status, page) = broker.page("/makler/domains").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(page.contains("nicht erreichbar") && page.contains("Domain eintragen"), "{page}");

@@ -7,15 +7,17 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`). Without it the run is
 //! skipped locally and fails in CI ([`require_or_skip`]).
 
+pub mod cli;
 pub mod dns;
 pub mod einvoice;
+pub mod operator_api;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use control_plane::app::{self, AppState};
-use control_plane::clock::ManualClock;
+use control_plane::clock::{Clock, ManualClock};
 use control_plane::config::Config;
 use figment::providers::Serialized;
 use reqwest::redirect::Policy;
@@ -25,6 +27,9 @@ use serde_json::{Value, json};
 use tenant_app::crypto::Key;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+pub use cli::Cli;
+pub use operator_api::OperatorApi;
 
 /// Which database a test app runs on.
 #[derive(Debug, Clone)]
@@ -347,6 +352,31 @@ impl TestApp {
         control_plane::scheduler::run_due(&self.state).await.expect("scheduled jobs")
     }
 
+    /// Sets the control plane's clock (jobs, billing, webhooks' time window go by it).
+    pub fn set_clock(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.clock.set(at);
+    }
+
+    /// Moves the control plane's clock on.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+    }
+
+    /// The control plane's time now.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// The control plane's time now, in Unix seconds.
+    pub fn timestamp(&self) -> i64 {
+        self.clock.timestamp()
+    }
+
+    /// The control plane's date in Berlin (billing and jobs go by it).
+    pub fn berlin_today(&self) -> chrono::NaiveDate {
+        self.clock.berlin_today()
+    }
+
     /// The configuration with links naming this run's port, as the CLI commands need it.
     pub fn linkable_config(&self) -> Config {
         let mut config = self.config.clone();
@@ -356,7 +386,7 @@ impl TestApp {
 
     /// A client logged in to the console as a (new or existing) operator.
     pub async fn operator(&self, email: &str) -> Client {
-        let link = control_plane::cli::create_operator(&self.linkable_config(), email).await.expect("operator link");
+        let link = self.cli().create_operator(email).await;
         let client = self.client();
         let login = client.get(&link).send().await.expect("operator login");
         assert_eq!(login.status(), StatusCode::SEE_OTHER, "operator login link");
@@ -366,13 +396,29 @@ impl TestApp {
     /// Signs up and sets the broker's password through the e-mailed link;
     /// returns the slug and a client logged in as the broker.
     pub async fn broker(&self, company: &str, email: &str, password: &str) -> (String, Client) {
+        let session = self.broker_session_with(company, email, password).await;
+        (session.slug, session.client)
+    }
+
+    /// Signs up a broker and returns their logged-in portal session.
+    pub async fn broker_session(&self, company: &str, email: &str) -> PortalSession {
+        self.broker_session_with(company, email, "makler passwort 2026").await
+    }
+
+    async fn broker_session_with(&self, company: &str, email: &str, password: &str) -> PortalSession {
         let created = self.sign_up("Erika Muster", Some(company), email).await;
         let slug = created["slug"].as_str().expect("slug").to_owned();
+        let tenant_id = created["id"].as_str().expect("id").to_owned();
         let link = self.last_mail_to(email).password_link();
         let client = self.client();
         set_password_via_link(&client, &link, password).await;
-        (slug, client)
+        PortalSession { client, origin: self.url(&slug, ""), slug, tenant_id }
     }
+}
+
+/// A new random master key, base64, as `master_key` takes it.
+pub fn new_master_key() -> String {
+    Key::generate().to_base64()
 }
 
 fn test_master_key(dir: &std::path::Path) -> String {
@@ -546,13 +592,22 @@ pub fn expose(secret: &secrecy::SecretString) -> &str {
 }
 
 /// A logged-in browser on one portal, with helpers for the broker's common steps.
+#[derive(Clone)]
 pub struct PortalSession {
     pub client: Client,
     /// `http://<slug>.localhost:<port>`
     pub origin: String,
+    /// The portal's tenant, as the sign-up answered.
+    pub slug: String,
+    pub tenant_id: String,
 }
 
 impl PortalSession {
+    /// The same browser (and its cookies) on `app`, e.g. after a restart changed the port.
+    pub fn on(&self, app: &TestApp) -> PortalSession {
+        PortalSession { origin: app.url(&self.slug, ""), ..self.clone() }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
     }
@@ -632,15 +687,7 @@ impl PortalSession {
         assert_eq!(invited.status(), StatusCode::SEE_OTHER, "invite");
         let customer = app.client();
         set_password_via_link(&customer, &app.last_mail_to(email).password_link(), password).await;
-        PortalSession { client: customer, origin: self.origin.clone() }
-    }
-}
-
-impl TestApp {
-    /// Signs up a broker and returns their logged-in portal session.
-    pub async fn broker_session(&self, company: &str, email: &str) -> PortalSession {
-        let (slug, client) = self.broker(company, email, "makler passwort 2026").await;
-        PortalSession { client, origin: self.url(&slug, "") }
+        PortalSession { client: customer, ..self.clone() }
     }
 }
 
