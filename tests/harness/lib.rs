@@ -6,10 +6,21 @@
 //! PostgreSQL run needs `ORDO_TEST_DATABASE_URL` (a superuser URL such as
 //! `postgres://postgres@127.0.0.1:5432/postgres`). Without it the run is
 //! skipped locally and fails in CI ([`require_or_skip`]).
+//!
+//! Scenarios drive the public surface: HTTP through [`TestApp::client`], the
+//! operator API ([`OperatorApi`]) and the CLI ([`Cli`]). What no interface can
+//! arrange or show is done by the methods in [`arrange`], [`observe`] and
+//! [`background`], each saying why. This crate is the only test code (besides
+//! `tests/bench` and `tests/kubernetes`, which test internals on purpose) that
+//! reaches into the control plane's and the tenant app's modules or runs SQL:
+//! when those modules move, only the harness changes.
 
+pub mod arrange;
+pub mod background;
 pub mod cli;
 pub mod dns;
 pub mod einvoice;
+pub mod observe;
 pub mod operator_api;
 
 use std::net::SocketAddr;
@@ -22,14 +33,29 @@ use control_plane::config::Config;
 use figment::providers::Serialized;
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode};
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use tenant_app::crypto::Key;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use background::{Leases, Replica};
 pub use cli::Cli;
+pub use observe::{customers_in, open_database};
 pub use operator_api::OperatorApi;
+
+// The value types scenarios compare against, re-exported so that a move or
+// rename in the control plane or the tenant app changes only these lines.
+pub use control_plane::audit::Entry as AuditEntry;
+pub use control_plane::billing::invoices::{Invoice, Kind as InvoiceKind, Line as InvoiceLine, Payment};
+pub use control_plane::billing::money::Cents;
+pub use control_plane::billing::run::RunReport;
+pub use control_plane::billing::stripe::Collection as StripeCollection;
+pub use control_plane::config::Pricing;
+pub use control_plane::scheduler::{Job, Ran};
+pub use control_plane::tenants::{ProvisionStep, Tenant, TenantEvent, TenantStatus};
+pub use control_plane::usage::Snapshot as UsageSnapshot;
+pub use tenant_app::crypto::Key;
+pub use tenant_app::domains::{DirectoryError, DomainDirectory, DomainName, DomainStatus, HttpDomainDirectory};
+pub use tenant_app::plans::Plan;
 
 /// Which database a test app runs on.
 #[derive(Debug, Clone)]
@@ -346,12 +372,6 @@ impl TestApp {
         response.json().await.expect("sign-up body")
     }
 
-    /// Moves the clock to `at` and runs whatever scheduled jobs are due then.
-    pub async fn run_jobs_at(&self, at: chrono::DateTime<chrono::Utc>) -> Vec<control_plane::scheduler::Ran> {
-        self.clock.set(at);
-        control_plane::scheduler::run_due(&self.state).await.expect("scheduled jobs")
-    }
-
     /// Sets the control plane's clock (jobs, billing, webhooks' time window go by it).
     pub fn set_clock(&self, at: chrono::DateTime<chrono::Utc>) {
         self.clock.set(at);
@@ -588,6 +608,7 @@ impl reqwest::dns::Resolve for Loopback {
 
 /// Reads a secret value for assertions on stored data.
 pub fn expose(secret: &secrecy::SecretString) -> &str {
+    use secrecy::ExposeSecret;
     secret.expose_secret()
 }
 
