@@ -22,6 +22,7 @@ pub mod dns;
 pub mod einvoice;
 pub mod observe;
 pub mod operator_api;
+pub mod standalone;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
