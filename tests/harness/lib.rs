@@ -118,10 +118,10 @@ macro_rules! both_backends {
 /// A running control plane with its own data directory (and database).
 pub struct TestApp {
     /// The control plane's clock: stands still until a test moves it.
-    pub clock: Arc<ManualClock>,
+    pub(crate) clock: Arc<ManualClock>,
     pub addr: SocketAddr,
-    pub state: AppState,
-    pub config: Config,
+    pub(crate) state: AppState,
+    pub(crate) config: Config,
     data_dir: tempfile::TempDir,
     backend: Backend,
     /// The control-plane database this test created on PostgreSQL.
@@ -399,7 +399,7 @@ impl TestApp {
     }
 
     /// The configuration with links naming this run's port, as the CLI commands need it.
-    pub fn linkable_config(&self) -> Config {
+    pub(crate) fn linkable_config(&self) -> Config {
         let mut config = self.config.clone();
         config.public_port = Some(self.addr.port());
         config
@@ -605,12 +605,6 @@ impl reqwest::dns::Resolve for Loopback {
             Ok(addrs)
         })
     }
-}
-
-/// Reads a secret value for assertions on stored data.
-pub fn expose(secret: &secrecy::SecretString) -> &str {
-    use secrecy::ExposeSecret;
-    secret.expose_secret()
 }
 
 /// A logged-in browser on one portal, with helpers for the broker's common steps.
