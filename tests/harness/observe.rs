@@ -32,17 +32,19 @@ impl TestApp {
     }
 
     /// Observes: every invoice, draft and credit note of every tenant, newest
-    /// first. The console lists them for people, in pages.
+    /// first (see [`TestApp::invoices_of`]).
     pub async fn all_invoices(&self) -> Vec<Invoice> {
         invoices::list(&self.state.db, &Filter::default(), self.berlin_today()).await.expect("reading the invoices")
     }
 
-    /// Observes: an invoice's lines with quantity and unit price in cents.
+    /// Observes: an invoice's lines with quantity and unit price in cents; the
+    /// console and the PDF show them formatted in euro.
     pub async fn invoice_lines(&self, invoice_id: &str) -> Vec<Line> {
         invoices::lines(&self.state.db, invoice_id).await.expect("reading the lines")
     }
 
-    /// Observes: the payments recorded for an invoice, with method and reference.
+    /// Observes: the payments recorded for an invoice, with their method; the
+    /// console lists them without it, amounts formatted in euro.
     pub async fn payments(&self, invoice_id: &str) -> Vec<Payment> {
         invoices::payments(&self.state.db, invoice_id).await.expect("reading the payments")
     }
@@ -60,7 +62,8 @@ impl TestApp {
         account.and_then(|account| account.payment_method).map(|method| method.id)
     }
 
-    /// Observes: how many Stripe Customers are stored for the tenant.
+    /// Observes: how many Stripe Customers are stored for the tenant; no page
+    /// shows the link between a tenant and its Customer.
     pub async fn stripe_customer_count(&self, tenant_id: &str) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM stripe_customers WHERE tenant_id = $1")
             .bind(tenant_id)
@@ -69,7 +72,8 @@ impl TestApp {
             .expect("counting the Stripe customers")
     }
 
-    /// Observes: the tenant's events (what the console's tenant page lists), newest first.
+    /// Observes: the tenant's events with their kinds, newest first; the
+    /// console's tenant page shows them as German texts.
     pub async fn tenant_events(&self, tenant_id: &str) -> Vec<TenantEvent> {
         tenants::events(&self.state.db, tenant_id).await.expect("reading the events")
     }
@@ -100,7 +104,7 @@ impl TestApp {
         prices::for_period(&self.state.db, month).await.expect("reading the price list")
     }
 
-    /// Observes: how many price lists are recorded.
+    /// Observes: how many price lists are recorded; the price history shows nowhere.
     pub async fn price_list_count(&self) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM price_lists")
             .fetch_one(self.state.db.pool())
