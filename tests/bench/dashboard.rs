@@ -148,7 +148,8 @@ async fn customer_with_contracts(port: u16, data: &std::path::Path, contracts: u
     let portal = format!("http://{slug}.localhost:{port}");
     let broker = cookie_client();
     ordo_tests::set_password_via_link(&broker, &newest_link(data, "bench@example.de"), "bench passwort 123").await;
-    let session = ordo_tests::PortalSession { client: broker, origin: portal.clone() };
+    let tenant_id = created["id"].as_str().unwrap().to_owned();
+    let session = ordo_tests::PortalSession { client: broker, origin: portal.clone(), slug: slug.clone(), tenant_id };
     let customer_id = session.create_customer("Max", "Mustermann", "max@example.de").await;
     let produkte = [
         "Privathaftpflicht",

@@ -1,12 +1,10 @@
 //! Branding (logo, colours checked for contrast), whitelabel, and the
 //! installable web app (manifest, service worker, offline page).
 
-use ordo_tests::{Backend, TestApp, both_backends, get_page, hidden_field, log_in};
+use ordo_tests::{Backend, Plan, TestApp, both_backends, get_page, hidden_field, log_in};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
-use tenant_app::plans::Plan;
-use tenant_app::portal::Entitlements;
 
 both_backends!(broker_brands_the_portal, whitelabel_removes_every_trace_of_the_operator, portal_installs_as_a_web_app);
 
@@ -79,18 +77,13 @@ async fn whitelabel_removes_every_trace_of_the_operator(backend: Backend) {
     )
     .await;
     let broker = app.broker_session("Muster Makler", "erika@example.de").await;
-    let slug = broker.origin.split("//").nth(1).unwrap().split('.').next().unwrap().to_owned();
     let max = broker.create_customer("Max", "Mustermann", "max@example.de").await;
 
     // Without whitelabel the portal says who runs it.
     let (_, login) = get_page(&app.client(), &broker.url("/anmelden")).await;
     assert!(login.contains("betrieben mit Ordo"));
 
-    app.state.registry.get(&slug).unwrap().portal.set_entitlements(Entitlements {
-        plan: Plan::Premium,
-        whitelabel: true,
-        trial_ended: false,
-    });
+    app.set_plan(&broker.tenant_id, Plan::Premium, true).await;
     let customer = broker.invite(&app, &max, "max@example.de", "kunden passwort 1").await;
     let invitation = app.last_mail_to("max@example.de");
     assert!(invitation.from.contains("portal@kundenordner.example"), "{}", invitation.from);

@@ -5,15 +5,8 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
-use control_plane::billing::document::{ServicePeriod, Unit};
-use control_plane::billing::invoices::{self, BuyerSnapshot, Draft, Kind, Line};
-use control_plane::billing::money::Cents;
-use control_plane::billing::{run, subscriptions};
-use control_plane::tenants::{self, Tenant};
-use ordo_tests::{Backend, TestApp, both_backends, get_page, location, post_form};
+use ordo_tests::{Backend, Cents, Plan, TestApp, both_backends, get_page, location, post_form};
 use reqwest::StatusCode;
-use tenant_app::plans::Plan;
-use tenant_app::usage::Usage;
 
 both_backends!(the_operator_follows_the_money);
 
@@ -25,38 +18,29 @@ fn berlin(text: &str, hour: u32) -> chrono::DateTime<Utc> {
     Berlin.from_local_datetime(&day(text).and_hms_opt(hour, 0, 0).unwrap()).single().unwrap().with_timezone(&Utc)
 }
 
-async fn tenant(app: &TestApp, slug: &str) -> Tenant {
-    tenants::find_by_slug(&app.state.db, slug).await.unwrap().unwrap()
-}
-
 /// Three brokers sign up in October 2026: Muster goes Pay-per-Use with
 /// whitelabel, Premium books PREMIUM from 12 November, Probe stays on trial
 /// and is deleted. The run on 1 December invoices November:
 /// 2026-000001 Muster 268,00 € net / 318,92 € gross (due 15.12.),
 /// 2026-000002 Premium 126,03 € net / 149,98 € gross.
-async fn seed(app: &TestApp) -> (Tenant, Tenant) {
-    app.clock.set(berlin("2026-10-02", 9));
-    app.sign_up("Erika Muster", Some("Muster Makler"), "erika@example.de").await;
-    app.sign_up("Paul Premium", Some("Premium Makler"), "paul@example.de").await;
-    app.sign_up("Petra Probe", Some("Probe Makler"), "petra@example.de").await;
-    let (muster, premium, probe) =
-        (tenant(app, "muster-makler").await, tenant(app, "premium-makler").await, tenant(app, "probe-makler").await);
-    let db = &app.state.db;
-    subscriptions::start(db, &muster.id, Plan::PayPerUse, true, day("2026-10-20"), 0).await.unwrap();
+/// Returns the ids of Muster and Premium.
+async fn seed(app: &TestApp) -> (String, String) {
+    app.set_clock(berlin("2026-10-02", 9));
+    let id = |created: serde_json::Value| created["id"].as_str().unwrap().to_owned();
+    let muster = id(app.sign_up("Erika Muster", Some("Muster Makler"), "erika@example.de").await);
+    let premium = id(app.sign_up("Paul Premium", Some("Premium Makler"), "paul@example.de").await);
+    let probe = id(app.sign_up("Petra Probe", Some("Probe Makler"), "petra@example.de").await);
+    app.start_subscription(&muster, Plan::PayPerUse, true, day("2026-10-20")).await;
     for (d, contacts) in [("2026-10-31", 90), ("2026-11-01", 40), ("2026-11-17", 42), ("2026-12-01", 99)] {
-        control_plane::usage::record(db, &muster.id, day(d), Usage { contacts, stored_bytes: 0 }, 0).await.unwrap();
+        app.record_usage(&muster, day(d), contacts, 0).await;
     }
-    run::add_charge(db, &muster.id, "Einrichtungsgebühr", Cents(19_900), day("2026-10-20"), 0).await.unwrap();
-    subscriptions::start(db, &premium.id, Plan::Premium, false, day("2026-11-12"), 0).await.unwrap();
-    subscriptions::start(db, &probe.id, Plan::Trial, false, day("2026-10-02"), 0).await.unwrap();
-    sqlx::query("UPDATE tenants SET status = 'deleted' WHERE id = $1")
-        .bind(&probe.id)
-        .execute(db.pool())
-        .await
-        .unwrap();
+    app.add_charge(&muster, "Einrichtungsgebühr", Cents(19_900), day("2026-10-20")).await;
+    app.start_subscription(&premium, Plan::Premium, false, day("2026-11-12")).await;
+    app.start_subscription(&probe, Plan::Trial, false, day("2026-10-02")).await;
+    app.mark_deleted(&probe).await;
 
-    app.clock.set(berlin("2026-12-01", 4));
-    let report = run::run_monthly(&app.state, berlin("2026-12-01", 4)).await.unwrap();
+    app.set_clock(berlin("2026-12-01", 4));
+    let report = app.run_monthly_invoices(berlin("2026-12-01", 4)).await;
     assert_eq!(report.issued, 2);
     (muster, premium)
 }
@@ -70,10 +54,10 @@ fn numbers(html: &str) -> Vec<String> {
 async fn the_operator_follows_the_money(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (muster, premium) = seed(&app).await;
-    let muster_invoice = invoices::for_tenant(&app.state.db, &muster.id).await.unwrap().remove(0);
-    let premium_invoice = invoices::for_tenant(&app.state.db, &premium.id).await.unwrap().remove(0);
+    let muster_invoice = app.invoices_of(&muster).await.remove(0);
+    let premium_invoice = app.invoices_of(&premium).await.remove(0);
     // Both are past their due date (15 December).
-    app.clock.set(berlin("2026-12-20", 10));
+    app.set_clock(berlin("2026-12-20", 10));
     let admin = app.url("admin", "");
     let operator = app.operator("ops@example.de").await;
     let list = |query: &str| {
@@ -169,7 +153,7 @@ async fn the_operator_follows_the_money(backend: Backend) {
     let future = future.text().await.unwrap();
     assert!(future.contains("Der Zahlungseingang kann nicht in der Zukunft liegen."), "{future}");
     assert!(future.contains(r#"id="payment-reference-error">Bitte füllen Sie dieses Feld aus."#));
-    assert!(control_plane::billing::settlement::payments(&app.state.db, &muster_invoice.id).await.unwrap().is_empty());
+    assert!(app.payments(&muster_invoice.id).await.is_empty());
 
     let good = post_form(
         &operator,
@@ -191,7 +175,7 @@ async fn the_operator_follows_the_money(backend: Backend) {
         "{paid}"
     );
     assert!(!paid.contains("Zahlung erfassen</button>"), "nothing is open any more");
-    assert!(invoices::find(&app.state.db, &muster_invoice.id).await.unwrap().unwrap().is_paid());
+    assert!(app.invoice(&muster_invoice.id).await.is_paid());
     assert_eq!(numbers(&list("?status=paid").await), ["2026-000001"]);
     assert_eq!(numbers(&list("?status=overdue").await), ["2026-000002"]);
 
@@ -268,21 +252,8 @@ async fn the_operator_follows_the_money(backend: Backend) {
     assert!(app.mails().iter().any(|m| m.subject == "Ihre Gutschrift 2026-000003"));
 
     // A draft left by an interrupted run shows as such and has no documents yet.
-    let lines = [Line { description: "Nachberechnung".into(), quantity: 1, unit: Unit::Piece, unit_price: Cents(500) }];
-    let buyer = BuyerSnapshot::of(&muster);
-    let mut conn = app.state.db.pool().acquire().await.unwrap();
-    let draft = Draft {
-        tenant_id: &muster.id,
-        kind: Kind::Invoice,
-        run_key: None,
-        period: ServicePeriod { start: day("2026-12-01"), end: day("2026-12-31") },
-        buyer: &buyer,
-        lines: &lines,
-        notes: &[],
-        corrects: None,
-    };
-    let draft = invoices::insert_draft(&mut conn, &draft, app.state.clock.timestamp()).await.unwrap();
-    drop(conn);
+    let december = (day("2026-12-01"), day("2026-12-31"));
+    let draft = app.insert_draft_invoice(&muster, december, "Nachberechnung", Cents(500)).await;
     let drafts = list("?status=draft").await;
     assert_eq!(numbers(&drafts), ["Entwurf"]);
     assert!(drafts.contains(r#"<span class="status draft">Entwurf</span>"#));
@@ -318,7 +289,7 @@ async fn the_operator_follows_the_money(backend: Backend) {
     ));
 
     // The tenant page: plan, usage chart with its table, and the invoices.
-    let (status, page) = get_page(&operator, &format!("{admin}/mandanten/{}", muster.id)).await;
+    let (status, page) = get_page(&operator, &format!("{admin}/mandanten/{muster}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Pay-per-Use mit Whitelabel seit 20.10.2026"), "{page}");
     assert!(page.contains(r#"<svg class="chart""#) && page.contains("Kontakte je Tag, letzte 90 Tage"));

@@ -3,12 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
-use control_plane::billing::money::Cents;
-use control_plane::billing::{invoices, subscriptions};
-use control_plane::tenants;
-use ordo_tests::{Backend, TestApp, both_backends, get_page};
+use ordo_tests::{Backend, Cents, Plan, TestApp, both_backends, get_page, location, post_form};
 use reqwest::StatusCode;
-use tenant_app::plans::Plan;
 
 both_backends!(an_unpaid_invoice_is_dunned_and_the_portal_suspended_until_paid);
 
@@ -19,20 +15,14 @@ fn berlin(day: &str, hour: u32) -> DateTime<Utc> {
 
 async fn an_unpaid_invoice_is_dunned_and_the_portal_suspended_until_paid(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.clock.set(berlin("2026-10-20", 9));
+    app.set_clock(berlin("2026-10-20", 9));
     let broker = app.broker_session("Muster Makler", "erika@example.de").await;
-    let tenant = tenants::find_by_slug(&app.state.db, "muster-makler").await.unwrap().unwrap();
+    let tenant_id = broker.tenant_id.clone();
     // A confirmed PREMIUMstarter plan since 1 November.
-    sqlx::query("UPDATE tenants SET plan = 'premium_starter' WHERE id = $1")
-        .bind(&tenant.id)
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
-    subscriptions::start(&app.state.db, &tenant.id, Plan::PremiumStarter, false, "2026-11-01".parse().unwrap(), 0)
-        .await
-        .unwrap();
+    app.set_plan(&tenant_id, Plan::PremiumStarter, false).await;
+    app.start_subscription(&tenant_id, Plan::PremiumStarter, false, "2026-11-01".parse().unwrap()).await;
     app.run_jobs_at(berlin("2026-12-01", 7)).await;
-    let invoice = invoices::for_tenant(&app.state.db, &tenant.id).await.unwrap().remove(0);
+    let invoice = app.invoices_of(&tenant_id).await.remove(0);
     assert_eq!(invoice.due_date, Some("2026-12-15".parse().unwrap()));
     let dunning = |app: &TestApp| {
         app.mails()
@@ -42,12 +32,20 @@ async fn an_unpaid_invoice_is_dunned_and_the_portal_suspended_until_paid(backend
             .collect::<Vec<_>>()
     };
 
-    // A goodwill credit of 10,00 € (11,90 € gross) leaves 58,31 € − 11,90 € = 46,41 € owed.
+    // A goodwill credit of 10,00 € (11,90 € gross), in the console, leaves 58,31 € − 11,90 € = 46,41 € owed.
     assert_eq!(invoice.gross, Cents(5_831));
-    control_plane::billing::settlement::credit(&app.state, &invoice.id, Some(Cents(1_000)), "Kulanz", "ops@example.de")
-        .await
-        .unwrap();
-    let invoice = invoices::find(&app.state.db, &invoice.id).await.unwrap().unwrap();
+    let operator = app.operator("ops@example.de").await;
+    let invoice_url = app.url("admin", &format!("/rechnungen/{}", invoice.id));
+    let (_, page) = get_page(&operator, &invoice_url).await;
+    let credited = post_form(
+        &operator,
+        &format!("{invoice_url}/gutschrift"),
+        &page,
+        &[("scope", "amount"), ("amount", "10,00"), ("reason", "Kulanz")],
+    )
+    .await;
+    assert_eq!(credited.status(), StatusCode::SEE_OTHER);
+    let invoice = app.invoice(&invoice.id).await;
     assert_eq!((invoice.credited, invoice.open_amount()), (Cents(1_190), Cents(4_641)));
     assert!(!invoice.is_paid());
 
@@ -70,21 +68,24 @@ async fn an_unpaid_invoice_is_dunned_and_the_portal_suspended_until_paid(backend
     let (status, page) = get_page(&broker.client, &broker.url("/makler/kunden")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(page.contains("vorübergehend nicht erreichbar"));
-    let suspended = tenants::find(&app.state.db, &tenant.id).await.unwrap().unwrap();
-    assert!(suspended.suspended_reason.unwrap().starts_with("Zahlungsverzug"));
+    let api = app.operator_api("ops@example.de").await;
+    let suspended = api.tenant(&tenant_id).await;
+    assert!(suspended["suspended_reason"].as_str().unwrap().starts_with("Zahlungsverzug"), "{suspended}");
 
-    // The money arrives; the portal is back at once.
-    let paid = control_plane::billing::settlement::record_payment(
-        &app.state,
-        &invoice.id,
-        invoice.gross,
-        "bank",
-        "KA-99",
-        "2027-01-15".parse().unwrap(),
-        "ops@example.de",
-    );
-    assert!(paid.await.unwrap());
+    // The money arrives on 15 January and the operator records it; the portal is back at once.
+    app.set_clock(berlin("2027-01-15", 9));
+    let (_, page) = get_page(&operator, &invoice_url).await;
+    let paid = post_form(
+        &operator,
+        &format!("{invoice_url}/zahlung"),
+        &page,
+        &[("amount", "58,31"), ("received_on", "2027-01-15"), ("reference", "KA-99")],
+    )
+    .await;
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&paid), format!("/rechnungen/{}?erfasst=zahlung", invoice.id));
+    assert!(app.invoice(&invoice.id).await.is_paid());
     assert_eq!(broker.page("/makler/kunden").await.0, StatusCode::OK);
-    assert!(tenants::find(&app.state.db, &tenant.id).await.unwrap().unwrap().suspended_at.is_none());
+    assert!(api.tenant(&tenant_id).await["suspended_at"].is_null());
     app.stop().await;
 }

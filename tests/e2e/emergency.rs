@@ -132,25 +132,18 @@ async fn emergency_folder_with_trusted_person(backend: Backend) {
     assert!(refused.contains("abgelehnt") && !refused.contains("Schublade"));
 
     // Asking again must wait a day, so the customer is not flooded with requests.
-    let running = app.state.registry.get(broker.origin.split("//").nth(1).unwrap().split('.').next().unwrap()).unwrap();
     assert!(refused.contains("24 Stunden") && !refused.contains("Erneut anfordern"));
     let mails = app.mails().len();
     let again = post_form(&trusted, &format!("{link}/anfordern"), &trusted_form, &[]).await;
     assert_eq!(again.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.mails().len(), mails, "no new request, no mail");
-    sqlx::query("UPDATE emergency_requests SET refused_at = refused_at - 86400 WHERE refused_at IS NOT NULL")
-        .execute(running.portal.db().pool())
-        .await
-        .unwrap();
+    app.age_emergency_refusals(&broker.slug, 86_400).await;
     // A second request is not refused: once the waiting period is over, read-only access.
     let (_, page) = get_page(&trusted, &link).await;
     assert!(page.contains("Erneut anfordern"));
     post_form(&trusted, &format!("{link}/anfordern"), &page, &[]).await;
     // Seven days pass.
-    sqlx::query("UPDATE emergency_requests SET grant_at = grant_at - 7 * 86400 WHERE refused_at IS NULL")
-        .execute(running.portal.db().pool())
-        .await
-        .unwrap();
+    app.age_emergency_requests(&broker.slug, 7 * 86_400).await;
     let (_, granted) = get_page(&trusted, &link).await;
     assert!(
         granted.contains("Sie haben Lesezugriff")

@@ -4,15 +4,10 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
-use control_plane::billing::document::{ServicePeriod, Unit};
-use control_plane::billing::invoices::{self, BuyerSnapshot, Draft, Kind, Line};
-use control_plane::billing::money::Cents;
-use control_plane::billing::{run, subscriptions};
-use control_plane::scheduler::Job;
-use control_plane::tenants;
-use ordo_tests::{Backend, TestApp, both_backends};
-use tenant_app::plans::Plan;
-use tenant_app::usage::Usage;
+use ordo_tests::{
+    Backend, Cents, InvoiceKind, Job, Plan, RunReport, TestApp, both_backends, get_page, location, post_form,
+};
+use reqwest::StatusCode;
 
 both_backends!(the_monthly_run_invoices_each_tenant_once, numbers_have_no_gaps_under_concurrent_finalising);
 
@@ -24,50 +19,54 @@ fn berlin(text: &str, hour: u32) -> chrono::DateTime<Utc> {
     Berlin.from_local_datetime(&day(text).and_hms_opt(hour, 0, 0).unwrap()).single().unwrap().with_timezone(&Utc)
 }
 
-async fn invoice_count(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM invoices").fetch_one(app.state.db.pool()).await.unwrap()
+/// Submits one of the console's forms on an invoice's page (`zahlung`, `gutschrift`).
+async fn submit_on_invoice<const N: usize>(
+    operator: &reqwest::Client,
+    invoice_url: &str,
+    action: &str,
+    fields: [(&str, &str); N],
+) -> reqwest::Response {
+    let (_, page) = get_page(operator, invoice_url).await;
+    post_form(operator, &format!("{invoice_url}/{action}"), &page, &fields).await
 }
 
 async fn the_monthly_run_invoices_each_tenant_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.clock.set(berlin("2026-10-02", 9));
-    app.sign_up("Erika Muster", Some("Muster Makler"), "erika@example.de").await;
-    app.sign_up("Paul Premium", Some("Premium Makler"), "paul@example.de").await;
-    let muster = tenants::find_by_slug(&app.state.db, "muster-makler").await.unwrap().unwrap();
-    let premium = tenants::find_by_slug(&app.state.db, "premium-makler").await.unwrap().unwrap();
-    let db = &app.state.db;
+    app.set_clock(berlin("2026-10-02", 9));
+    let id = |created: serde_json::Value| created["id"].as_str().unwrap().to_owned();
+    let muster = id(app.sign_up("Erika Muster", Some("Muster Makler"), "erika@example.de").await);
+    let premium = id(app.sign_up("Paul Premium", Some("Premium Makler"), "paul@example.de").await);
     // Muster: Pay-per-Use with whitelabel all November, contacts peaking at 42.
-    subscriptions::start(db, &muster.id, Plan::PayPerUse, true, day("2026-10-20"), 0).await.unwrap();
+    app.start_subscription(&muster, Plan::PayPerUse, true, day("2026-10-20")).await;
     for (d, contacts) in
         [("2026-10-31", 90), ("2026-11-01", 40), ("2026-11-17", 42), ("2026-11-30", 41), ("2026-12-01", 99)]
     {
-        control_plane::usage::record(db, &muster.id, day(d), Usage { contacts, stored_bytes: 0 }, 0).await.unwrap();
+        app.record_usage(&muster, day(d), contacts, 0).await;
     }
-    run::add_charge(db, &muster.id, "Einrichtungsgebühr", Cents(19_900), day("2026-10-20"), 0).await.unwrap();
+    app.add_charge(&muster, "Einrichtungsgebühr", Cents(19_900), day("2026-10-20")).await;
     // Premium from 12 November; a charge dated December waits for the next run.
-    subscriptions::start(db, &premium.id, Plan::Premium, false, day("2026-11-12"), 0).await.unwrap();
-    run::add_charge(db, &premium.id, "Testphase-Verlängerung", Cents(7_490), day("2026-12-03"), 0).await.unwrap();
+    app.start_subscription(&premium, Plan::Premium, false, day("2026-11-12")).await;
+    app.add_charge(&premium, "Testphase-Verlängerung", Cents(7_490), day("2026-12-03")).await;
 
     // A crash after the drafts were written, before numbering: the next run numbers them, once.
-    app.clock.set(berlin("2026-12-01", 4));
-    let period = run::previous_month(day("2026-12-01"));
-    assert_eq!(run::draft_period(&app.state, period).await.unwrap(), 2);
-    assert_eq!(run::draft_period(&app.state, period).await.unwrap(), 0, "drafting again adds nothing");
+    app.set_clock(berlin("2026-12-01", 4));
+    assert_eq!(app.draft_monthly_invoices(day("2026-12-01")).await, 2);
+    assert_eq!(app.draft_monthly_invoices(day("2026-12-01")).await, 0, "drafting again adds nothing");
     let ran = app.run_jobs_at(berlin("2026-12-01", 4)).await;
     let monthly = ran.iter().find(|r| r.job == Job::MonthlyInvoices).expect("the monthly run is due");
     assert_eq!(monthly.outcome.as_deref(), Ok("0 drafted, 2 issued, 2 e-mailed"));
     // And once more, as a second replica or an operator would: nothing new.
-    let report = run::run_monthly(&app.state, berlin("2026-12-01", 5)).await.unwrap();
-    assert_eq!(report, run::RunReport::default());
-    assert_eq!(invoice_count(&app).await, 2);
+    let report = app.run_monthly_invoices(berlin("2026-12-01", 5)).await;
+    assert_eq!(report, RunReport::default());
+    assert_eq!(app.all_invoices().await.len(), 2);
 
-    let list = invoices::for_tenant(db, &muster.id).await.unwrap();
+    let list = app.invoices_of(&muster).await;
     let invoice = &list[0];
     assert_eq!(invoice.number.as_deref(), Some("2026-000001"));
     assert_eq!((invoice.period_start, invoice.period_end), (day("2026-11-01"), day("2026-11-30")));
     assert_eq!(invoice.issue_date, Some(day("2026-12-01")));
     assert_eq!(invoice.due_date, Some(day("2026-12-15")));
-    let lines = invoices::lines(db, &invoice.id).await.unwrap();
+    let lines = app.invoice_lines(&invoice.id).await;
     let summary: Vec<(i64, Cents)> = lines.iter().map(|l| (l.quantity, l.unit_price)).collect();
     // Base fee, 42 contacts (the November peak; October's 90 and December's 99 do not count),
     // whitelabel, the setup fee.
@@ -76,11 +75,11 @@ async fn the_monthly_run_invoices_each_tenant_once(backend: Backend) {
     assert_eq!((invoice.net, invoice.vat, invoice.gross), (Cents(26_800), Cents(5_092), Cents(31_892)));
     assert!(invoice.notes.iter().any(|n| n.contains("höchste Kontaktzahl")));
 
-    let premium_invoice = &invoices::for_tenant(db, &premium.id).await.unwrap()[0];
+    let premium_invoice = &app.invoices_of(&premium).await[0];
     assert_eq!(premium_invoice.number.as_deref(), Some("2026-000002"));
     // 19 of 30 days of 199,00 €: 126,03 € net.
     assert_eq!(premium_invoice.net, Cents(12_603));
-    assert_eq!(invoices::lines(db, &premium_invoice.id).await.unwrap().len(), 1, "the December charge waits");
+    assert_eq!(app.invoice_lines(&premium_invoice.id).await.len(), 1, "the December charge waits");
 
     // Each broker got one mail with the invoice as PDF and XRechnung.
     let mails: Vec<_> = app.mails().into_iter().filter(|m| m.subject.starts_with("Ihre Rechnung")).collect();
@@ -96,141 +95,92 @@ async fn the_monthly_run_invoices_each_tenant_once(backend: Backend) {
     );
     assert!(mail.attachments[0].content.starts_with(b"%PDF-"));
 
-    // The documents: a PDF/A-3 with the CII XML inside, and the XRechnung (validated in CI).
-    let pdf = invoices::pdf(&app.state, invoice).await.unwrap();
-    assert!(pdf.starts_with(b"%PDF-"));
-    let xml = String::from_utf8(invoices::xrechnung(&app.state, invoice).await.unwrap()).unwrap();
+    // The documents, as the operator downloads them on 11 December (when the
+    // payments below have arrived): a PDF/A-3 with the CII XML inside, and the
+    // XRechnung (both validated in CI).
+    app.set_clock(berlin("2026-12-11", 12));
+    let operator = app.operator("ops@example.de").await;
+    let invoice_url = app.url("admin", &format!("/rechnungen/{}", invoice.id));
+    let pdf = operator.get(format!("{invoice_url}/pdf")).send().await.unwrap();
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+    let xml = operator.get(format!("{invoice_url}/xrechnung")).send().await.unwrap();
+    assert_eq!(xml.status(), StatusCode::OK);
+    let xml = xml.text().await.unwrap();
     assert!(xml.contains("<ram:GrandTotalAmount>318.92</ram:GrandTotalAmount>"), "{xml}");
     assert!(xml.contains("xrechnung_3.0") && xml.contains("K-muster-makler"));
-    ordo_tests::einvoice::validate_stored(&app.state, invoice).await;
+    ordo_tests::einvoice::validate_stored(&app, invoice).await;
 
-    // A bank transfer in two parts; recording a statement line twice changes nothing.
-    let first = control_plane::billing::settlement::record_payment(
-        &app.state,
-        &invoice.id,
-        Cents(30_000),
-        "bank",
-        "KA-4711",
-        day("2026-12-10"),
-        "ops@example.de",
-    );
-    assert!(!first.await.unwrap());
-    let again = control_plane::billing::settlement::record_payment(
-        &app.state,
-        &invoice.id,
-        Cents(30_000),
-        "bank",
-        "KA-4711",
-        day("2026-12-10"),
-        "ops@example.de",
-    );
-    assert!(!again.await.unwrap(), "the same payment counts once");
-    let rest = control_plane::billing::settlement::record_payment(
-        &app.state,
-        &invoice.id,
-        Cents(1_892),
-        "bank",
-        "KA-4712",
-        day("2026-12-11"),
-        "ops@example.de",
-    );
-    assert!(rest.await.unwrap());
-    let paid = invoices::find(db, &invoice.id).await.unwrap().unwrap();
+    // A bank transfer in two parts, recorded in the console; recording a statement line twice changes nothing.
+    let pay = |amount, received_on, reference| {
+        let fields = [("amount", amount), ("received_on", received_on), ("reference", reference)];
+        submit_on_invoice(&operator, &invoice_url, "zahlung", fields)
+    };
+    assert_eq!(pay("300,00", "2026-12-10", "KA-4711").await.status(), StatusCode::SEE_OTHER);
+    assert!(!app.invoice(&invoice.id).await.is_paid());
+    let again = pay("300,00", "2026-12-10", "KA-4711").await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY, "the console refuses a known statement line");
+    let replayed = app.record_payment_directly(&invoice.id, Cents(30_000), "KA-4711", day("2026-12-10")).await;
+    assert!(!replayed, "the same payment counts once");
+    assert_eq!(app.invoice(&invoice.id).await.paid, Cents(30_000));
+    assert_eq!(pay("18,92", "2026-12-11", "KA-4712").await.status(), StatusCode::SEE_OTHER);
+    let paid = app.invoice(&invoice.id).await;
     assert_eq!(paid.paid, Cents(31_892));
     assert!(paid.is_paid());
 
     // A correction: a credit note that names the invoice; the invoice itself stays as it was.
-    let credit = control_plane::billing::settlement::credit(
-        &app.state,
-        &premium_invoice.id,
-        Some(Cents(1_000)),
-        "Kulanz",
-        "ops@example.de",
-    )
-    .await
-    .unwrap();
-    let credit = invoices::find(db, &credit).await.unwrap().unwrap();
-    assert_eq!((credit.kind, credit.number.as_deref()), (Kind::CreditNote, Some("2026-000003")));
-    assert_eq!((credit.net, credit.vat, credit.gross), (Cents(1_000), Cents(190), Cents(1_190)));
-    assert_eq!(credit.corrects.as_deref(), Some(premium_invoice.id.as_str()));
-    let unchanged = invoices::find(db, &premium_invoice.id).await.unwrap().unwrap();
+    let premium_url = app.url("admin", &format!("/rechnungen/{}", premium_invoice.id));
+    let credit = |amount, reason| {
+        submit_on_invoice(
+            &operator,
+            &premium_url,
+            "gutschrift",
+            [("scope", "amount"), ("amount", amount), ("reason", reason)],
+        )
+    };
+    let credited = credit("10,00", "Kulanz").await;
+    assert_eq!(credited.status(), StatusCode::SEE_OTHER);
+    let credit_id = location(&credited).trim_start_matches("/rechnungen/").split('?').next().unwrap().to_owned();
+    let credit_note = app.invoice(&credit_id).await;
+    assert_eq!((credit_note.kind, credit_note.number.as_deref()), (InvoiceKind::CreditNote, Some("2026-000003")));
+    assert_eq!((credit_note.net, credit_note.vat, credit_note.gross), (Cents(1_000), Cents(190), Cents(1_190)));
+    assert_eq!(credit_note.corrects.as_deref(), Some(premium_invoice.id.as_str()));
+    let unchanged = app.invoice(&premium_invoice.id).await;
     assert_eq!((unchanged.net, unchanged.number.clone()), (premium_invoice.net, premium_invoice.number.clone()));
-    let too_much = control_plane::billing::settlement::credit(
-        &app.state,
-        &premium_invoice.id,
-        Some(Cents(12_000)),
-        "zu viel",
-        "ops@example.de",
-    )
-    .await;
-    assert!(matches!(
-        too_much,
-        Err(control_plane::billing::refusal::BillingError::Refused(control_plane::billing::refusal::Refusal::TooMuch(
-            Cents(11_603)
-        )))
-    ));
-    ordo_tests::einvoice::validate_stored(&app.state, &credit).await;
+    let too_much = credit("120,00", "zu viel").await;
+    assert_eq!(too_much.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let too_much = too_much.text().await.unwrap();
+    assert!(too_much.contains("Höchstens 116,03 € (netto) können noch gutgeschrieben werden."), "{too_much}");
+    ordo_tests::einvoice::validate_stored(&app, &credit_note).await;
     assert!(app.mails().iter().any(|m| m.subject == "Ihre Gutschrift 2026-000003"));
     app.stop().await;
 }
 
 async fn numbers_have_no_gaps_under_concurrent_finalising(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.sign_up("Erika Muster", Some("Muster Makler"), "erika@example.de").await;
-    let tenant = tenants::find_by_slug(&app.state.db, "muster-makler").await.unwrap().unwrap();
-    let buyer = BuyerSnapshot::of(&tenant);
-    let lines = [Line { description: "Leistung".into(), quantity: 1, unit: Unit::Piece, unit_price: Cents(100) }];
-    let period = ServicePeriod { start: day("2026-11-01"), end: day("2026-11-30") };
-    let draft = Draft {
-        tenant_id: &tenant.id,
-        kind: Kind::Invoice,
-        run_key: None,
-        period,
-        buyer: &buyer,
-        lines: &lines,
-        notes: &[],
-        corrects: None,
-    };
-    let mut conn = app.state.db.pool().acquire().await.unwrap();
+    let created = app.sign_up("Erika Muster", Some("Muster Makler"), "erika@example.de").await;
+    let tenant = created["id"].as_str().unwrap();
+    let november = (day("2026-11-01"), day("2026-11-30"));
     for _ in 0..40 {
-        invoices::insert_draft(&mut conn, &draft, 0).await.unwrap();
+        app.insert_draft_invoice(tenant, november, "Leistung", Cents(100)).await;
     }
-    drop(conn);
     // Eight finalisers at once, five drafts each at most, until none is left.
-    let tasks = (0..8).map(|_| {
-        let db = app.state.db.clone();
-        tokio::spawn(async move {
-            let mut issued = 0;
-            loop {
-                let batch = invoices::finalise_drafts(&db, day("2026-12-01"), 14, 5).await.unwrap();
-                issued += batch;
-                if batch == 0 {
-                    return issued;
-                }
-            }
-        })
-    });
-    let mut total = 0;
-    for task in tasks {
-        total += task.await.unwrap();
-    }
-    assert_eq!(total, 40);
-    let mut numbers: Vec<String> = sqlx::query_scalar("SELECT number FROM invoices WHERE status = 'issued'")
-        .fetch_all(app.state.db.pool())
-        .await
-        .unwrap();
+    assert_eq!(app.finalise_drafts_concurrently(8, day("2026-12-01"), 5).await, 40);
+    let mut numbers: Vec<String> =
+        app.all_invoices().await.into_iter().filter(|i| i.issued).filter_map(|i| i.number).collect();
     numbers.sort();
     let expected: Vec<String> = (1..=40).map(|n| format!("2026-{n:06}")).collect();
     assert_eq!(numbers, expected, "1 to 40, each once");
     // A new year starts again at 1.
-    let mut conn = app.state.db.pool().acquire().await.unwrap();
-    invoices::insert_draft(&mut conn, &draft, 0).await.unwrap();
-    drop(conn);
-    invoices::finalise_drafts(&app.state.db, day("2027-01-01"), 14, 5).await.unwrap();
-    let newest: String = sqlx::query_scalar("SELECT number FROM invoices WHERE issue_date = '2027-01-01'")
-        .fetch_one(app.state.db.pool())
+    app.insert_draft_invoice(tenant, november, "Leistung", Cents(100)).await;
+    app.finalise_drafts_concurrently(1, day("2027-01-01"), 5).await;
+    let newest: Vec<String> = app
+        .all_invoices()
         .await
-        .unwrap();
-    assert_eq!(newest, "2027-000001");
+        .into_iter()
+        .filter(|i| i.issue_date == Some(day("2027-01-01")))
+        .filter_map(|i| i.number)
+        .collect();
+    assert_eq!(newest, ["2027-000001"]);
     app.stop().await;
 }

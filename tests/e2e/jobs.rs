@@ -3,8 +3,7 @@
 
 use chrono::{TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
-use control_plane::scheduler::{self, Job};
-use ordo_tests::{Backend, TestApp, both_backends};
+use ordo_tests::{Backend, Job, TestApp, both_backends};
 
 both_backends!(two_replicas_run_each_job_once_per_due_time);
 
@@ -12,13 +11,12 @@ async fn two_replicas_run_each_job_once_per_due_time(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up("Erika Muster", Some("Muster Makler"), "erika@example.de").await;
     // A second replica: its own process state, the same database and clock.
-    let second =
-        control_plane::startup::build_with_clock(app.config.clone(), app.addr.port(), app.clock.clone()).await.unwrap();
+    let second = app.second_replica().await;
     let at = Berlin.with_ymd_and_hms(2026, 11, 20, 7, 0, 0).unwrap().with_timezone(&Utc);
-    app.clock.set(at);
+    app.set_clock(at);
 
-    let (first, other) = tokio::join!(scheduler::run_due(&app.state), scheduler::run_due(&second));
-    let mut ran: Vec<Job> = first.unwrap().into_iter().chain(other.unwrap()).map(|r| r.job).collect();
+    let (first, other) = tokio::join!(app.run_due_jobs(), second.run_due_jobs());
+    let mut ran: Vec<Job> = first.into_iter().chain(other).map(|r| r.job).collect();
     ran.sort_by_key(|job| job.name());
     assert_eq!(
         ran,
@@ -26,27 +24,21 @@ async fn two_replicas_run_each_job_once_per_due_time(backend: Backend) {
         "each job once, on one replica or the other"
     );
     // Later ticks at the same due time run nothing, on either replica.
-    app.clock.set(at + chrono::Duration::minutes(30));
-    assert!(scheduler::run_due(&app.state).await.unwrap().is_empty());
-    assert!(scheduler::run_due(&second).await.unwrap().is_empty());
+    app.set_clock(at + chrono::Duration::minutes(30));
+    assert!(app.run_due_jobs().await.is_empty());
+    assert!(second.run_due_jobs().await.is_empty());
 
     // A run that failed is taken up on the next tick; one that succeeded is not.
-    sqlx::query("UPDATE job_runs SET finished_at = NULL, error = 'database went away' WHERE job = 'usage_snapshot'")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
-    let again = scheduler::run_due(&second).await.unwrap();
+    app.mark_job_runs_failed(Job::UsageSnapshot, "database went away").await;
+    let again = second.run_due_jobs().await;
     assert_eq!(again.iter().map(|r| r.job).collect::<Vec<_>>(), [Job::UsageSnapshot]);
     assert!(again[0].outcome.is_ok());
     // A run whose replica died (claimed, never finished) is taken up once it is stale.
-    sqlx::query("UPDATE job_runs SET finished_at = NULL, error = NULL WHERE job = 'trial_lifecycle'")
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
-    assert!(scheduler::run_due(&app.state).await.unwrap().is_empty(), "not yet stale");
-    app.clock.set(at + chrono::Duration::hours(2));
-    let taken_up = scheduler::run_due(&app.state).await.unwrap();
+    app.mark_job_runs_abandoned(Job::TrialLifecycle).await;
+    assert!(app.run_due_jobs().await.is_empty(), "not yet stale");
+    app.set_clock(at + chrono::Duration::hours(2));
+    let taken_up = app.run_due_jobs().await;
     assert_eq!(taken_up.iter().map(|r| r.job).collect::<Vec<_>>(), [Job::TrialLifecycle]);
-    second.db.close().await;
+    second.stop().await;
     app.stop().await;
 }

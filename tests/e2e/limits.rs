@@ -1,13 +1,10 @@
 //! Plan limits: contacts and storage are enforced with a reason and without
 //! losing input; usage is reported to the control plane over the internal API.
 
-use control_plane::provisioning::deployment_for;
-use control_plane::tenants;
-use ordo_tests::{Backend, TestApp, both_backends, hidden_field};
+use ordo_tests::{Backend, Plan, TestApp, both_backends, hidden_field};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
-use tenant_app::customers::{CustomerForm, NewCustomer};
 
 both_backends!(plan_limits_are_enforced_and_usage_reported);
 
@@ -16,24 +13,13 @@ const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
 async fn plan_limits_are_enforced_and_usage_reported(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let broker = app.broker_session("Muster Makler", "erika@example.de").await;
-    let slug = broker.origin.split("//").nth(1).unwrap().split('.').next().unwrap().to_owned();
-    let tenant = tenants::find_by_slug(&app.state.db, &slug).await.unwrap().unwrap();
-    let portal = app.state.registry.get(&slug).unwrap().portal;
+    let slug = broker.slug.clone();
 
     // The control plane moves the tenant to PREMIUMstarter; the running portal follows.
-    sqlx::query("UPDATE tenants SET plan = 'premium_starter' WHERE id = $1")
-        .bind(&tenant.id)
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
-    let tenant = tenants::find(&app.state.db, &tenant.id).await.unwrap().unwrap();
-    app.state.provisioner.deploy(&deployment_for(&app.state, &tenant).await.unwrap()).await.unwrap();
+    app.set_plan(&broker.tenant_id, Plan::PremiumStarter, false).await;
 
     // 100 contacts (99 made directly in the portal's database, one through the form).
-    for i in 0..99 {
-        let form = CustomerForm { first_name: format!("K{i}"), last_name: "Voll".into(), ..Default::default() };
-        tenant_app::customers::create(portal.db(), &NewCustomer::parse(&form).unwrap()).await.unwrap();
-    }
+    let direct = app.add_customers_directly(&slug, "Voll", 99).await;
     let hundredth = broker.create_customer("Hundert", "Voll", "hundert@example.de").await;
 
     // The 101st is refused with the reason and a way out; the input stays.
@@ -63,15 +49,7 @@ async fn plan_limits_are_enforced_and_usage_reported(backend: Backend) {
     // Storage: with 1 GB all but 10 bytes used, a 15-byte PDF does not fit.
     let (_, page) = broker.page(&customer_page).await;
     let gib: i64 = 1024 * 1024 * 1024;
-    sqlx::query(
-        "INSERT INTO documents (id, customer_id, file_name, content_type, size_bytes, uploaded_by, created_at) \
-         SELECT 'big', $1, 'archiv.pdf', 'application/pdf', $2, id, 0 FROM users WHERE role = 'broker'",
-    )
-    .bind(&hundredth)
-    .bind(gib - 10)
-    .execute(portal.db().pool())
-    .await
-    .unwrap();
+    app.record_document_without_content(&slug, &hundredth, gib - 10).await;
     let form = Form::new()
         .text("_csrf", hidden_field(&page, "_csrf"))
         .part("files", Part::bytes(PDF.to_vec()).file_name("neu.pdf").mime_str("application/pdf").unwrap());
@@ -83,10 +61,9 @@ async fn plan_limits_are_enforced_and_usage_reported(backend: Backend) {
     assert!(!page.contains(">neu.pdf<"), "nothing stored");
 
     // A customer's photos are refused politely too; their text stays in the form.
-    sqlx::query("UPDATE customers SET archived_at = 1 WHERE first_name = 'K0'")
-        .execute(portal.db().pool())
-        .await
-        .unwrap();
+    let k0 = format!("/makler/kunden/{}", direct[0]);
+    let archived = broker.submit(&k0, &format!("{k0}/archivieren"), &[]).await;
+    assert_eq!(archived.status(), StatusCode::SEE_OTHER);
     let max = broker.create_customer("Max", "Mustermann", "max@example.de").await;
     let customer = broker.invite(&app, &max, "max@example.de", "kunden passwort 1").await;
     let (_, form_page) = customer.page("/ordner/nachrichten/neu").await;
@@ -110,7 +87,7 @@ async fn plan_limits_are_enforced_and_usage_reported(backend: Backend) {
         app.client().get(&usage_url).bearer_auth("guess").send().await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
-    let token = tenant_app::portal::internal_token(&tenant.session_key(&app.state.master_key).unwrap());
+    let token = app.internal_token(&broker.tenant_id).await;
     let report: Value = app.client().get(&usage_url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(report["plan"], "premium_starter");
     assert_eq!(report["limits"]["max_contacts"], 100);
@@ -118,9 +95,7 @@ async fn plan_limits_are_enforced_and_usage_reported(backend: Backend) {
     assert_eq!(report["usage"]["stored_bytes"], gib - 10);
     // Another tenant's token opens nothing here.
     let other = app.broker_session("Andere Makler", "andere@example.de").await;
-    let other_slug = other.origin.split("//").nth(1).unwrap().split('.').next().unwrap().to_owned();
-    let other_tenant = tenants::find_by_slug(&app.state.db, &other_slug).await.unwrap().unwrap();
-    let other_token = tenant_app::portal::internal_token(&other_tenant.session_key(&app.state.master_key).unwrap());
+    let other_token = app.internal_token(&other.tenant_id).await;
     assert_eq!(
         app.client().get(&usage_url).bearer_auth(&other_token).send().await.unwrap().status(),
         StatusCode::UNAUTHORIZED

@@ -11,16 +11,13 @@ async fn operator_bootstraps_and_watches_tenants(backend: Backend) {
     let created = app.sign_up("Erika Muster", Some("Muster Makler"), "erika@example.de").await;
     let tenant_id = created["id"].as_str().unwrap().to_owned();
     let admin = app.url("admin", "");
-    // Links name the listener's port; the test app's port is only known at run time.
-    let mut config = app.config.clone();
-    config.public_port = Some(app.addr.port());
 
     // Without a session the console sends everyone to its login.
     let anonymous = app.client().get(format!("{admin}/")).send().await.unwrap();
     assert_eq!(location(&anonymous), "/anmelden");
 
     // `operator create` prints a one-time link that logs in.
-    let link = control_plane::cli::create_operator(&config, "ops@example.de").await.unwrap();
+    let link = app.cli().create_operator("ops@example.de").await;
     assert!(link.starts_with(&format!("{admin}/anmelden/link?token=")), "{link}");
     let operator = app.client();
     let login = operator.get(&link).send().await.unwrap();
@@ -93,7 +90,7 @@ async fn operator_bootstraps_and_watches_tenants(backend: Backend) {
     assert_eq!(public.status(), StatusCode::NOT_FOUND);
 
     // `operator token` prints a token for scripts.
-    let cli_token = control_plane::cli::create_api_token(&config, "ops@example.de", "backup").await.unwrap();
+    let cli_token = app.cli().create_api_token("ops@example.de", "backup").await;
     let list: Value =
         api.get(format!("{admin}/api/v1/tenants")).bearer_auth(&cli_token).send().await.unwrap().json().await.unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);

@@ -5,10 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
-use control_plane::billing::invoices;
-use control_plane::billing::money::Cents;
-use control_plane::tenants;
-use ordo_tests::{Backend, PortalSession, TestApp, both_backends, get_page, hidden_field, post_form};
+use ordo_tests::{Backend, Cents, PortalSession, TestApp, both_backends, get_page, hidden_field, location, post_form};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 
@@ -31,7 +28,7 @@ async fn upload(broker: &PortalSession, action: &str, name: &str, bytes: Vec<u8>
 
 async fn a_broker_goes_from_trial_to_a_paid_invoice(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.clock.set(berlin("2026-10-01", 9));
+    app.set_clock(berlin("2026-10-01", 9));
     let broker = app.broker_session("Muster Makler", "erika@example.de").await;
     broker.create_customer("Max", "Kunde", "max@example.de").await;
 
@@ -87,7 +84,7 @@ async fn a_broker_goes_from_trial_to_a_paid_invoice(backend: Backend) {
     assert!(page.contains("Wir prüfen den unterschriebenen Vertrag"), "{page}");
 
     // The operator checks the scan and confirms on 5 November.
-    app.clock.set(berlin("2026-11-05", 10));
+    app.set_clock(berlin("2026-11-05", 10));
     let operator = app.operator("ops@example.de").await;
     let admin = app.url("admin", "");
     let (_, orders) = get_page(&operator, &format!("{admin}/bestellungen")).await;
@@ -97,7 +94,7 @@ async fn a_broker_goes_from_trial_to_a_paid_invoice(backend: Backend) {
     let confirmed = post_form(&operator, &format!("{admin}/bestellungen/{order_id}/bestaetigen"), &orders, &[]).await;
     assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.last_mail_to("erika@example.de").subject, "Ihr Tarif PREMIUM ist aktiv");
-    let tenant = tenants::find_by_slug(&app.state.db, "muster-makler").await.unwrap().unwrap();
+    let tenant = app.tenant_record(&broker.tenant_id).await;
     assert_eq!((tenant.plan.as_str(), tenant.whitelabel), ("premium", true));
     let (_, billing) = broker.page("/makler/abrechnung").await;
     assert!(billing.contains("<strong>PREMIUM</strong> mit Whitelabel, seit 05.11.2026"), "{billing}");
@@ -107,13 +104,9 @@ async fn a_broker_goes_from_trial_to_a_paid_invoice(backend: Backend) {
 
     // The monthly run on 1 December invoices November.
     app.run_jobs_at(berlin("2026-12-01", 4)).await;
-    let invoice = invoices::for_tenant(&app.state.db, &tenant.id).await.unwrap().remove(0);
-    let lines: Vec<(String, Cents)> = invoices::lines(&app.state.db, &invoice.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|l| (l.description.clone(), l.net()))
-        .collect();
+    let invoice = app.invoices_of(&broker.tenant_id).await.remove(0);
+    let lines: Vec<(String, Cents)> =
+        app.invoice_lines(&invoice.id).await.into_iter().map(|l| (l.description.clone(), l.net())).collect();
     // PREMIUM and whitelabel for 26 of 30 days, then the extension, setup and whitelabel setup.
     assert_eq!(
         lines.iter().map(|(_, net)| *net).collect::<Vec<_>>(),
@@ -140,19 +133,20 @@ async fn a_broker_goes_from_trial_to_a_paid_invoice(backend: Backend) {
     let xml = broker.page(&format!("/makler/abrechnung/rechnungen/{}/xrechnung", invoice.id)).await.1;
     assert!(xml.contains("916.90"));
 
-    // Paid by bank transfer: the operator records it, the broker sees it.
-    let paid = control_plane::billing::settlement::record_payment(
-        &app.state,
-        &invoice.id,
-        invoice.gross,
-        "bank",
-        "KA-0001",
-        "2026-12-08".parse().unwrap(),
-        "ops@example.de",
+    // Paid by bank transfer on 8 December: the operator records it, the broker sees it.
+    app.set_clock(berlin("2026-12-08", 10));
+    let invoice_url = format!("{admin}/rechnungen/{}", invoice.id);
+    let (_, page) = get_page(&operator, &invoice_url).await;
+    let paid = post_form(
+        &operator,
+        &format!("{invoice_url}/zahlung"),
+        &page,
+        &[("amount", "916,90"), ("received_on", "2026-12-08"), ("reference", "KA-0001")],
     )
-    .await
-    .unwrap();
-    assert!(paid);
+    .await;
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&paid), format!("/rechnungen/{}?erfasst=zahlung", invoice.id));
+    assert!(app.invoice(&invoice.id).await.is_paid());
     let (_, billing) = broker.page("/makler/abrechnung").await;
     assert!(billing.contains(">bezahlt<"), "{billing}");
 

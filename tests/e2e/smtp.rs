@@ -2,16 +2,13 @@
 //! `ORDO_TEST_MAILDEV_URL` (maildev's web API) set, the sign-up mail is sent over
 //! SMTP and its link works. `.ci/run` starts maildev for this.
 
-use ordo_tests::{Backend, TestApp, set_password_via_link};
+use ordo_tests::{Backend, TestApp, require_or_skip, set_password_via_link};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_mail_is_delivered_over_smtp() {
-    let (Ok(smtp_url), Ok(maildev)) = (std::env::var("ORDO_TEST_SMTP_URL"), std::env::var("ORDO_TEST_MAILDEV_URL"))
-    else {
-        eprintln!("skipped: set ORDO_TEST_SMTP_URL and ORDO_TEST_MAILDEV_URL to test SMTP delivery");
-        return;
-    };
+    let Some(smtp_url) = require_or_skip("SMTP delivery", "ORDO_TEST_SMTP_URL") else { return };
+    let Some(maildev) = require_or_skip("SMTP delivery", "ORDO_TEST_MAILDEV_URL") else { return };
     let app = TestApp::spawn_with(Backend::Sqlite, &[("smtp_url", smtp_url.as_str())]).await;
     let email = format!("smtp-{}@example.de", app.addr.port());
     app.sign_up("Erika Muster", Some("SMTP Makler"), &email).await;

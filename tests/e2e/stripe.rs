@@ -10,13 +10,10 @@
 
 use std::time::Duration;
 
-use control_plane::billing::invoices::{self, Invoice};
-use control_plane::billing::money::Cents;
-use control_plane::billing::{run, stripe};
-use control_plane::clock::Clock;
-use control_plane::tenants;
+use chrono::Datelike;
+
 use hmac::{Hmac, Mac};
-use ordo_tests::{Backend, PortalSession, TestApp, both_backends, localstripe_url};
+use ordo_tests::{Backend, Cents, Invoice, PortalSession, RunReport, TestApp, both_backends, require_or_skip};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -76,22 +73,18 @@ fn payment_intent_event(
     .to_string()
 }
 
-async fn stripe_payments(app: &TestApp, invoice_id: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE invoice_id = $1 AND method = 'stripe'")
-        .bind(invoice_id)
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap()
+/// The invoice's payments made through Stripe.
+async fn stripe_payments(app: &TestApp, invoice_id: &str) -> Vec<ordo_tests::Payment> {
+    app.payments(invoice_id).await.into_iter().filter(|p| p.method == "stripe").collect()
 }
 
 /// One issued invoice for the broker's tenant: a charge dated last month, then the monthly run.
-async fn invoice_for(app: &TestApp, slug: &str) -> (Invoice, run::RunReport) {
-    let tenant = tenants::find_by_slug(&app.state.db, slug).await.unwrap().unwrap();
-    let today = app.clock.berlin_today();
-    let last_month = run::previous_month(today);
-    run::add_charge(&app.state.db, &tenant.id, "Einrichtungsgebühr", Cents(19_900), last_month.start, 0).await.unwrap();
-    let report = run::run_monthly(&app.state, app.clock.now()).await.unwrap();
-    let invoice = invoices::for_tenant(&app.state.db, &tenant.id).await.unwrap().remove(0);
+async fn invoice_for(app: &TestApp, broker: &PortalSession) -> (Invoice, RunReport) {
+    let today = app.berlin_today();
+    let last_month = today.with_day(1).unwrap() - chrono::Months::new(1);
+    app.add_charge(&broker.tenant_id, "Einrichtungsgebühr", Cents(19_900), last_month).await;
+    let report = app.run_monthly_invoices(app.now()).await;
+    let invoice = app.invoices_of(&broker.tenant_id).await.remove(0);
     assert!(invoice.issued && !invoice.is_paid());
     (invoice, report)
 }
@@ -111,9 +104,9 @@ async fn webhooks_are_verified_and_each_event_handled_once(backend: Backend) {
     let app = TestApp::spawn_with(backend, &stripe_settings("http://127.0.0.1:9/", r#"["sepa_debit","card"]"#)).await;
     let first = app.broker_session("Erste Makler", "erste@example.de").await;
     let second = app.broker_session("Zweite Makler", "zweite@example.de").await;
-    let (invoice, _) = invoice_for(&app, "erste-makler").await;
-    let (other, _) = invoice_for(&app, "zweite-makler").await;
-    let now = app.clock.timestamp();
+    let (invoice, _) = invoice_for(&app, &first).await;
+    let (other, _) = invoice_for(&app, &second).await;
+    let now = app.timestamp();
 
     // Forged, tampered, unsigned and stale deliveries change nothing.
     let paid = payment_intent_event("evt_paid_1", "payment_intent.succeeded", "pi_ordo_1", &invoice, None);
@@ -127,13 +120,13 @@ async fn webhooks_are_verified_and_each_event_handled_once(backend: Backend) {
     let (status, problem) = deliver(&app, &paid, Some(signature(WEBHOOK_SECRET, now - 301, &paid))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(problem["detail"].as_str().unwrap().contains("five minutes"), "{problem}");
-    assert_eq!(stripe_payments(&app, &invoice.id).await, 0);
+    assert!(stripe_payments(&app, &invoice.id).await.is_empty());
 
     // The genuine event pays the invoice.
     let genuine = signature(WEBHOOK_SECRET, now - 60, &paid);
     let (status, body) = deliver(&app, &paid, Some(genuine.clone())).await;
     assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("handled")), "{body}");
-    let after = invoices::find(&app.state.db, &invoice.id).await.unwrap().unwrap();
+    let after = app.invoice(&invoice.id).await;
     assert!(after.is_paid());
     assert_eq!(after.paid, invoice.gross);
 
@@ -145,30 +138,27 @@ async fn webhooks_are_verified_and_each_event_handled_once(backend: Backend) {
     // Another event about the same PaymentIntent: still one payment.
     let again = payment_intent_event("evt_paid_2", "payment_intent.succeeded", "pi_ordo_1", &invoice, None);
     assert_eq!(deliver(&app, &again, Some(signature(WEBHOOK_SECRET, now, &again))).await.0, StatusCode::OK);
-    assert_eq!(stripe_payments(&app, &invoice.id).await, 1);
-    assert_eq!(invoices::find(&app.state.db, &invoice.id).await.unwrap().unwrap().paid, invoice.gross);
+    assert_eq!(stripe_payments(&app, &invoice.id).await.len(), 1);
+    assert_eq!(app.invoice(&invoice.id).await.paid, invoice.gross);
     // The captured delivery, replayed later: refused before anything is read.
-    app.clock.advance(chrono::Duration::minutes(6));
+    app.advance_clock(chrono::Duration::minutes(6));
     let (status, problem) = deliver(&app, &paid, Some(genuine)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
 
     // A failed direct debit: recorded for the operator and shown to the broker.
-    let now = app.clock.timestamp();
+    let now = app.timestamp();
     let reason = "Die Bank hat die Lastschrift abgelehnt.";
     let failed =
         payment_intent_event("evt_failed_1", "payment_intent.payment_failed", "pi_ordo_2", &other, Some(reason));
     let (status, body) = deliver(&app, &failed, Some(signature(WEBHOOK_SECRET, now, &failed))).await;
     assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("handled")));
-    let collection = stripe::collections(&app.state.db, &[other.id.as_str()]).await.unwrap().remove(&other.id).unwrap();
+    let collection = app.stripe_collection(&other.id).await.unwrap();
     assert_eq!((collection.status.as_str(), collection.payment_intent_id.as_str()), ("failed", "pi_ordo_2"));
-    let audited: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'payment_failed' AND subject LIKE $1")
-            .bind(format!("invoice:{}%", other.id))
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
-    assert_eq!(audited, 1);
-    assert!(!invoices::find(&app.state.db, &other.id).await.unwrap().unwrap().is_paid());
+    let subject = format!("invoice:{}", other.id);
+    let audited = app.audit_log().await;
+    let audited = audited.iter().filter(|e| e.action == "payment_failed" && e.subject.starts_with(&subject));
+    assert_eq!(audited.count(), 1);
+    assert!(!app.invoice(&other.id).await.is_paid());
     let (_, page) = second.page("/makler/abrechnung").await;
     assert!(page.contains(&format!("Einzug fehlgeschlagen: {reason}")), "{page}");
     assert!(page.contains("Lastschrift oder Karte hinterlegen"));
@@ -236,13 +226,11 @@ fn data_attribute(html: &str, name: &str) -> String {
 }
 
 async fn stripe_flows_against_localstripe(backend: Backend) {
-    let Some(base) = localstripe_url() else {
-        eprintln!("skipped: set ORDO_TEST_LOCALSTRIPE_URL to a running localstripe (.ci/run starts one)");
+    let Some(base) = require_or_skip("the Stripe flows against localstripe", "ORDO_TEST_LOCALSTRIPE_URL") else {
         return;
     };
     // localstripe predates `allowed_payment_method_types`: leave the choice to the account (docs/billing.md).
     let app = TestApp::spawn_with(backend, &stripe_settings(&base, "[]")).await;
-    let stripe_account = app.state.stripe.clone().expect("Stripe is configured");
     // localstripe signs its events with this secret and posts them to us.
     let hook = format!("ordo-{}", uuid::Uuid::new_v4().simple());
     let registered = reqwest::Client::new()
@@ -254,22 +242,17 @@ async fn stripe_flows_against_localstripe(backend: Backend) {
     assert!(registered.status().is_success());
 
     let broker: PortalSession = app.broker_session("Stripe Makler", "kasse@example.de").await;
-    let tenant = tenants::find_by_slug(&app.state.db, "stripe-makler").await.unwrap().unwrap();
+    let tenant_id = broker.tenant_id.clone();
 
     // One Customer per tenant: asking again returns the stored one.
-    let customer = stripe::customer(&app.state, &stripe_account, &tenant).await.unwrap();
+    let customer = app.stripe_customer(&tenant_id).await;
     assert!(customer.starts_with("cus_"), "{customer}");
-    assert_eq!(stripe::customer(&app.state, &stripe_account, &tenant).await.unwrap(), customer);
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stripe_customers WHERE tenant_id = $1")
-        .bind(&tenant.id)
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
-    assert_eq!(stored, 1);
+    assert_eq!(app.stripe_customer(&tenant_id).await, customer);
+    assert_eq!(app.stripe_customer_count(&tenant_id).await, 1);
     let seen = localstripe_get(&base, &format!("customers/{customer}")).await;
     assert_eq!(
         (seen["metadata"]["tenant_id"].as_str(), seen["email"].as_str()),
-        (Some(tenant.id.as_str()), Some("kasse@example.de"))
+        (Some(tenant_id.as_str()), Some("kasse@example.de"))
     );
 
     // The broker sets up a card: a SetupIntent for Stripe.js, on a page whose policy allows it.
@@ -289,20 +272,18 @@ async fn stripe_flows_against_localstripe(backend: Backend) {
         page.contains("Ihre Zahlungsart ist gespeichert") && page.contains("Kreditkarte mit Endung 4242"),
         "{page}"
     );
-    let account = stripe::account(&app.state.db, &tenant.id).await.unwrap().unwrap();
-    assert_eq!(account.payment_method.as_ref().map(|m| m.id.as_str()), Some(method.as_str()));
+    assert_eq!(app.stripe_payment_method(&tenant_id).await, Some(method.clone()));
     // The same from the `setup_intent.succeeded` webhook (localstripe does not send it): no change, no error.
     let event =
         json!({"id": "evt_setup_1", "type": "setup_intent.succeeded", "data": {"object": {"id": setup_intent}}})
             .to_string();
-    let (status, body) = deliver(&app, &event, Some(signature(WEBHOOK_SECRET, app.clock.timestamp(), &event))).await;
+    let (status, body) = deliver(&app, &event, Some(signature(WEBHOOK_SECRET, app.timestamp(), &event))).await;
     assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("handled")), "{body}");
 
     // The monthly run issues the invoice and collects it with a PaymentIntent, once.
-    let (invoice, report) = invoice_for(&app, "stripe-makler").await;
+    let (invoice, report) = invoice_for(&app, &broker).await;
     assert_eq!(report.collected, 1);
-    let collection =
-        stripe::collections(&app.state.db, &[invoice.id.as_str()]).await.unwrap().remove(&invoice.id).unwrap();
+    let collection = app.stripe_collection(&invoice.id).await.unwrap();
     assert!(collection.payment_intent_id.starts_with("pi_"));
     let intent = localstripe_get(&base, &format!("payment_intents/{}", collection.payment_intent_id)).await;
     assert_eq!((intent["amount"].as_i64(), intent["currency"].as_str()), (Some(invoice.gross.0), Some("eur")));
@@ -311,14 +292,14 @@ async fn stripe_flows_against_localstripe(backend: Backend) {
         (Some(customer.as_str()), Some(method.as_str()))
     );
     assert_eq!(intent["metadata"]["invoice_id"].as_str(), Some(invoice.id.as_str()));
-    let again = stripe::collect(&app.state, &stripe_account, &invoice).await.unwrap().unwrap();
+    let again = app.stripe_collect(&invoice.id).await.unwrap();
     assert_eq!(again.payment_intent_id, collection.payment_intent_id, "one PaymentIntent per invoice");
-    assert_eq!(stripe::collect_open(&app.state).await.unwrap(), 0);
+    assert_eq!(app.stripe_collect_open().await, 0);
 
     // localstripe reports the success as a signed webhook: the invoice is paid.
     let mut paid = None;
     for _ in 0..100 {
-        let now = invoices::find(&app.state.db, &invoice.id).await.unwrap().unwrap();
+        let now = app.invoice(&invoice.id).await;
         if now.is_paid() {
             paid = Some(now);
             break;
@@ -327,13 +308,8 @@ async fn stripe_flows_against_localstripe(backend: Backend) {
     }
     let paid = paid.expect("localstripe's payment_intent.succeeded marks the invoice paid");
     assert_eq!(paid.paid, invoice.gross);
-    let reference: String =
-        sqlx::query_scalar("SELECT reference FROM payments WHERE invoice_id = $1 AND method = 'stripe'")
-            .bind(&invoice.id)
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
-    assert_eq!(reference, collection.payment_intent_id);
+    let payments = stripe_payments(&app, &invoice.id).await;
+    assert_eq!(payments.first().map(|p| p.reference.as_str()), Some(collection.payment_intent_id.as_str()));
     let (_, page) = broker.page("/makler/abrechnung").await;
     assert!(page.contains(">bezahlt<") && page.contains("Kreditkarte mit Endung 4242"), "{page}");
 
@@ -348,12 +324,11 @@ async fn stripe_flows_against_localstripe(backend: Backend) {
     ];
     let (_, _, page) = set_up(&debtor, &base, &sepa).await;
     assert!(page.contains("SEPA-Lastschrift vom Konto mit IBAN-Endung 3001"), "{page}");
-    let (bounced, report) = invoice_for(&app, "lastschrift-makler").await;
+    let (bounced, report) = invoice_for(&app, &debtor).await;
     assert_eq!(report.collected, 1);
     let mut status = String::new();
     for _ in 0..100 {
-        let collection = stripe::collections(&app.state.db, &[bounced.id.as_str()]).await.unwrap();
-        status = collection[&bounced.id].status.clone();
+        status = app.stripe_collection(&bounced.id).await.expect("a collection").status;
         if status == "failed" {
             break;
         }
@@ -361,15 +336,10 @@ async fn stripe_flows_against_localstripe(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(status, "failed", "localstripe's payment_intent.payment_failed is recorded");
-    assert!(!invoices::find(&app.state.db, &bounced.id).await.unwrap().unwrap().is_paid());
-    let debtor_tenant = tenants::find_by_slug(&app.state.db, "lastschrift-makler").await.unwrap().unwrap();
-    let events: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM tenant_events WHERE tenant_id = $1 AND kind = 'payment_failed'")
-            .bind(&debtor_tenant.id)
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
-    assert_eq!(events, 1, "the operator sees it on the tenant's page, once");
+    assert!(!app.invoice(&bounced.id).await.is_paid());
+    let events = app.tenant_events(&debtor.tenant_id).await;
+    let failures = events.iter().filter(|e| e.kind == "payment_failed").count();
+    assert_eq!(failures, 1, "the operator sees it on the tenant's page, once");
     let (_, page) = debtor.page("/makler/abrechnung").await;
     assert!(page.contains("Einzug fehlgeschlagen"), "{page}");
 
@@ -384,18 +354,18 @@ async fn stripe_flows_against_localstripe(backend: Backend) {
         ("card[cvc]", "123"),
     ];
     set_up(&declined, &base, &card).await;
-    let (refused, report) = invoice_for(&app, "karte-makler").await;
+    let (refused, report) = invoice_for(&app, &declined).await;
     assert_eq!(report.collected, 0, "the PaymentIntent was refused");
     let mut recorded = None;
     for _ in 0..100 {
-        recorded = stripe::collections(&app.state.db, &[refused.id.as_str()]).await.unwrap().remove(&refused.id);
+        recorded = app.stripe_collection(&refused.id).await;
         if recorded.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(recorded.expect("the failure arrives as a webhook").status, "failed");
-    assert_eq!(stripe::collect_open(&app.state).await.unwrap(), 0);
+    assert_eq!(app.stripe_collect_open().await, 0);
     let (_, page) = declined.page("/makler/abrechnung").await;
     assert!(page.contains("Einzug fehlgeschlagen"), "{page}");
     app.stop().await;

@@ -11,14 +11,14 @@ async fn operator_suspends_and_resumes_a_portal(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let broker = app.broker_session("Muster Makler", "erika@example.de").await;
     broker.create_customer("Max", "Kunde", "max@example.de").await;
-    let tenant = control_plane::tenants::find_by_slug(&app.state.db, "muster-makler").await.unwrap().unwrap();
+    let tenant_id = broker.tenant_id.clone();
     let operator = app.operator("ops@example.de").await;
     let admin = app.url("admin", "");
 
-    let (_, detail) = get_page(&operator, &format!("{admin}/mandanten/{}", tenant.id)).await;
+    let (_, detail) = get_page(&operator, &format!("{admin}/mandanten/{tenant_id}")).await;
     let suspended = post_form(
         &operator,
-        &format!("{admin}/mandanten/{}/sperren", tenant.id),
+        &format!("{admin}/mandanten/{tenant_id}/sperren"),
         &detail,
         &[("grund", "Zahlungsverzug")],
     )
@@ -37,12 +37,12 @@ async fn operator_suspends_and_resumes_a_portal(backend: Backend) {
     assert!(css.contains("body"));
 
     // The operator sees why and since when; the API says so too; the audit log has who.
-    let (_, detail) = get_page(&operator, &format!("{admin}/mandanten/{}", tenant.id)).await;
+    let (_, detail) = get_page(&operator, &format!("{admin}/mandanten/{tenant_id}")).await;
     assert!(detail.contains("Gesperrt") && detail.contains("Zahlungsverzug"), "{detail}");
-    let token = control_plane::cli::create_api_token(&app.linkable_config(), "ops@example.de", "test").await.unwrap();
+    let token = app.cli().create_api_token("ops@example.de", "test").await;
     let view: Value = app
         .client()
-        .get(format!("{admin}/api/v1/tenants/{}", tenant.id))
+        .get(format!("{admin}/api/v1/tenants/{tenant_id}"))
         .bearer_auth(&token)
         .send()
         .await
@@ -62,18 +62,15 @@ async fn operator_suspends_and_resumes_a_portal(backend: Backend) {
     // Resumed: the broker's data is all there.
     let operator = app.operator("ops@example.de").await;
     let admin = app.url("admin", "");
-    let (_, detail) = get_page(&operator, &format!("{admin}/mandanten/{}", tenant.id)).await;
-    let resumed = post_form(&operator, &format!("{admin}/mandanten/{}/entsperren", tenant.id), &detail, &[]).await;
+    let (_, detail) = get_page(&operator, &format!("{admin}/mandanten/{tenant_id}")).await;
+    let resumed = post_form(&operator, &format!("{admin}/mandanten/{tenant_id}/entsperren"), &detail, &[]).await;
     assert_eq!(resumed.status(), StatusCode::SEE_OTHER);
     let (status, customers) = get_page(&broker.client, &portal("/makler/kunden")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(customers.contains("Kunde"), "{customers}");
 
-    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit_log WHERE actor = $1 ORDER BY at")
-        .bind("ops@example.de")
-        .fetch_all(app.state.db.pool())
-        .await
-        .unwrap();
+    let actions: Vec<String> =
+        app.audit_log().await.into_iter().filter(|e| e.actor == "ops@example.de").map(|e| e.action).collect();
     assert!(actions.contains(&"suspend_tenant".to_owned()) && actions.contains(&"resume_tenant".to_owned()));
     app.stop().await;
 }

@@ -5,9 +5,7 @@
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
-use control_plane::scheduler::Job;
-use control_plane::tenants::{self, TenantStatus};
-use ordo_tests::{Backend, TestApp, both_backends, get_page};
+use ordo_tests::{Backend, Job, TestApp, both_backends, get_page};
 use reqwest::StatusCode;
 
 both_backends!(a_trial_nobody_orders_is_reminded_locked_and_deleted);
@@ -23,14 +21,15 @@ fn subjects(app: &TestApp, to: &str) -> Vec<String> {
 async fn a_trial_nobody_orders_is_reminded_locked_and_deleted(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let signed_up = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
-    app.clock.set(berlin(signed_up, 9));
+    app.set_clock(berlin(signed_up, 9));
     let broker = app.broker_session("Muster Makler", "erika@example.de").await;
     let customer_id = broker.create_customer("Max", "Kunde", "max@example.de").await;
     let customer = broker.invite(&app, &customer_id, "max@example.de", "kunden passwort 2026").await;
-    let tenant = tenants::find_by_slug(&app.state.db, "muster-makler").await.unwrap().unwrap();
+    let tenant_id = broker.tenant_id.clone();
+    let api = app.operator_api("ops@example.de").await;
     // 30 days from 2 November: the last day is 1 December, the end midnight after it.
     let end = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
-    assert_eq!(tenant.trial_ends_at, Some(berlin(end, 0).timestamp()));
+    assert_eq!(api.tenant(&tenant_id).await["trial_ends_at"], berlin(end, 0).to_rfc3339());
     let notices = |app: &TestApp| {
         subjects(app, "erika@example.de").into_iter().filter(|s| !s.contains("bereit")).collect::<Vec<_>>()
     };
@@ -41,14 +40,8 @@ async fn a_trial_nobody_orders_is_reminded_locked_and_deleted(backend: Backend) 
     assert!(jobs.contains(&Job::UsageSnapshot) && jobs.contains(&Job::TrialLifecycle), "{jobs:?}");
     assert!(ran.iter().all(|r| r.outcome.is_ok()), "{ran:?}");
     assert!(notices(&app).is_empty());
-    let snapshot: (i64, i64) =
-        sqlx::query_as("SELECT contacts, stored_bytes FROM usage_snapshots WHERE tenant_id = $1 AND day = $2")
-            .bind(&tenant.id)
-            .bind((end - Days::new(8)).to_string())
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
-    assert_eq!(snapshot, (1, 0));
+    let snapshot = app.usage_snapshot(&tenant_id, end - Days::new(8)).await.expect("a snapshot of that day");
+    assert_eq!((snapshot.contacts, snapshot.stored_bytes), (1, 0));
 
     // Seven days before: the first reminder, once, however often the jobs run.
     app.run_jobs_at(berlin(end - Days::new(7), 7)).await;
@@ -82,27 +75,21 @@ async fn a_trial_nobody_orders_is_reminded_locked_and_deleted(backend: Backend) 
 
     // The day before the grace period ends, the data is still there.
     app.run_jobs_at(berlin(end + Days::new(29), 7)).await;
-    let kept = tenants::find(&app.state.db, &tenant.id).await.unwrap().unwrap();
-    assert_eq!(kept.status, TenantStatus::Ready);
+    let api = app.operator_api("ops@example.de").await;
+    assert_eq!(api.tenant(&tenant_id).await["status"], "ready");
 
     // Thirty days after the end: gone, with a last e-mail.
     let ran = app.run_jobs_at(berlin(end + Days::new(30), 7)).await;
     assert!(ran.iter().all(|r| r.outcome.is_ok()), "{ran:?}");
     assert_eq!(notices(&app).last().unwrap(), "Ihr Portal wurde gelöscht");
-    let gone = tenants::find(&app.state.db, &tenant.id).await.unwrap().unwrap();
-    assert_eq!(gone.status, TenantStatus::Deleted);
-    assert!(gone.deleted_at.is_some());
+    assert_eq!(api.tenant(&tenant_id).await["status"], "deleted");
+    assert!(app.tenant_record(&tenant_id).await.deleted_at.is_some());
     assert_eq!(get_page(&broker.client, &portal("/makler/kunden")).await.0, StatusCode::NOT_FOUND);
     match app.backend() {
-        Backend::Sqlite => assert!(!app.data_dir().join("tenants").join(&tenant.id).exists()),
+        Backend::Sqlite => assert!(!app.data_dir().join("tenants").join(&tenant_id).exists()),
         Backend::Postgres(_) => {
-            let name = format!("ordo_t_{}", tenant.id);
-            let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_database WHERE datname = $1")
-                .bind(&name)
-                .fetch_one(app.state.db.pool())
-                .await
-                .unwrap();
-            assert_eq!(left, 0, "the tenant database is dropped");
+            let name = format!("ordo_t_{tenant_id}");
+            assert!(!app.postgres_database_exists(&name).await, "the tenant database is dropped");
         }
     }
     // The address is free for a new start.

@@ -4,27 +4,69 @@
 //!
 //! Every scenario runs on both databases through [`both_backends!`]; the
 //! PostgreSQL run needs `ORDO_TEST_DATABASE_URL` (a superuser URL such as
-//! `postgres://postgres@127.0.0.1:5432/postgres`) and is skipped without it.
+//! `postgres://postgres@127.0.0.1:5432/postgres`). Without it the run is
+//! skipped locally and fails in CI ([`require_or_skip`]).
+//!
+//! Scenarios drive the public surface: HTTP through [`TestApp::client`], the
+//! operator API ([`OperatorApi`]) and the CLI ([`Cli`]). What no interface can
+//! arrange or show is done by the methods in [`arrange`], [`observe`] and
+//! [`background`], each saying why. This crate is the only test code (besides
+//! `tests/bench` and `tests/kubernetes`, which test internals on purpose) that
+//! reaches into the control plane's and the tenant app's modules or runs SQL:
+//! when those modules move, only the harness changes.
 
+pub mod arrange;
+pub mod background;
+pub mod browser;
+pub mod cli;
 pub mod dns;
 pub mod einvoice;
+pub mod mail;
+pub mod observe;
+pub mod operator_api;
+pub mod portal;
+pub mod standalone;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use control_plane::clock::ManualClock;
+use control_plane::clock::{Clock, ManualClock};
 use control_plane::config::Config;
 use control_plane::startup;
 use control_plane::state::AppState;
 use figment::providers::Serialized;
 use reqwest::redirect::Policy;
-use reqwest::{Client, Response, StatusCode};
-use secrecy::ExposeSecret;
+use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use tenant_app::crypto::Key;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+pub use background::{Leases, Replica};
+pub use browser::{
+    get_page, hidden_field, location, log_in, origin_of, post_form, session_set_cookie, set_password_via_link,
+};
+pub use cli::Cli;
+pub use mail::{Attachment, Mail};
+pub use observe::{customers_in, open_database};
+pub use operator_api::OperatorApi;
+pub use portal::{PortalSession, option_value};
+
+// The value types scenarios compare against, re-exported so that a move or
+// rename in the control plane or the tenant app changes only these lines.
+pub use control_plane::audit::Entry as AuditEntry;
+pub use control_plane::billing::invoices::{Invoice, Kind as InvoiceKind, Line as InvoiceLine};
+pub use control_plane::billing::money::Cents;
+pub use control_plane::billing::run::RunReport;
+pub use control_plane::billing::settlement::Payment;
+pub use control_plane::billing::stripe::Collection as StripeCollection;
+pub use control_plane::config::Pricing;
+pub use control_plane::scheduler::{Job, Ran};
+pub use control_plane::tenants::{ProvisionStep, Tenant, TenantEvent, TenantStatus};
+pub use control_plane::usage::Snapshot as UsageSnapshot;
+pub use tenant_app::crypto::Key;
+pub use tenant_app::domains::{DirectoryError, DomainDirectory, DomainName, DomainStatus, HttpDomainDirectory};
+pub use tenant_app::plans::Plan;
 
 /// Which database a test app runs on.
 #[derive(Debug, Clone)]
@@ -34,15 +76,30 @@ pub enum Backend {
     Postgres(String),
 }
 
-/// localstripe's base URL (`ORDO_TEST_LOCALSTRIPE_URL`, ending in a slash), if
-/// one runs; `.ci/run` starts it.
-pub fn localstripe_url() -> Option<String> {
-    std::env::var("ORDO_TEST_LOCALSTRIPE_URL").ok().filter(|url| !url.is_empty())
+/// Whether this is a CI run: `CI=true` (or `1`), as CI services and `.ci/run` set it.
+fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| value.eq_ignore_ascii_case("true") || value == "1")
+}
+
+/// The value of `env_var`, which names a real dependency of a test (`name`:
+/// PostgreSQL, localstripe, an SMTP server …). Unset or empty, the test is to
+/// be skipped: this says so and returns `None`. Under `CI=true` it panics
+/// instead: in CI a missing dependency fails, it never skips silently.
+pub fn require_or_skip(name: &str, env_var: &str) -> Option<String> {
+    match std::env::var(env_var).ok().filter(|value| !value.is_empty()) {
+        Some(value) => Some(value),
+        None if on_ci() => panic!("{name} is required in CI, but {env_var} is not set (.ci/run sets it up)"),
+        None => {
+            eprintln!("skipped {name}: set {env_var} to run it (.ci/run sets it up)");
+            None
+        }
+    }
 }
 
 impl Backend {
-    pub fn postgres_from_env() -> Option<Backend> {
-        std::env::var("ORDO_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()).map(Backend::Postgres)
+    /// PostgreSQL from `ORDO_TEST_DATABASE_URL`, or `None` (skip) outside CI.
+    pub fn postgres_or_skip() -> Option<Backend> {
+        require_or_skip("the PostgreSQL run", "ORDO_TEST_DATABASE_URL").map(Backend::Postgres)
     }
 }
 
@@ -59,9 +116,8 @@ macro_rules! both_backends {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    match $crate::Backend::postgres_from_env() {
-                        Some(backend) => super::$scenario(backend).await,
-                        None => eprintln!("skipped: set ORDO_TEST_DATABASE_URL to run on PostgreSQL"),
+                    if let Some(backend) = $crate::Backend::postgres_or_skip() {
+                        super::$scenario(backend).await;
                     }
                 }
             }
@@ -72,10 +128,10 @@ macro_rules! both_backends {
 /// A running control plane with its own data directory (and database).
 pub struct TestApp {
     /// The control plane's clock: stands still until a test moves it.
-    pub clock: Arc<ManualClock>,
+    pub(crate) clock: Arc<ManualClock>,
     pub addr: SocketAddr,
-    pub state: AppState,
-    pub config: Config,
+    pub(crate) state: AppState,
+    pub(crate) config: Config,
     data_dir: tempfile::TempDir,
     backend: Backend,
     /// The control-plane database this test created on PostgreSQL.
@@ -329,14 +385,33 @@ impl TestApp {
         response.json().await.expect("sign-up body")
     }
 
-    /// Moves the clock to `at` and runs whatever scheduled jobs are due then.
-    pub async fn run_jobs_at(&self, at: chrono::DateTime<chrono::Utc>) -> Vec<control_plane::scheduler::Ran> {
+    /// Sets the control plane's clock (jobs, billing, webhooks' time window go by it).
+    pub fn set_clock(&self, at: chrono::DateTime<chrono::Utc>) {
         self.clock.set(at);
-        control_plane::scheduler::run_due(&self.state).await.expect("scheduled jobs")
+    }
+
+    /// Moves the control plane's clock on.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+    }
+
+    /// The control plane's time now.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// The control plane's time now, in Unix seconds.
+    pub fn timestamp(&self) -> i64 {
+        self.clock.timestamp()
+    }
+
+    /// The control plane's date in Berlin (billing and jobs go by it).
+    pub fn berlin_today(&self) -> chrono::NaiveDate {
+        self.clock.berlin_today()
     }
 
     /// The configuration with links naming this run's port, as the CLI commands need it.
-    pub fn linkable_config(&self) -> Config {
+    pub(crate) fn linkable_config(&self) -> Config {
         let mut config = self.config.clone();
         config.public_port = Some(self.addr.port());
         config
@@ -344,7 +419,7 @@ impl TestApp {
 
     /// A client logged in to the console as a (new or existing) operator.
     pub async fn operator(&self, email: &str) -> Client {
-        let link = control_plane::cli::create_operator(&self.linkable_config(), email).await.expect("operator link");
+        let link = self.cli().create_operator(email).await;
         let client = self.client();
         let login = client.get(&link).send().await.expect("operator login");
         assert_eq!(login.status(), StatusCode::SEE_OTHER, "operator login link");
@@ -354,13 +429,29 @@ impl TestApp {
     /// Signs up and sets the broker's password through the e-mailed link;
     /// returns the slug and a client logged in as the broker.
     pub async fn broker(&self, company: &str, email: &str, password: &str) -> (String, Client) {
+        let session = self.broker_session_with(company, email, password).await;
+        (session.slug, session.client)
+    }
+
+    /// Signs up a broker and returns their logged-in portal session.
+    pub async fn broker_session(&self, company: &str, email: &str) -> PortalSession {
+        self.broker_session_with(company, email, "makler passwort 2026").await
+    }
+
+    async fn broker_session_with(&self, company: &str, email: &str, password: &str) -> PortalSession {
         let created = self.sign_up("Erika Muster", Some(company), email).await;
         let slug = created["slug"].as_str().expect("slug").to_owned();
+        let tenant_id = created["id"].as_str().expect("id").to_owned();
         let link = self.last_mail_to(email).password_link();
         let client = self.client();
         set_password_via_link(&client, &link, password).await;
-        (slug, client)
+        PortalSession { client, origin: self.url(&slug, ""), slug, tenant_id }
     }
+}
+
+/// A new random master key, base64, as `master_key` takes it.
+pub fn new_master_key() -> String {
+    Key::generate().to_base64()
 }
 
 fn test_master_key(dir: &std::path::Path) -> String {
@@ -375,147 +466,6 @@ fn test_master_key(dir: &std::path::Path) -> String {
     }
 }
 
-/// Follows an e-mailed set-password link with `client` and sets `password`;
-/// the client is logged in afterwards. Returns the raw `Set-Cookie` of the new session.
-pub async fn set_password_via_link(client: &Client, link: &str, password: &str) -> String {
-    let page = client.get(link).send().await.expect("open link");
-    assert_eq!(page.status(), StatusCode::OK, "link page");
-    let html = page.text().await.expect("page");
-    let token = hidden_field(&html, "token");
-    let origin = origin_of(link);
-    let response = post_form(
-        client,
-        &format!("{origin}/passwort-setzen"),
-        &html,
-        &[("token", token.as_str()), ("password", password), ("password_confirm", password)],
-    )
-    .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "set password: {}", response.text().await.unwrap_or_default());
-    session_set_cookie(&response)
-}
-
-/// The `Set-Cookie` header that carries the session, verbatim.
-pub fn session_set_cookie(response: &Response) -> String {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("session="))
-        .expect("a session cookie")
-        .to_owned()
-}
-
-/// Logs in with e-mail and password on a site; returns the response to the POST.
-pub async fn log_in(client: &Client, origin: &str, email: &str, password: &str) -> Response {
-    let (status, html) = get_page(client, &format!("{origin}/anmelden")).await;
-    assert_eq!(status, StatusCode::OK, "login page");
-    post_form(client, &format!("{origin}/anmelden"), &html, &[("email", email), ("password", password)]).await
-}
-
-pub fn origin_of(url: &str) -> String {
-    let parsed = url::Url::parse(url).expect("url");
-    format!("{}://{}:{}", parsed.scheme(), parsed.host_str().expect("host"), parsed.port().expect("port"))
-}
-
-/// The value of a hidden input in a page.
-pub fn hidden_field(html: &str, name: &str) -> String {
-    let pattern = format!(r#"name="{name}" value="([^"]*)""#);
-    let re = regex_lite::Regex::new(&pattern).expect("regex");
-    re.captures(html)
-        .unwrap_or_else(|| panic!("no field {name} in page"))
-        .get(1)
-        .expect("group")
-        .as_str()
-        .replace("&#x2f;", "/")
-}
-
-/// Posts a form, taking the CSRF token from a page previously fetched by the same client.
-pub async fn post_form(client: &Client, url: &str, page_html: &str, fields: &[(&str, &str)]) -> Response {
-    let csrf = hidden_field(page_html, "_csrf");
-    let mut body: Vec<(&str, &str)> = vec![("_csrf", csrf.as_str())];
-    body.extend_from_slice(fields);
-    client.post(url).form(&body).send().await.expect("post form")
-}
-
-/// GETs a page and returns its status and HTML.
-pub async fn get_page(client: &Client, url: &str) -> (StatusCode, String) {
-    let response = client.get(url).send().await.expect("get page");
-    let status = response.status();
-    (status, response.text().await.expect("body"))
-}
-
-pub fn location(response: &Response) -> String {
-    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
-}
-
-/// A received e-mail.
-#[derive(Debug, Clone)]
-pub struct Mail {
-    pub to: String,
-    pub from: String,
-    pub subject: String,
-    pub body: String,
-    pub attachments: Vec<Attachment>,
-}
-
-/// A file attached to a mail.
-#[derive(Debug, Clone)]
-pub struct Attachment {
-    pub filename: String,
-    pub content_type: String,
-    pub content: Vec<u8>,
-}
-
-impl Mail {
-    fn parse(raw: &[u8]) -> Mail {
-        let parsed = mailparse::parse_mail(raw).expect("valid mail");
-        let header = |name: &str| {
-            parsed
-                .headers
-                .iter()
-                .find(|h| h.get_key().eq_ignore_ascii_case(name))
-                .map(|h| h.get_value())
-                .unwrap_or_default()
-        };
-        // A mail with attachments is multipart: the text is its first plain part.
-        let text = parsed
-            .subparts
-            .iter()
-            .find(|part| part.ctype.mimetype == "text/plain")
-            .map(|part| part.get_body().expect("text part"));
-        let attachments = parsed
-            .subparts
-            .iter()
-            .filter(|part| part.get_content_disposition().disposition == mailparse::DispositionType::Attachment)
-            .map(|part| Attachment {
-                filename: part.get_content_disposition().params.get("filename").cloned().unwrap_or_default(),
-                content_type: part.ctype.mimetype.clone(),
-                content: part.get_body_raw().expect("attachment"),
-            })
-            .collect();
-        Mail {
-            to: header("To"),
-            from: header("From"),
-            subject: header("Subject"),
-            body: text.unwrap_or_else(|| parsed.get_body().expect("body")),
-            attachments,
-        }
-    }
-
-    /// The first http(s) link in the body.
-    pub fn link(&self) -> String {
-        let re = regex_lite::Regex::new(r"https?://\S+").expect("regex");
-        re.find(&self.body).unwrap_or_else(|| panic!("no link in mail: {}", self.body)).as_str().to_owned()
-    }
-
-    /// The link that sets a password.
-    pub fn password_link(&self) -> String {
-        let re = regex_lite::Regex::new(r"https?://\S+/passwort-setzen\?token=\S+").expect("regex");
-        re.find(&self.body).unwrap_or_else(|| panic!("no password link in mail: {}", self.body)).as_str().to_owned()
-    }
-}
-
 /// Resolves every name to the loopback address, as browsers do for `*.localhost`.
 struct Loopback;
 
@@ -526,116 +476,4 @@ impl reqwest::dns::Resolve for Loopback {
             Ok(addrs)
         })
     }
-}
-
-/// Reads a secret value for assertions on stored data.
-pub fn expose(secret: &secrecy::SecretString) -> &str {
-    secret.expose_secret()
-}
-
-/// A logged-in browser on one portal, with helpers for the broker's common steps.
-pub struct PortalSession {
-    pub client: Client,
-    /// `http://<slug>.localhost:<port>`
-    pub origin: String,
-}
-
-impl PortalSession {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.origin)
-    }
-
-    pub async fn page(&self, path: &str) -> (StatusCode, String) {
-        get_page(&self.client, &self.url(path)).await
-    }
-
-    /// GETs `form_path` for its CSRF token, then POSTs `fields` to `action_path`.
-    pub async fn submit(&self, form_path: &str, action_path: &str, fields: &[(&str, &str)]) -> Response {
-        let (status, html) = self.page(form_path).await;
-        assert_eq!(status, StatusCode::OK, "form page {form_path}");
-        post_form(&self.client, &self.url(action_path), &html, fields).await
-    }
-
-    /// Creates a customer through the form; returns its id.
-    pub async fn create_customer(&self, first: &str, last: &str, email: &str) -> String {
-        let created = self
-            .submit(
-                "/makler/kunden/neu",
-                "/makler/kunden/neu",
-                &[
-                    ("first_name", first),
-                    ("last_name", last),
-                    ("email", email),
-                    ("phone", "0171 1234567"),
-                    ("street", "Weg 2"),
-                    ("postal_code", "10117"),
-                    ("city", "Berlin"),
-                ],
-            )
-            .await;
-        assert_eq!(created.status(), StatusCode::SEE_OTHER, "create customer");
-        location(&created).rsplit('/').next().expect("id").to_owned()
-    }
-
-    /// Adds a contract for the Produkt with this label; returns nothing, the
-    /// contract shows on the customer's page.
-    pub async fn create_contract(
-        &self,
-        customer_id: &str,
-        produkt: &str,
-        policy_number: &str,
-        premium: &str,
-        frequency: &str,
-    ) {
-        let form_path = format!("/makler/kunden/{customer_id}/vertraege/neu");
-        let (_, html) = self.page(&form_path).await;
-        let produkt_id = option_value(&html, produkt);
-        let saved = post_form(
-            &self.client,
-            &self.url(&form_path),
-            &html,
-            &[
-                ("produkt_id", produkt_id.as_str()),
-                ("insurer", "Allianz"),
-                ("policy_number", policy_number),
-                ("premium", premium),
-                ("payment_frequency", frequency),
-                ("start_date", "2025-01-01"),
-                ("status", "active"),
-            ],
-        )
-        .await;
-        assert_eq!(
-            saved.status(),
-            StatusCode::SEE_OTHER,
-            "create contract: {}",
-            saved.text().await.unwrap_or_default()
-        );
-    }
-
-    /// Invites a customer and lets them set a password; returns their session.
-    pub async fn invite(&self, app: &TestApp, customer_id: &str, email: &str, password: &str) -> PortalSession {
-        let page = format!("/makler/kunden/{customer_id}");
-        let invited = self.submit(&page, &format!("{page}/einladen"), &[]).await;
-        assert_eq!(invited.status(), StatusCode::SEE_OTHER, "invite");
-        let customer = app.client();
-        set_password_via_link(&customer, &app.last_mail_to(email).password_link(), password).await;
-        PortalSession { client: customer, origin: self.origin.clone() }
-    }
-}
-
-impl TestApp {
-    /// Signs up a broker and returns their logged-in portal session.
-    pub async fn broker_session(&self, company: &str, email: &str) -> PortalSession {
-        let (slug, client) = self.broker(company, email, "makler passwort 2026").await;
-        PortalSession { client, origin: self.url(&slug, "") }
-    }
-}
-
-/// The value of the `<option>` with this label.
-pub fn option_value(html: &str, label: &str) -> String {
-    let re =
-        regex_lite::Regex::new(&format!(r#"<option value="([0-9a-f]+)"[^>]*>{}</option>"#, regex_lite::escape(label)))
-            .expect("regex");
-    re.captures(html).unwrap_or_else(|| panic!("no option {label}")).get(1).expect("group").as_str().to_owned()
 }

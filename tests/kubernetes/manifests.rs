@@ -58,8 +58,7 @@ fn every_manifest_is_valid_kubernetes() {
             }
         }
     }
-    let Ok(validate) = std::env::var("ORDO_TEST_KUBERNETES_VALIDATE") else {
-        eprintln!("skipped validation: set ORDO_TEST_KUBERNETES_VALIDATE to a kubernetes-validate command");
+    let Some(validate) = ordo_tests::require_or_skip("manifest validation", "ORDO_TEST_KUBERNETES_VALIDATE") else {
         return;
     };
     // The oldest Kubernetes the typed objects target (k8s-openapi v1_33) and the newest known.
