@@ -130,7 +130,9 @@ impl Field {
     /// Column names MVP exports use for the field, folded (see [`fold`]).
     fn synonyms(self) -> &'static [&'static str] {
         match self {
-            Field::CustomerNumber => &["kundennummer", "kundennr", "kdnr", "kunde nr", "kundenid", "customernumber"],
+            Field::CustomerNumber => {
+                &["kundennummer", "kundennr", "kunden nr", "kdnr", "kd nr", "kunde nr", "kundenid"]
+            }
             Field::Salutation => &["anrede", "anredeschlussel"],
             Field::Title => &["titel"],
             Field::FirstName => &["vorname", "name3"],
@@ -148,6 +150,7 @@ impl Field {
                 "versicherungsschein nr",
                 "versicherungsscheinnummer",
                 "vsnr",
+                "vs nr",
                 "policennummer",
                 "vertrag",
             ],

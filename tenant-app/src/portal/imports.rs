@@ -23,7 +23,10 @@ use crate::security::csrf::{CsrfForm, CsrfToken, FormRejection, check_submitted}
 use crate::web::{PageError, render, render_with_status};
 
 pub fn routes(max_file_bytes: usize) -> Router<Portal> {
-    let body_limit = DefaultBodyLimit::max(max_file_bytes.saturating_add(64 * 1024));
+    // Twice the file limit: a file somewhat too large is read to its end (and
+    // dropped on the way) so that the broker learns it is too large; memory
+    // stays bounded by the file limit either way.
+    let body_limit = DefaultBodyLimit::max(max_file_bytes.saturating_mul(2).saturating_add(1024 * 1024));
     Router::new()
         .route("/makler/import", get(imports_page).post(upload).layer(body_limit))
         .route("/makler/import/zuordnung/{file_id}", get(mapping_page).post(save_mapping))
@@ -184,7 +187,10 @@ async fn upload(
 ) -> Result<Response, PageError> {
     let max = portal.settings().max_file_bytes;
     let Some(form) = read_upload(multipart, max).await else {
-        let error = "Die Datei konnte nicht gelesen werden; bitte versuchen Sie es erneut.".to_owned();
+        let error = format!(
+            "Die Datei konnte nicht gelesen werden. Ist sie größer als {} MB? Bitte versuchen Sie es erneut.",
+            max / (1024 * 1024)
+        );
         return show_imports(&portal, &user, &csrf, Some(error), "gdv".into(), String::new(), None).await;
     };
     let field = |name: &str| form.fields.get(name).map(|v| v.trim().to_owned()).unwrap_or_default();

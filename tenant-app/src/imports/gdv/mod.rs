@@ -251,10 +251,11 @@ impl<'a> GdvReader<'a> {
         let count = record.text(layout::trailer::RECORD_COUNT);
         let records = package.records + 1;
         if !count.is_empty() && count.parse::<i64>().ok() != Some(records) {
+            let stated = count.parse::<i64>().map_or(count.clone(), |n| n.to_string());
             self.problem(
                 line_no,
                 "9999",
-                format!("Warnung: Der Nachsatz nennt {count} Sätze, das Datenpaket enthält {records}."),
+                format!("Warnung: Der Nachsatz nennt {stated} Sätze, das Datenpaket enthält {records}."),
             );
         }
         let total = record.raw(layout::trailer::TOTAL_PREMIUM);
@@ -421,4 +422,133 @@ fn group_item(group: Group, sender: &str, problems: &mut Vec<Problem>) -> Option
         status: Some(layout::status(&record.raw(c::STATUS))),
     };
     Some(Item { line: group.line, record: group.record, person, contract: Some(contract) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contracts::{ContractStatus, PaymentFrequency};
+    use crate::customers::Salutation;
+
+    /// A record with values at (1-based, inclusive) columns, as the layout table gives them.
+    fn rec(fields: &[(usize, &str)], sub: char) -> String {
+        let mut chars = vec![' '; 256];
+        for (from, value) in fields {
+            for (i, c) in value.chars().enumerate() {
+                chars[from - 1 + i] = c;
+            }
+        }
+        chars[255] = sub;
+        chars.into_iter().collect::<String>().trim_end().to_owned()
+    }
+
+    fn contract_lines(policy: &str, sparte: &str, name: &str, td1_extra: &[(usize, &str)]) -> Vec<String> {
+        let key = [(5, "9001"), (11, sparte), (14, policy)];
+        fn with<'a>(kind: &'a str, key: &[(usize, &'a str)], more: &[(usize, &'a str)]) -> Vec<(usize, &'a str)> {
+            let mut fields = vec![(1, kind)];
+            fields.extend_from_slice(key);
+            fields.extend_from_slice(more);
+            fields
+        }
+        let mut contract = vec![
+            (44, "15032021"),
+            (52, "00000000"),
+            (60, "01040000"),
+            (68, "8"),
+            (69, "1"),
+            (113, "EUR"),
+            (116, "000000002550"),
+        ];
+        contract.extend_from_slice(td1_extra);
+        vec![
+            rec(
+                &with(
+                    "0100",
+                    &key,
+                    &[
+                        (43, "2"),
+                        (44, name),
+                        (104, "Jürgen"),
+                        (157, "80331"),
+                        (163, "München"),
+                        (188, "Weg 1"),
+                        (226, "00051975"),
+                    ],
+                ),
+                '1',
+            ),
+            rec(&with("0100", &key, &[(60, "K-77")]), '2'),
+            rec(&with("0200", &key, &contract), '1'),
+            rec(&with("0200", &key, &[(114, "Unfall Plus")]), '2'),
+        ]
+    }
+
+    fn units(text: &str) -> Vec<Unit> {
+        let mut reader = GdvReader::new(text);
+        std::iter::from_fn(|| reader.next_unit()).collect()
+    }
+
+    #[test]
+    fn records_become_a_customer_and_a_contract() {
+        let mut lines = vec![rec(&[(1, "0001"), (5, "9001"), (10, "Süd Versicherung AG")], '1')];
+        lines.extend(contract_lines("      A-1", "030", "Müßig", &[]));
+        lines.push(rec(&[(1, "9999"), (5, "0000000006"), (25, "000000000002550")], ' '));
+        let text = latin1_roundtrip(&(lines.join("\r\n") + "\r\n"));
+        assert!(matches!(check(&text), Ok(6)));
+        let all = units(&text);
+        let items: Vec<&Item> = all.iter().flat_map(|u| &u.items).collect();
+        assert_eq!(items.len(), 1);
+        assert!(all.iter().all(|u| u.problems.is_empty()), "{:?}", all);
+        let contract = items[0].contract.as_ref().unwrap();
+        assert_eq!(contract.insurer, "Süd Versicherung AG");
+        assert_eq!(contract.insurer_number, "9001");
+        assert_eq!(contract.policy_number, "A-1");
+        assert_eq!(contract.sparte, SparteRef::Code("030".into()));
+        assert_eq!(contract.premium, Some(Cents(2550)));
+        assert_eq!(contract.frequency, Some(PaymentFrequency::Monthly));
+        assert_eq!(contract.status, Some(ContractStatus::Active));
+        assert_eq!(contract.end_date, Some(None));
+        assert_eq!(contract.main_due_date, Some(chrono::NaiveDate::from_ymd_opt(2021, 4, 1)));
+        assert_eq!(contract.produkt.as_deref(), Some("Unfall Plus"));
+        let person = items[0].person.as_ref().unwrap();
+        assert_eq!(person.number.as_deref(), Some("K-77"));
+        let details = person.details.as_ref().unwrap();
+        assert_eq!((details.last_name.as_str(), details.first_name.as_deref()), ("Müßig", Some("Jürgen")));
+        assert_eq!(details.salutation, Some(Salutation::Frau));
+        assert_eq!(details.birth_date, Some(None), "an unknown birth day leaves the date unknown");
+        assert_eq!(all.last().unwrap().end, text.split('\n').count());
+    }
+
+    fn latin1_roundtrip(text: &str) -> String {
+        let bytes: Vec<u8> = text.chars().map(|c| c as u32 as u8).collect();
+        decode(&bytes)
+    }
+
+    #[test]
+    fn broken_records_and_wrong_trailers_are_reported() {
+        let mut lines = vec![rec(&[(1, "0001"), (10, "VU A")], '1')];
+        lines.extend(contract_lines("A-1", "030", "Eins", &[]));
+        lines.extend(contract_lines("A-2", "030", "Zwei", &[(68, "3")]));
+        lines.push("kaputt".into());
+        lines.push(rec(&[(1, "9999"), (5, "0000000099")], ' '));
+        lines.push(rec(&[(1, "0001"), (10, "VU B")], '1'));
+        lines.extend(contract_lines("B-1", "999", "Drei", &[]));
+        let all = units(&lines.join("\n"));
+        let problems: Vec<&Problem> = all.iter().flat_map(|u| &u.problems).collect();
+        let items: Vec<&Item> = all.iter().flat_map(|u| &u.items).collect();
+        assert_eq!(items.len(), 2, "the contract with the bad payment code is skipped");
+        assert_eq!(items[1].contract.as_ref().unwrap().insurer, "VU B");
+        let at = |line: i64| {
+            problems.iter().find(|p| p.line == line).unwrap_or_else(|| panic!("no problem at {line}: {problems:?}"))
+        };
+        assert!(at(8).message.contains("Zahlungsweise"), "{problems:?}");
+        assert_eq!(at(8).record, "0200");
+        assert!(at(10).message.contains("Satzart"));
+        assert!(at(11).message.contains("nennt 99 Sätze, das Datenpaket enthält 11"), "{problems:?}");
+        assert!(at(12).message.contains("ohne Nachsatz"), "{problems:?}");
+        assert!(matches!(check("0100 ohne Vorsatz"), Err(ImportError::NoGdvHeader)));
+        assert!(matches!(check("Name;Vorname\nMuster;Max"), Err(ImportError::NotGdv)));
+        assert!(matches!(check("0001\0binär"), Err(ImportError::NotGdv)));
+        assert!(matches!(check("\n\n"), Err(ImportError::Empty)));
+    }
 }
