@@ -115,7 +115,11 @@ pub struct Contract {
     pub produkt_name: Option<String>,
     pub produkt_description: Option<String>,
     pub insurer: String,
+    /// The insurer's number (VU-Nr), empty when unknown.
+    pub insurer_number: String,
     pub policy_number: String,
+    /// The GDV Sparte code: as delivered by an import, else the Sparte's own.
+    pub sparte_code: Option<String>,
     pub premium: Cents,
     pub frequency: PaymentFrequency,
     pub start_date: NaiveDate,
@@ -149,6 +153,7 @@ impl Contract {
         ContractForm {
             produkt_id: self.produkt_id.clone().unwrap_or_default(),
             insurer: self.insurer.clone(),
+            insurer_number: self.insurer_number.clone(),
             policy_number: self.policy_number.clone(),
             premium: format!("{},{:02}", self.premium.0 / 100, self.premium.0 % 100),
             payment_frequency: self.frequency.as_str().to_owned(),
@@ -179,6 +184,7 @@ pub fn yearly_premium(premium: Cents, frequency: PaymentFrequency) -> Option<Cen
 pub struct ContractForm {
     pub produkt_id: String,
     pub insurer: String,
+    pub insurer_number: String,
     pub policy_number: String,
     pub premium: String,
     pub payment_frequency: String,
@@ -194,6 +200,7 @@ pub struct ContractForm {
 pub struct NewContract {
     pub produkt_id: String,
     pub insurer: String,
+    pub insurer_number: String,
     pub policy_number: String,
     pub premium: Cents,
     pub frequency: PaymentFrequency,
@@ -212,6 +219,8 @@ impl NewContract {
             errors.add("produkt_id", "Bitte wählen Sie Sparte und Produkt.");
         }
         let insurer = required_text(&form.insurer, 200).map_err(|m| errors.add("insurer", m)).unwrap_or_default();
+        let insurer_number =
+            optional_text(&form.insurer_number, 20).map_err(|m| errors.add("insurer_number", m)).unwrap_or_default();
         let policy_number =
             required_text(&form.policy_number, 60).map_err(|m| errors.add("policy_number", m)).unwrap_or_default();
         let premium = Cents::parse(&form.premium).map_err(|m| errors.add("premium", m)).unwrap_or_default();
@@ -240,6 +249,7 @@ impl NewContract {
         Ok(NewContract {
             produkt_id,
             insurer,
+            insurer_number,
             policy_number,
             premium,
             frequency: frequency.expect("checked"),
@@ -262,8 +272,8 @@ pub async fn create(
     let now = now();
     sqlx::query(
         "INSERT INTO contracts (id, customer_id, sparte_id, produkt_id, insurer, policy_number, premium_cents, \
-           payment_frequency, start_date, end_date, main_due_date, status, notes, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+           payment_frequency, start_date, end_date, main_due_date, status, notes, created_at, updated_at, insurer_number) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&id)
     .bind(customer_id)
@@ -280,6 +290,7 @@ pub async fn create(
     .bind(&contract.notes)
     .bind(now)
     .bind(now)
+    .bind(&contract.insurer_number)
     .execute(db.pool())
     .await?;
     Ok(id)
@@ -287,7 +298,7 @@ pub async fn create(
 
 const SELECT: &str = "SELECT k.id, k.customer_id, k.sparte_id, s.name, s.description, k.produkt_id, p.name, p.description, \
        k.insurer, k.policy_number, k.premium_cents, k.payment_frequency, k.start_date, k.end_date, \
-       k.main_due_date, k.status, k.notes \
+       k.main_due_date, k.status, k.notes, k.insurer_number, COALESCE(k.sparte_code, s.gdv_code) \
      FROM contracts k JOIN sparten s ON s.id = k.sparte_id LEFT JOIN produkte p ON p.id = k.produkt_id";
 
 fn from_row(row: sqlx::any::AnyRow) -> Result<Contract, sqlx::Error> {
@@ -314,13 +325,15 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<Contract, sqlx::Error> {
         main_due_date: optional_date(14)?,
         status: ContractStatus::parse(&row.try_get::<String, _>(15)?).unwrap_or(ContractStatus::Active),
         notes: row.try_get(16)?,
+        insurer_number: row.try_get(17)?,
+        sparte_code: row.try_get(18)?,
     })
 }
 
 /// The columns of a contract, in the order of [`SELECT`], for the JSON form below.
 const COLUMN_LIST: &str = "k.id, k.customer_id, k.sparte_id, s.name, s.description, k.produkt_id, p.name, p.description, \
        k.insurer, k.policy_number, k.premium_cents, k.payment_frequency, k.start_date, k.end_date, \
-       k.main_due_date, k.status, k.notes";
+       k.main_due_date, k.status, k.notes, k.insurer_number, COALESCE(k.sparte_code, s.gdv_code)";
 
 const JOINS: &str = "FROM contracts k JOIN sparten s ON s.id = k.sparte_id LEFT JOIN produkte p ON p.id = k.produkt_id";
 
@@ -351,7 +364,7 @@ pub async fn for_customer(db: &Db, customer_id: &str) -> Result<Vec<Contract>, s
 
 fn from_json(row: Vec<serde_json::Value>) -> Result<Contract, sqlx::Error> {
     let malformed = || sqlx::Error::Decode("contract row has an unexpected shape".into());
-    if row.len() != 17 {
+    if row.len() != 19 {
         return Err(malformed());
     }
     let text = |i: usize| row[i].as_str().map(str::to_owned).ok_or_else(malformed);
@@ -375,6 +388,8 @@ fn from_json(row: Vec<serde_json::Value>) -> Result<Contract, sqlx::Error> {
         main_due_date: optional(14).as_deref().and_then(date),
         status: ContractStatus::parse(&text(15)?).unwrap_or(ContractStatus::Active),
         notes: text(16)?,
+        insurer_number: text(17)?,
+        sparte_code: optional(18),
     })
 }
 
@@ -400,7 +415,7 @@ pub async fn update(db: &Db, id: &str, sparte_id: &str, contract: &NewContract) 
     sqlx::query(
         "UPDATE contracts SET sparte_id = $1, produkt_id = $2, insurer = $3, policy_number = $4, premium_cents = $5, \
            payment_frequency = $6, start_date = $7, end_date = $8, main_due_date = $9, status = $10, notes = $11, \
-           updated_at = $12 WHERE id = $13",
+           updated_at = $12, insurer_number = $14 WHERE id = $13",
     )
     .bind(sparte_id)
     .bind(&contract.produkt_id)
@@ -415,6 +430,7 @@ pub async fn update(db: &Db, id: &str, sparte_id: &str, contract: &NewContract) 
     .bind(&contract.notes)
     .bind(now())
     .bind(id)
+    .bind(&contract.insurer_number)
     .execute(db.pool())
     .await?;
     Ok(())

@@ -5,10 +5,73 @@ use crate::db::{Db, new_id, now};
 use crate::values::{EmailAddress, optional_text, parse_optional_date, required_text};
 use crate::web::FieldErrors;
 
+/// The Anrede, with the GDV key of record 0100 (0 none, 1 Herr, 2 Frau, 3 Firma,
+/// 4 Herr und Frau). A customer addressed as Firma is a company.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Salutation {
+    #[default]
+    None,
+    Herr,
+    Frau,
+    Firma,
+    HerrUndFrau,
+}
+
+impl Salutation {
+    pub const ALL: [Salutation; 5] =
+        [Salutation::None, Salutation::Herr, Salutation::Frau, Salutation::Firma, Salutation::HerrUndFrau];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Salutation::None => "",
+            Salutation::Herr => "herr",
+            Salutation::Frau => "frau",
+            Salutation::Firma => "firma",
+            Salutation::HerrUndFrau => "herr_und_frau",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Salutation> {
+        Salutation::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Salutation::None => "",
+            Salutation::Herr => "Herr",
+            Salutation::Frau => "Frau",
+            Salutation::Firma => "Firma",
+            Salutation::HerrUndFrau => "Herr und Frau",
+        }
+    }
+
+    pub fn from_gdv(code: u8) -> Option<Salutation> {
+        match code {
+            0 => Some(Salutation::None),
+            1 => Some(Salutation::Herr),
+            2 => Some(Salutation::Frau),
+            3 => Some(Salutation::Firma),
+            4 => Some(Salutation::HerrUndFrau),
+            _ => None,
+        }
+    }
+}
+
+/// The key by which an import recognises a person without a customer number:
+/// name, birth date and postal code, case-folded and with runs of spaces collapsed.
+pub fn match_key(first_name: &str, last_name: &str, birth_date: Option<&str>, postal_code: &str) -> String {
+    let fold = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    format!("{}|{}|{}|{}", fold(last_name), fold(first_name), birth_date.unwrap_or(""), postal_code.trim())
+}
+
 #[derive(Debug, Clone)]
 pub struct Customer {
     pub id: String,
     pub household_id: Option<String>,
+    pub salutation: Salutation,
+    pub title: String,
+    /// The broker's own customer number, e.g. from the MVP.
+    pub customer_number: Option<String>,
     pub first_name: String,
     pub last_name: String,
     pub email: Option<String>,
@@ -21,13 +84,26 @@ pub struct Customer {
 }
 
 impl Customer {
+    /// The name as shown: a company by its name, a person with title and first name.
     pub fn full_name(&self) -> String {
-        format!("{} {}", self.first_name, self.last_name)
+        [self.title.as_str(), self.first_name.as_str(), self.last_name.as_str()]
+            .iter()
+            .filter(|part| !part.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    pub fn is_company(&self) -> bool {
+        self.salutation == Salutation::Firma
     }
 
     /// The edit form, filled with this customer's data.
     pub fn to_form(&self) -> CustomerForm {
         CustomerForm {
+            salutation: self.salutation.as_str().to_owned(),
+            title: self.title.clone(),
+            customer_number: self.customer_number.clone().unwrap_or_default(),
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
             email: self.email.clone().unwrap_or_default(),
@@ -44,6 +120,9 @@ impl Customer {
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(default)]
 pub struct CustomerForm {
+    pub salutation: String,
+    pub title: String,
+    pub customer_number: String,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
@@ -57,6 +136,9 @@ pub struct CustomerForm {
 /// A valid customer, ready to be stored.
 #[derive(Debug, Clone)]
 pub struct NewCustomer {
+    pub salutation: Salutation,
+    pub title: String,
+    pub customer_number: Option<String>,
     pub first_name: String,
     pub last_name: String,
     pub email: Option<EmailAddress>,
@@ -70,10 +152,22 @@ pub struct NewCustomer {
 impl NewCustomer {
     pub fn parse(form: &CustomerForm) -> Result<NewCustomer, FieldErrors> {
         let mut errors = FieldErrors::default();
+        let salutation = Salutation::parse(form.salutation.trim()).unwrap_or_else(|| {
+            errors.add("salutation", "Bitte wählen Sie eine Anrede aus der Liste.");
+            Salutation::None
+        });
         let mut field = |name: &'static str, result: Result<String, &'static str>| {
             result.map_err(|message| errors.add(name, message)).unwrap_or_default()
         };
-        let first_name = field("first_name", required_text(&form.first_name, 100));
+        // A company has no first name; a person needs one.
+        let first_name = if salutation == Salutation::Firma {
+            field("first_name", optional_text(&form.first_name, 100))
+        } else {
+            field("first_name", required_text(&form.first_name, 100))
+        };
+        let title = field("title", optional_text(&form.title, 50));
+        let customer_number = field("customer_number", optional_text(&form.customer_number, 40));
+        let customer_number = (!customer_number.is_empty()).then_some(customer_number);
         let last_name = field("last_name", required_text(&form.last_name, 100));
         let phone = field("phone", optional_text(&form.phone, 50));
         let street = field("street", optional_text(&form.street, 200));
@@ -92,6 +186,9 @@ impl NewCustomer {
             }
         };
         errors.into_result(|| NewCustomer {
+            salutation,
+            title,
+            customer_number,
             first_name,
             last_name,
             email,
@@ -111,6 +208,9 @@ type CustomerRow = (
     String,
     Option<String>,
     String,
+    String,
+    Option<String>,
+    String,
     Option<String>,
     String,
     String,
@@ -118,15 +218,32 @@ type CustomerRow = (
     Option<i64>,
 );
 
-const COLUMNS: &str =
-    "id, household_id, first_name, last_name, email, phone, birth_date, street, postal_code, city, archived_at";
+const COLUMNS: &str = "id, household_id, salutation, title, customer_number, first_name, last_name, email, phone, \
+                       birth_date, street, postal_code, city, archived_at";
 
 fn from_row(row: CustomerRow) -> Customer {
-    let (id, household_id, first_name, last_name, email, phone, birth_date, street, postal_code, city, archived_at) =
-        row;
+    let (
+        id,
+        household_id,
+        salutation,
+        title,
+        customer_number,
+        first_name,
+        last_name,
+        email,
+        phone,
+        birth_date,
+        street,
+        postal_code,
+        city,
+        archived_at,
+    ) = row;
     Customer {
         id,
         household_id,
+        salutation: Salutation::parse(&salutation).unwrap_or_default(),
+        title,
+        customer_number,
         first_name,
         last_name,
         email,
@@ -143,8 +260,9 @@ pub async fn create(db: &Db, customer: &NewCustomer) -> Result<String, sqlx::Err
     let id = new_id();
     let now = now();
     sqlx::query(
-        "INSERT INTO customers (id, first_name, last_name, email, phone, birth_date, street, postal_code, city, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO customers (id, first_name, last_name, email, phone, birth_date, street, postal_code, city, created_at, \
+           updated_at, salutation, title, customer_number, match_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&id)
     .bind(&customer.first_name)
@@ -157,6 +275,10 @@ pub async fn create(db: &Db, customer: &NewCustomer) -> Result<String, sqlx::Err
     .bind(&customer.city)
     .bind(now)
     .bind(now)
+    .bind(customer.salutation.as_str())
+    .bind(&customer.title)
+    .bind(&customer.customer_number)
+    .bind(customer.match_key())
     .execute(db.pool())
     .await?;
     Ok(id)
@@ -168,6 +290,12 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<Customer>, sqlx::Error> {
         .fetch_optional(db.pool())
         .await?;
     Ok(row.map(from_row))
+}
+
+impl NewCustomer {
+    pub fn match_key(&self) -> String {
+        match_key(&self.first_name, &self.last_name, self.birth_date.as_deref(), &self.postal_code)
+    }
 }
 
 /// Customers matching a search over name, e-mail and policy number: the active
@@ -185,6 +313,7 @@ pub async fn search(
         "SELECT {COLUMNS} FROM customers c WHERE ( \
            LOWER(first_name || ' ' || last_name) LIKE $1 ESCAPE '\\' \
            OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\' \
+           OR LOWER(COALESCE(customer_number, '')) LIKE $1 ESCAPE '\\' \
            OR EXISTS (SELECT 1 FROM contracts k WHERE k.customer_id = c.id AND LOWER(k.policy_number) LIKE $1 ESCAPE '\\')) \
            AND (CASE WHEN archived_at IS NULL THEN 0 ELSE 1 END) = $2 \
          ORDER BY last_name, first_name, id LIMIT $3 OFFSET $4"
@@ -202,7 +331,8 @@ pub async fn search(
 pub async fn update(db: &Db, id: &str, customer: &NewCustomer) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE customers SET first_name = $1, last_name = $2, email = $3, phone = $4, birth_date = $5, street = $6, \
-           postal_code = $7, city = $8, updated_at = $9 WHERE id = $10",
+           postal_code = $7, city = $8, updated_at = $9, salutation = $11, title = $12, customer_number = $13, \
+           match_key = $14 WHERE id = $10",
     )
     .bind(&customer.first_name)
     .bind(&customer.last_name)
@@ -214,6 +344,10 @@ pub async fn update(db: &Db, id: &str, customer: &NewCustomer) -> Result<(), sql
     .bind(&customer.city)
     .bind(now())
     .bind(id)
+    .bind(customer.salutation.as_str())
+    .bind(&customer.title)
+    .bind(&customer.customer_number)
+    .bind(customer.match_key())
     .execute(db.pool())
     .await?;
     Ok(())

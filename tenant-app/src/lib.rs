@@ -19,6 +19,7 @@ pub mod documents;
 pub mod domains;
 pub mod emergency;
 pub mod i18n;
+pub mod imports;
 pub mod instance;
 pub mod mail;
 pub mod messages;

@@ -11,6 +11,7 @@ mod domains;
 mod dunning;
 mod emergency;
 mod first_path;
+mod imports;
 mod invoicing;
 mod isolation;
 mod jobs;

@@ -21,6 +21,7 @@ pub mod browser;
 pub mod cli;
 pub mod dns;
 pub mod einvoice;
+pub mod gdv;
 pub mod mail;
 pub mod observe;
 pub mod operator_api;

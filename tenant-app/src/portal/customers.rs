@@ -134,7 +134,11 @@ async fn create_customer(
     if let Err(reason) = usage::check_new_contact(portal.entitlements().plan, usage) {
         return refused(form, FieldErrors::default(), Some(reason));
     }
-    let id = customers::create(portal.db(), &customer).await?;
+    let id = match customers::create(portal.db(), &customer).await {
+        Ok(id) => id,
+        Err(err) if is_unique_violation(&err) => return refused(form, number_taken(), None),
+        Err(err) => return Err(err.into()),
+    };
     Ok(Redirect::to(&format!("/makler/kunden/{id}")).into_response())
 }
 
@@ -190,7 +194,7 @@ async fn update_customer(
         _ => return invalid(form, errors),
     };
     if let (Some(login), Some(email)) = (login, customer.email.as_ref()) {
-        let name = format!("{} {}", customer.first_name, customer.last_name);
+        let name = format!("{} {}", customer.first_name, customer.last_name).trim().to_owned();
         match users::change_email(portal.db(), &login.id, email, &name).await {
             Ok(()) => {}
             Err(err) if is_unique_violation(&err) => {
@@ -201,8 +205,19 @@ async fn update_customer(
             Err(err) => return Err(err.into()),
         }
     }
-    customers::update(portal.db(), &id, &customer).await?;
+    match customers::update(portal.db(), &id, &customer).await {
+        Ok(()) => {}
+        Err(err) if is_unique_violation(&err) => return invalid(form, number_taken()),
+        Err(err) => return Err(err.into()),
+    }
     Ok(Redirect::to(&format!("/makler/kunden/{id}?hinweis=gespeichert")).into_response())
+}
+
+/// The only unique field of a customer is the broker's customer number.
+fn number_taken() -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    errors.add("customer_number", "Diese Kundennummer hat bereits ein anderer Kunde.");
+    errors
 }
 
 #[derive(askama::Template)]

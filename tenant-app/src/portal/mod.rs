@@ -16,6 +16,7 @@ mod documents;
 mod domains;
 mod emergency;
 mod folder;
+mod imports;
 mod internal;
 mod layout;
 mod lock;
@@ -105,13 +106,24 @@ struct PortalInner {
     settings: PortalSettings,
     mailer: Mailer,
     store: Arc<dyn DocumentStore>,
-    entitlements: RwLock<Entitlements>,
+    entitlements: Arc<RwLock<Entitlements>>,
     branding: RwLock<Branding>,
     cache: cache::ReadCache,
     throttle: LoginThrottle,
     /// The control plane's records of this tenant's own domains; `None` where no
     /// control plane is configured (a standalone portal without one).
     domains: Option<Arc<dyn DomainDirectory>>,
+    importer: crate::imports::Importer,
+    /// The import worker of this portal, stopped with it.
+    import_worker: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for PortalInner {
+    fn drop(&mut self) {
+        if let Some(worker) = &self.import_worker {
+            worker.abort();
+        }
+    }
 }
 
 impl Portal {
@@ -124,8 +136,13 @@ impl Portal {
         store: Arc<dyn DocumentStore>,
         domains: Option<Arc<dyn DomainDirectory>>,
     ) -> Portal {
-        let entitlements = RwLock::new(entitlements);
+        let entitlements = Arc::new(RwLock::new(entitlements));
         let branding = RwLock::new(branding);
+        let plan_source = Arc::clone(&entitlements);
+        let importer = crate::imports::Importer::new(db.clone(), settings.max_file_bytes, move || {
+            plan_source.read().expect("entitlements lock poisoned").plan
+        });
+        let import_worker = importer.start_worker();
         let throttle = LoginThrottle::default();
         let cache = cache::ReadCache::default();
         Portal {
@@ -139,6 +156,8 @@ impl Portal {
                 cache,
                 throttle,
                 domains,
+                importer,
+                import_worker,
             }),
         }
     }
@@ -171,6 +190,11 @@ impl Portal {
     /// A new plan or add-on takes effect with the next request.
     pub fn set_entitlements(&self, entitlements: Entitlements) {
         *self.inner.entitlements.write().expect("entitlements lock poisoned") = entitlements;
+    }
+
+    /// File imports: the entry point the portal's pages and the tenant API use.
+    pub fn importer(&self) -> &crate::imports::Importer {
+        &self.inner.importer
     }
 
     pub fn store(&self) -> &dyn DocumentStore {
@@ -213,6 +237,7 @@ impl Portal {
             .merge(domains::routes())
             .merge(emergency::routes(self.settings().max_file_bytes))
             .merge(internal::routes())
+            .merge(imports::routes(self.settings().max_file_bytes))
             .merge(messages::routes(self.settings().max_file_bytes))
             .route("/static/portal.css", get(crate::web::stylesheet))
             .route("/healthz", get(healthz))
