@@ -6,6 +6,7 @@
 //! target/release/ordo-bench provisioning [--tenants 50]   # sign-up latency, memory per tenant
 //! target/release/ordo-bench dashboard [--seconds 10]      # customer dashboard under load (needs wrk)
 //! target/release/ordo-bench invoices --tenants 10000      # the monthly invoice run, in process
+//! target/release/ordo-bench uploads                       # memory under 10 concurrent 100 MB uploads
 //! ```
 //! `provisioning` and `invoices` also measure PostgreSQL when `ORDO_TEST_DATABASE_URL` is set.
 
@@ -16,6 +17,7 @@ use serde_json::json;
 
 mod dashboard;
 mod invoices;
+mod uploads;
 
 struct Args {
     command: String,
@@ -165,7 +167,8 @@ async fn main() {
         "dashboard" => dashboard::run(&args.binary, args.seconds, args.contracts).await,
         "hello" => dashboard::hello_world(args.port).await,
         "invoices" => invoices::run(args.tenants).await,
-        other => panic!("unknown command {other}: provisioning, dashboard, invoices"),
+        "uploads" => uploads::run(&args.binary).await,
+        other => panic!("unknown command {other}: provisioning, dashboard, invoices, uploads"),
     }
 }
 
