@@ -2,7 +2,6 @@
 //! the portal registry), starts the background loops, and serves.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Weak};
 
@@ -233,10 +232,8 @@ pub async fn run(
         provisioner = app.provisioner.kind(),
         "control plane listening"
     );
-    let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving");
+    // Header and body deadlines on every connection (tenant_app::server).
+    let served = tenant_app::server::serve(listener, router, shutdown).await.context("serving");
     domain_checks.abort();
     reconciler.abort();
     if let Some(scheduler) = scheduler {

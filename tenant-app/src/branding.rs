@@ -184,15 +184,16 @@ pub enum LogoError {
 }
 
 /// Stores a logo; vector formats are refused because an SVG can carry script.
-pub async fn set_logo(db: &Db, store: &dyn DocumentStore, upload: &Upload) -> Result<(), LogoError> {
+pub async fn set_logo(db: &Db, store: &dyn DocumentStore, upload: Upload) -> Result<(), LogoError> {
     if !matches!(upload.kind, FileKind::Png | FileKind::Jpeg | FileKind::Webp) {
         return Err(LogoError::WrongKind);
     }
-    if upload.bytes.len() > LOGO_MAX_BYTES {
+    if upload.size_bytes() > LOGO_MAX_BYTES as i64 {
         return Err(LogoError::TooLarge);
     }
-    store.put(LOGO_KEY, &upload.bytes).await?;
-    set(db, "brand_logo_type", Some(upload.kind.content_type())).await?;
+    let content_type = upload.kind.content_type();
+    store.put_file(LOGO_KEY, upload.into_temp_path()).await?;
+    set(db, "brand_logo_type", Some(content_type)).await?;
     Ok(())
 }
 

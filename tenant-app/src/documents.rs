@@ -80,10 +80,11 @@ pub async fn create(
     store: &dyn DocumentStore,
     placement: &Placement,
     uploaded_by: &str,
-    upload: &Upload,
+    upload: Upload,
 ) -> Result<String, DocumentError> {
     let id = new_id();
-    store.put(&id, &upload.bytes).await?;
+    let (file_name, content_type, size) = (upload.file_name.clone(), upload.kind.content_type(), upload.size_bytes());
+    store.put_file(&id, upload.into_temp_path()).await?;
     let inserted = sqlx::query(
         "INSERT INTO documents (id, customer_id, contract_id, message_id, file_name, content_type, size_bytes, \
            visible_to_customer, uploaded_by, created_at, emergency_section) \
@@ -93,9 +94,9 @@ pub async fn create(
     .bind(&placement.customer_id)
     .bind(&placement.contract_id)
     .bind(&placement.message_id)
-    .bind(&upload.file_name)
-    .bind(upload.kind.content_type())
-    .bind(upload.bytes.len() as i64)
+    .bind(&file_name)
+    .bind(content_type)
+    .bind(size)
     .bind(i64::from(placement.visible_to_customer))
     .bind(uploaded_by)
     .bind(now())

@@ -26,6 +26,7 @@ pub mod messages;
 pub mod plans;
 pub mod portal;
 pub mod security;
+pub mod server;
 pub mod storage;
 pub mod telemetry;
 pub mod uploads;

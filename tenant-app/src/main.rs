@@ -1,8 +1,6 @@
 //! `tenant-app`: serves one broker's portal, configured by environment (this is
 //! how each tenant runs on Kubernetes).
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use tenant_app::config::TenantAppConfig;
@@ -58,9 +56,7 @@ async fn main() -> anyhow::Result<()> {
     let app = web::with_request_layers(portal.router(), config.trust_proxy);
     let listener = tokio::net::TcpListener::bind(config.listen).await.context("binding the listen address")?;
     tracing::info!(address = %config.listen, "tenant app listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(web::shutdown_signal())
-        .await?;
+    tenant_app::server::serve(listener, app, web::shutdown_signal()).await?;
     db.close().await;
     Ok(())
 }

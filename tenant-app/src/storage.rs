@@ -21,6 +21,12 @@ pub enum StorageError {
 #[async_trait]
 pub trait DocumentStore: Send + Sync + 'static {
     async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StorageError>;
+    /// Takes over a spooled upload (see [`crate::uploads::receive`]) without
+    /// reading it into memory.
+    async fn put_file(&self, key: &str, file: tempfile::TempPath) -> Result<(), StorageError>;
+    /// Where uploads are spooled while they arrive: in the tenant's own
+    /// directory, on the same file system as the files.
+    fn spool_dir(&self) -> PathBuf;
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError>;
     async fn delete(&self, key: &str) -> Result<(), StorageError>;
 }
@@ -60,6 +66,21 @@ impl DocumentStore for LocalStore {
         Ok(())
     }
 
+    async fn put_file(&self, key: &str, file: tempfile::TempPath) -> Result<(), StorageError> {
+        let path = self.path(key)?;
+        tokio::fs::create_dir_all(path.parent().expect("a key path has a parent")).await?;
+        // A rename within one file system: the upload is never copied, and a
+        // failed rename leaves the temporary file to be removed when `file` drops.
+        tokio::fs::rename(&file, &path).await?;
+        let _kept = file.keep();
+        Ok(())
+    }
+
+    fn spool_dir(&self) -> PathBuf {
+        // Keys are letters, digits and dashes, so this name is never a key's directory.
+        self.root.join(".spool")
+    }
+
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
         match tokio::fs::read(self.path(key)?).await {
             Ok(bytes) => Ok(bytes),
@@ -88,6 +109,12 @@ mod tests {
         store.put("0190abc", b"hello").await.unwrap();
         assert_eq!(store.get("0190abc").await.unwrap(), b"hello");
         store.delete("0190abc").await.unwrap();
+        std::fs::create_dir_all(store.spool_dir()).unwrap();
+        let spooled = tempfile::NamedTempFile::new_in(store.spool_dir()).unwrap();
+        std::fs::write(spooled.path(), b"spooled").unwrap();
+        store.put_file("0190abd", spooled.into_temp_path()).await.unwrap();
+        assert_eq!(store.get("0190abd").await.unwrap(), b"spooled");
+        assert_eq!(std::fs::read_dir(store.spool_dir()).unwrap().count(), 0, "moved, not copied");
         assert!(matches!(store.get("0190abc").await, Err(StorageError::NotFound)));
         for bad in ["../etc/passwd", "a/b", "", "x.y"] {
             assert!(matches!(store.put(bad, b"x").await, Err(StorageError::BadKey)), "{bad}");

@@ -7,6 +7,7 @@
 //! target/release/ordo-bench dashboard [--seconds 10]      # customer dashboard under load (needs wrk)
 //! target/release/ordo-bench invoices --tenants 10000      # the monthly invoice run, in process
 //! target/release/ordo-bench imports --contracts 10000     # the GDV import, in process
+//! target/release/ordo-bench uploads                       # memory under 10 concurrent 100 MB uploads
 //! ```
 //! `provisioning`, `invoices` and `imports` also measure PostgreSQL when `ORDO_TEST_DATABASE_URL` is set.
 
@@ -18,6 +19,7 @@ use serde_json::json;
 mod dashboard;
 mod imports;
 mod invoices;
+mod uploads;
 
 struct Args {
     command: String,
@@ -168,7 +170,8 @@ async fn main() {
         "hello" => dashboard::hello_world(args.port).await,
         "invoices" => invoices::run(args.tenants).await,
         "imports" => imports::run(args.contracts).await,
-        other => panic!("unknown command {other}: provisioning, dashboard, invoices, imports"),
+        "uploads" => uploads::run(&args.binary).await,
+        other => panic!("unknown command {other}: provisioning, dashboard, invoices, imports, uploads"),
     }
 }
 

@@ -30,3 +30,4 @@ mod smtp;
 mod stripe;
 mod suspension;
 mod trials;
+mod uploads;

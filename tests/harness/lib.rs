@@ -27,6 +27,7 @@ pub mod observe;
 pub mod operator_api;
 pub mod portal;
 pub mod standalone;
+pub mod uploads;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -68,9 +68,8 @@ impl StandalonePortal {
             Some(Arc::new(directory)),
         );
         let router = tenant_app::web::with_request_layers(portal.router(), false);
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
-        });
+        let server =
+            tokio::spawn(async move { tenant_app::server::serve(listener, router, std::future::pending()).await });
 
         let client = reqwest::Client::builder()
             .cookie_store(true)

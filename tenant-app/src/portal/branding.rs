@@ -4,8 +4,8 @@
 use axum::Extension;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
@@ -13,8 +13,8 @@ use crate::branding::{self, ColourForm, LogoError};
 use crate::portal::Portal;
 use crate::portal::auth::{BrokerUser, EmptyForm, SessionUser};
 use crate::portal::layout::Layout;
-use crate::security::csrf::{CsrfForm, CsrfToken, FormRejection, check_submitted};
-use crate::uploads::MultipartForm;
+use crate::security::csrf::{CsrfForm, CsrfToken};
+use crate::uploads::{self, UploadLimits, UploadRejection};
 use crate::web::{FieldErrors, PageError, render_with_status};
 
 pub fn routes() -> Router<Portal> {
@@ -22,7 +22,7 @@ pub fn routes() -> Router<Portal> {
         .route("/branding.css", get(stylesheet))
         .route("/branding/logo", get(logo))
         .route("/makler/branding", get(branding_page).post(save_colours))
-        .route("/makler/branding/logo", post(upload_logo).layer(DefaultBodyLimit::max(2 * 1024 * 1024)))
+        .route("/makler/branding/logo", post(upload_logo))
         .route("/makler/branding/logo/entfernen", post(remove_logo))
 }
 
@@ -116,16 +116,21 @@ async fn upload_logo(
     State(portal): State<Portal>,
     BrokerUser(user): BrokerUser,
     Extension(csrf): Extension<CsrfToken>,
-    headers: HeaderMap,
-    multipart: Multipart,
+    request: Request,
 ) -> Result<Response, PageError> {
-    let form = MultipartForm::read(multipart, branding::LOGO_MAX_BYTES).await.map_err(|_| PageError::BadRequest)?;
-    if !check_submitted(&headers, &csrf, form.field("_csrf")) {
-        return Ok(FormRejection::Csrf.into_response());
-    }
+    let limits = UploadLimits::files(branding::LOGO_MAX_BYTES, 1);
+    let mut form = match uploads::receive(request, &portal.store().spool_dir(), limits).await {
+        Ok(form) => form,
+        Err(UploadRejection::TooLarge { message, .. }) => {
+            let mut page = show(&portal, &user, &csrf, None, FieldErrors::default(), Some(message)).await?;
+            *page.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            return Ok(page);
+        }
+        Err(rejection) => return Ok(rejection.into_response()),
+    };
     let problem = if let Some(refused) = form.refused.first() {
         Some(refused.to_string())
-    } else if let Some(upload) = form.files.first() {
+    } else if let Some(upload) = form.files.pop() {
         match branding::set_logo(portal.db(), portal.store(), upload).await {
             Ok(()) => None,
             Err(err @ (LogoError::WrongKind | LogoError::TooLarge)) => Some(err.to_string()),

@@ -4,8 +4,8 @@
 use axum::Extension;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -15,16 +15,17 @@ use crate::documents::{self, Document, Placement};
 use crate::portal::Portal;
 use crate::portal::auth::{BrokerUser, CustomerUser, EmptyForm};
 use crate::portal::customers::show_customer;
-use crate::security::csrf::{CsrfForm, CsrfToken, check_submitted};
-use crate::uploads::{MultipartForm, attachment_header};
+use crate::security::csrf::{CsrfForm, CsrfToken};
+use crate::uploads::{self, UploadLimits, UploadRejection, attachment_header};
 use crate::usage;
 use crate::web::PageError;
 
-pub fn routes(max_file_bytes: usize) -> Router<Portal> {
-    // Several files per request, each up to the limit, plus the form's overhead.
-    let body_limit = DefaultBodyLimit::max(max_file_bytes.saturating_mul(10).saturating_add(1024 * 1024));
+/// Files a broker may upload in one request.
+const FILES_PER_REQUEST: usize = 10;
+
+pub fn routes() -> Router<Portal> {
     Router::new()
-        .route("/makler/kunden/{id}/dokumente", post(upload).layer(body_limit))
+        .route("/makler/kunden/{id}/dokumente", post(upload))
         .route("/makler/dokumente/{id}", get(broker_download))
         .route("/makler/dokumente/{id}/sichtbarkeit", post(set_visibility))
         .route("/makler/dokumente/{id}/loeschen", post(delete))
@@ -35,21 +36,20 @@ async fn upload(
     State(portal): State<Portal>,
     BrokerUser(user): BrokerUser,
     Extension(csrf): Extension<CsrfToken>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    multipart: Multipart,
+    request: Request,
 ) -> Result<Response, PageError> {
     let customer = crate::customers::find(portal.db(), &id).await?.ok_or(PageError::NotFound)?;
-    let form = match MultipartForm::read(multipart, portal.settings().max_file_bytes).await {
+    let limits = UploadLimits::files(portal.settings().max_file_bytes, FILES_PER_REQUEST);
+    let form = match uploads::receive(request, &portal.store().spool_dir(), limits).await {
         Ok(form) => form,
-        Err(err) => {
-            return show_customer(&portal, &user, &csrf, &id, Some((false, format!("{err}: bitte erneut versuchen."))))
-                .await;
+        Err(UploadRejection::TooLarge { message, .. }) => {
+            let mut response = show_customer(&portal, &user, &csrf, &id, Some((false, message))).await?;
+            *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            return Ok(response);
         }
+        Err(rejection) => return Ok(rejection.into_response()),
     };
-    if !check_submitted(&headers, &csrf, form.field("_csrf")) {
-        return Ok(crate::security::csrf::FormRejection::Csrf.into_response());
-    }
     // A contract must belong to this customer; anything else is ignored, not trusted.
     let contract_id = match form.field("contract_id") {
         "" => None,
@@ -66,7 +66,7 @@ async fn upload(
         emergency_section: None,
     };
     // The plan's storage limit: all files of the request, or none.
-    let adding: i64 = form.files.iter().map(|f| f.bytes.len() as i64).sum();
+    let adding = form.total_bytes();
     let usage = usage::measure(portal.db()).await?;
     if let Err(reason) = usage::check_storage(portal.entitlements().plan, usage, adding) {
         let mut response = show_customer(&portal, &user, &csrf, &id, Some((false, reason))).await?;
@@ -74,14 +74,15 @@ async fn upload(
         return Ok(response);
     }
     let mut saved = 0;
-    for upload in &form.files {
+    let nothing_chosen = form.files.is_empty() && form.refused.is_empty();
+    for upload in form.files {
         documents::create(portal.db(), portal.store(), &placement, &user.id, upload)
             .await
             .map_err(|err| PageError::Internal(err.into()))?;
         saved += 1;
     }
     let mut messages: Vec<String> = form.refused.iter().map(ToString::to_string).collect();
-    if form.files.is_empty() && form.refused.is_empty() {
+    if nothing_chosen {
         messages.push("Bitte wählen Sie mindestens eine Datei aus.".into());
     }
     let notice = if messages.is_empty() {

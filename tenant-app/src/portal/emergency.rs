@@ -5,8 +5,8 @@
 
 use axum::Extension;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
@@ -20,18 +20,20 @@ use crate::mail::Email;
 use crate::portal::Portal;
 use crate::portal::auth::{CustomerUser, EmptyForm};
 use crate::portal::layout::Layout;
-use crate::security::csrf::{CsrfForm, CsrfToken, FormRejection, check_submitted};
-use crate::uploads::MultipartForm;
+use crate::security::csrf::{CsrfForm, CsrfToken};
+use crate::uploads::{self, UploadLimits, UploadRejection};
 use crate::usage;
 use crate::values::optional_text;
 use crate::web::{FieldErrors, PageError, render, render_with_status};
 
-pub fn routes(max_file_bytes: usize) -> Router<Portal> {
-    let body_limit = DefaultBodyLimit::max(max_file_bytes.saturating_mul(10).saturating_add(1024 * 1024));
+/// Files a customer may add to a section in one request.
+const FILES_PER_REQUEST: usize = 10;
+
+pub fn routes() -> Router<Portal> {
     Router::new()
         .route("/ordner/notfall", get(folder_page))
         .route("/ordner/notfall/abschnitte/{section}", post(save_notes))
-        .route("/ordner/notfall/abschnitte/{section}/dokumente", post(upload).layer(body_limit))
+        .route("/ordner/notfall/abschnitte/{section}/dokumente", post(upload))
         .route("/ordner/notfall/vertrauensperson", post(name_trusted_person))
         .route("/ordner/notfall/vertrauensperson/entfernen", post(remove_trusted_person))
         .route("/ordner/notfall/ablehnen", post(refuse))
@@ -155,21 +157,26 @@ async fn upload(
     State(portal): State<Portal>,
     customer: CustomerUser,
     Extension(csrf): Extension<CsrfToken>,
-    headers: HeaderMap,
     Path(section): Path<String>,
-    multipart: Multipart,
+    request: axum::extract::Request,
 ) -> Result<Response, PageError> {
     let section = Section::parse(&section).ok_or(PageError::NotFound)?;
-    let form =
-        MultipartForm::read(multipart, portal.settings().max_file_bytes).await.map_err(|_| PageError::BadRequest)?;
-    if !check_submitted(&headers, &csrf, form.field("_csrf")) {
-        return Ok(FormRejection::Csrf.into_response());
-    }
+    let limits = UploadLimits::files(portal.settings().max_file_bytes, FILES_PER_REQUEST);
+    let form = match uploads::receive(request, &portal.store().spool_dir(), limits).await {
+        Ok(form) => form,
+        Err(UploadRejection::TooLarge { message, .. }) => {
+            let notice = Some((false, format!("{}: {message}", section.title())));
+            let mut page = show_folder(&portal, &customer, &csrf, None, FieldErrors::default(), notice).await?;
+            *page.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            return Ok(page);
+        }
+        Err(rejection) => return Ok(rejection.into_response()),
+    };
     let mut problems: Vec<String> = form.refused.iter().map(ToString::to_string).collect();
     if form.files.is_empty() && problems.is_empty() {
         problems.push("Bitte wählen Sie eine Datei aus.".into());
     }
-    let adding: i64 = form.files.iter().map(|f| f.bytes.len() as i64).sum();
+    let adding = form.total_bytes();
     let usage = usage::measure(portal.db()).await?;
     if usage::check_storage(portal.entitlements().plan, usage, adding).is_err() {
         problems
@@ -182,7 +189,7 @@ async fn upload(
             emergency_section: Some(section.as_str().to_owned()),
             visible_to_customer: true,
         };
-        for file in &form.files {
+        for file in form.files {
             documents::create(portal.db(), portal.store(), &placement, &customer.user.id, file)
                 .await
                 .map_err(|err| PageError::Internal(err.into()))?;

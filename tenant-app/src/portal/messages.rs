@@ -4,8 +4,8 @@
 
 use axum::Extension;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -19,20 +19,22 @@ use crate::messages::{self, Author, Category, Message, Thread, ThreadStatus};
 use crate::portal::Portal;
 use crate::portal::auth::{BrokerUser, CustomerUser};
 use crate::portal::layout::Layout;
-use crate::security::csrf::{CsrfForm, CsrfToken, FormRejection, check_submitted};
-use crate::uploads::{MultipartForm, Upload};
+use crate::security::csrf::{CsrfForm, CsrfToken};
+use crate::uploads::{self, MultipartForm, Upload, UploadLimits, UploadRejection};
 use crate::usage;
 use crate::values::required_text;
 use crate::web::{FieldErrors, PageError, render, render_with_status};
 
 const BODY_MAX_CHARS: usize = 5000;
 
-pub fn routes(max_file_bytes: usize) -> Router<Portal> {
-    let body_limit = DefaultBodyLimit::max(max_file_bytes.saturating_mul(10).saturating_add(1024 * 1024));
+/// Photos a customer may attach to one message.
+const PHOTOS_PER_MESSAGE: usize = 10;
+
+pub fn routes() -> Router<Portal> {
     Router::new()
-        .route("/ordner/nachrichten", get(customer_threads).post(create_thread).layer(body_limit))
+        .route("/ordner/nachrichten", get(customer_threads).post(create_thread))
         .route("/ordner/nachrichten/neu", get(new_thread_page))
-        .route("/ordner/nachrichten/{id}", get(customer_thread).post(customer_reply).layer(body_limit))
+        .route("/ordner/nachrichten/{id}", get(customer_thread).post(customer_reply))
         .route("/makler/posteingang", get(inbox))
         .route("/makler/posteingang/{id}", get(broker_thread).post(broker_reply))
         .route("/makler/posteingang/{id}/status", post(set_status))
@@ -56,8 +58,8 @@ async fn shown_messages(portal: &Portal, thread_id: &str) -> Result<Vec<ShownMes
 
 /// Photos count against the broker's storage like every document. The customer
 /// is told plainly; the broker's plan is not the customer's business.
-async fn storage_allows(portal: &Portal, files: &[Upload]) -> Result<Result<(), String>, PageError> {
-    let adding: i64 = files.iter().map(|f| f.bytes.len() as i64).sum();
+async fn storage_allows(portal: &Portal, form: &MultipartForm) -> Result<Result<(), String>, PageError> {
+    let adding = form.total_bytes();
     if adding == 0 {
         return Ok(Ok(()));
     }
@@ -69,13 +71,26 @@ async fn storage_allows(portal: &Portal, files: &[Upload]) -> Result<Result<(), 
     }))
 }
 
+/// Receives a message form; a photo past the limit gives back the text typed
+/// so far and the reason, so the form can be shown again.
+async fn receive_message(portal: &Portal, request: Request) -> Result<(MultipartForm, Option<String>), Response> {
+    let limits = UploadLimits::files(portal.settings().max_file_bytes, PHOTOS_PER_MESSAGE);
+    match uploads::receive(request, &portal.store().spool_dir(), limits).await {
+        Ok(form) => Ok((form, None)),
+        Err(UploadRejection::TooLarge { message, fields }) => {
+            Ok((MultipartForm { fields, ..MultipartForm::default() }, Some(message)))
+        }
+        Err(rejection) => Err(rejection.into_response()),
+    }
+}
+
 /// Saves the files of a message as documents the customer can see.
 async fn attach(
     portal: &Portal,
     customer_id: &str,
     message_id: &str,
     author_id: &str,
-    files: &[Upload],
+    files: Vec<Upload>,
 ) -> Result<(), PageError> {
     let placement = Placement {
         customer_id: customer_id.to_owned(),
@@ -219,14 +234,12 @@ async fn create_thread(
     State(portal): State<Portal>,
     customer: CustomerUser,
     Extension(csrf): Extension<CsrfToken>,
-    headers: HeaderMap,
-    multipart: Multipart,
+    request: Request,
 ) -> Result<Response, PageError> {
-    let form =
-        MultipartForm::read(multipart, portal.settings().max_file_bytes).await.map_err(|_| PageError::BadRequest)?;
-    if !check_submitted(&headers, &csrf, form.field("_csrf")) {
-        return Ok(FormRejection::Csrf.into_response());
-    }
+    let (form, too_large) = match receive_message(&portal, request).await {
+        Ok(received) => received,
+        Err(rejection) => return Ok(rejection),
+    };
     let own_contracts = contracts::for_customer(portal.db(), &customer.customer_id).await?;
     let mut errors = FieldErrors::default();
     let category = Category::parse(form.field("category"));
@@ -248,19 +261,23 @@ async fn create_thread(
     }
     let body = required_text(form.field("body"), BODY_MAX_CHARS).map_err(|m| errors.add("body", m)).unwrap_or_default();
     let reselect = "Bitte wählen Sie Ihre Fotos noch einmal aus.";
+    if let Some(message) = &too_large {
+        errors.add("photos", format!("{message} {reselect}"));
+    }
     if !form.refused.is_empty() {
         let reasons: Vec<String> = form.refused.iter().map(ToString::to_string).collect();
         errors.add("photos", format!("{} {reselect}", reasons.join(" ")));
     }
-    if let Err(reason) = storage_allows(&portal, &form.files).await? {
+    if let Err(reason) = storage_allows(&portal, &form).await? {
         errors.add("photos", reason);
     }
     if !errors.is_empty() {
         if !form.files.is_empty() {
             errors.add("photos", reselect);
         }
+        let status = if too_large.is_some() { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::UNPROCESSABLE_ENTITY };
         return render_with_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            status,
             &NewMessagePage {
                 layout: Layout::new(&portal, &csrf, Some(&customer.user)),
                 categories: Category::ALL,
@@ -282,7 +299,7 @@ async fn create_thread(
         &body,
     )
     .await?;
-    attach(&portal, &customer.customer_id, &message_id, &customer.user.id, &form.files).await?;
+    attach(&portal, &customer.customer_id, &message_id, &customer.user.id, form.files).await?;
     if let Some(thread) = messages::find_thread(portal.db(), &thread_id).await? {
         notify_broker(&portal, &thread).await?;
     }
@@ -325,26 +342,26 @@ async fn customer_reply(
     State(portal): State<Portal>,
     customer: CustomerUser,
     Extension(csrf): Extension<CsrfToken>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    multipart: Multipart,
+    request: Request,
 ) -> Result<Response, PageError> {
     let thread = own_thread(&portal, &customer, &id).await?;
-    let form =
-        MultipartForm::read(multipart, portal.settings().max_file_bytes).await.map_err(|_| PageError::BadRequest)?;
-    if !check_submitted(&headers, &csrf, form.field("_csrf")) {
-        return Ok(FormRejection::Csrf.into_response());
-    }
+    let (form, too_large) = match receive_message(&portal, request).await {
+        Ok(received) => received,
+        Err(rejection) => return Ok(rejection),
+    };
     let problem = match required_text(form.field("body"), BODY_MAX_CHARS) {
+        _ if too_large.is_some() => too_large.clone(),
         Err(message) => Some(message.to_owned()),
         Ok(_) if !form.refused.is_empty() => {
             Some(form.refused.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))
         }
-        Ok(_) => storage_allows(&portal, &form.files).await?.err(),
+        Ok(_) => storage_allows(&portal, &form).await?.err(),
     };
     if let Some(error) = problem {
+        let status = if too_large.is_some() { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::UNPROCESSABLE_ENTITY };
         return render_with_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            status,
             &CustomerThreadPage {
                 layout: Layout::new(&portal, &csrf, Some(&customer.user)),
                 messages: shown_messages(&portal, &id).await?,
@@ -355,7 +372,7 @@ async fn customer_reply(
     }
     let body = required_text(form.field("body"), BODY_MAX_CHARS).expect("checked");
     let message_id = messages::reply(portal.db(), &id, &customer.user.id, Author::Customer, &body).await?;
-    attach(&portal, &customer.customer_id, &message_id, &customer.user.id, &form.files).await?;
+    attach(&portal, &customer.customer_id, &message_id, &customer.user.id, form.files).await?;
     notify_broker(&portal, &thread).await?;
     Ok(Redirect::to(&format!("/ordner/nachrichten/{id}#ende")).into_response())
 }

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Multipart, Path, Request, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -28,6 +28,7 @@ use tenant_app::plans::Plan;
 use tenant_app::security::csrf::{self, CsrfConfig, CsrfForm, CsrfToken};
 use tenant_app::security::sessions::{SESSION_COOKIE, cookie_value};
 use tenant_app::security::tokens::token_hash;
+use tenant_app::uploads::{self, UploadLimits, UploadRejection};
 use tenant_app::users::Role;
 use tenant_app::web::{PageError, render_with_status};
 use tower::ServiceExt;
@@ -65,10 +66,7 @@ pub async fn handle(app: AppState, tenant: Tenant, request: Request) -> Response
         .route("/makler/abrechnung/verlaengern", post(extend))
         .route("/makler/abrechnung/bestellen", post(place_order))
         .route("/makler/abrechnung/bestellung/{id}/vertrag.pdf", get(contract))
-        .route(
-            "/makler/abrechnung/bestellung/{id}/unterschrift",
-            post(upload_signed).layer(axum::extract::DefaultBodyLimit::max(orders::MAX_SCAN_BYTES + 64 * 1024)),
-        )
+        .route("/makler/abrechnung/bestellung/{id}/unterschrift", post(upload_signed))
         .route("/makler/abrechnung/tarif", post(change_plan))
         .route("/makler/abrechnung/zahlungsart", post(start_payment_setup))
         .route("/makler/abrechnung/zahlungsart/stripe.js", get(payment_script))
@@ -325,35 +323,31 @@ async fn upload_signed(
     State(billing): State<Billing>,
     broker: Broker,
     csrf: axum::Extension<CsrfToken>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    mut multipart: Multipart,
+    request: Request,
 ) -> Result<Response, PageError> {
     let order = own_order(&billing, &id).await?;
-    let (mut token, mut file) = (String::new(), None);
-    while let Ok(Some(field)) = multipart.next_field().await {
-        match field.name() {
-            Some("_csrf") => token = field.text().await.unwrap_or_default(),
-            Some("vertrag") => {
-                let name = field.file_name().unwrap_or_default().to_owned();
-                match field.bytes().await {
-                    Ok(bytes) => file = Some((name, bytes)),
-                    Err(_) => {
-                        let problem = Err(Refusal::ScanTooLarge.to_string());
-                        return page(&billing, broker, &csrf.0, Some(problem), StatusCode::PAYLOAD_TOO_LARGE).await;
-                    }
-                }
-            }
-            _ => {}
+    // Streamed like the portal's uploads: the token first, the scan spooled in
+    // the tenant's directory, 413 the moment it passes the limit.
+    let spool = billing.app.tenants_dir.join(&billing.tenant.id).join("spool");
+    let mut form = match uploads::receive(request, &spool, UploadLimits::files(orders::MAX_SCAN_BYTES, 1)).await {
+        Ok(form) => form,
+        Err(UploadRejection::TooLarge { .. }) => {
+            let problem = Err(Refusal::ScanTooLarge.to_string());
+            return page(&billing, broker, &csrf.0, Some(problem), StatusCode::PAYLOAD_TOO_LARGE).await;
         }
-    }
-    if !csrf::check_submitted(&headers, &csrf.0, &token) {
-        return Err(PageError::Forbidden);
-    }
-    let (name, bytes) = file.unwrap_or_default();
-    let outcome = shown(orders::attach_signed(&billing.app, &order, &name, &bytes).await)?
-        .map(|()| "Danke! Wir prüfen den unterschriebenen Vertrag und schalten Ihren Tarif frei.".to_owned())
-        .map_err(|refusal| refusal.to_string());
+        Err(rejection) => return Ok(rejection.into_response()),
+    };
+    let outcome = match (form.files.pop(), form.refused.is_empty()) {
+        (_, false) => Err(Refusal::ScanType.to_string()),
+        (None, true) => Err(Refusal::ScanMissing.to_string()),
+        (Some(scan), true) => {
+            let bytes = scan.read().await.map_err(|err| PageError::Internal(err.into()))?;
+            shown(orders::attach_signed(&billing.app, &order, &scan.file_name, &bytes).await)?
+                .map(|()| "Danke! Wir prüfen den unterschriebenen Vertrag und schalten Ihren Tarif frei.".to_owned())
+                .map_err(|refusal| refusal.to_string())
+        }
+    };
     answer(&billing, broker, &csrf.0, outcome).await
 }
 

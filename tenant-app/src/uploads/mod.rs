@@ -1,6 +1,15 @@
 //! Checking uploaded files. The type is decided by the content's signature,
 //! never by the name or the browser's claim: only PDF, JPEG, PNG, HEIC and WebP
 //! pass. A script renamed to `.jpg`, an SVG, an HTML page: all are refused.
+//!
+//! Every upload endpoint receives its files through [`receive`]: the CSRF token
+//! is checked before the body is read, limits hold while the body streams, and
+//! files go to disk, never whole into memory.
+
+mod gate;
+mod receive;
+
+pub use receive::{MultipartForm, UploadLimits, UploadRejection, receive};
 
 /// Default largest accepted file.
 pub const DEFAULT_MAX_FILE_BYTES: usize = 20 * 1024 * 1024;
@@ -65,26 +74,63 @@ pub enum UploadError {
     WrongKind(String),
 }
 
-/// A file that passed the checks.
-#[derive(Debug, Clone)]
+/// A file that passed the checks, spooled to a temporary file in the tenant's
+/// directory (see [`receive`]). The temporary file is removed when the value is
+/// dropped, on every path, unless a store took it over ([`Upload::into_temp_path`]).
+#[derive(Debug)]
 pub struct Upload {
     pub file_name: String,
     pub kind: FileKind,
-    pub bytes: Vec<u8>,
+    size: u64,
+    file: tempfile::TempPath,
 }
 
 impl Upload {
-    pub fn check(raw_name: &str, bytes: Vec<u8>, max_bytes: usize) -> Result<Upload, UploadError> {
+    /// Checks a spooled file by its first bytes; `head` holds at least its first
+    /// [`SNIFF_BYTES`] bytes (or all of a smaller file).
+    pub(crate) fn check(
+        raw_name: &str,
+        head: &[u8],
+        size: u64,
+        file: tempfile::TempPath,
+        max_bytes: u64,
+    ) -> Result<Upload, UploadError> {
         let file_name = clean_file_name(raw_name);
-        if bytes.is_empty() {
+        if size == 0 {
             return Err(UploadError::Empty);
         }
-        if bytes.len() > max_bytes {
-            return Err(UploadError::TooLarge(file_name, max_bytes / (1024 * 1024)));
+        if size > max_bytes {
+            return Err(UploadError::TooLarge(file_name, mebibytes(max_bytes)));
         }
-        let kind = FileKind::sniff(&bytes).ok_or_else(|| UploadError::WrongKind(file_name.clone()))?;
-        Ok(Upload { file_name, kind, bytes })
+        let kind = FileKind::sniff(head).ok_or_else(|| UploadError::WrongKind(file_name.clone()))?;
+        Ok(Upload { file_name, kind, size, file })
     }
+
+    pub fn size_bytes(&self) -> i64 {
+        i64::try_from(self.size).unwrap_or(i64::MAX)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.file
+    }
+
+    /// The whole content in memory: only for files whose limit is small (a
+    /// logo, a contract scan) or that must be sealed as one piece.
+    pub async fn read(&self) -> std::io::Result<Vec<u8>> {
+        tokio::fs::read(&self.file).await
+    }
+
+    /// Hands the temporary file to a store that moves it into place.
+    pub fn into_temp_path(self) -> tempfile::TempPath {
+        self.file
+    }
+}
+
+/// How many leading bytes decide a file's kind.
+pub const SNIFF_BYTES: usize = 16;
+
+pub(crate) fn mebibytes(bytes: u64) -> usize {
+    usize::try_from(bytes / (1024 * 1024)).unwrap_or(usize::MAX)
 }
 
 /// The last path component of a name, without control characters, at most 120
@@ -124,12 +170,13 @@ mod tests {
 
     #[test]
     fn uploads_are_checked_for_size_kind_and_name() {
-        let pdf = b"%PDF-1.4 test".to_vec();
-        let upload = Upload::check("C:\\Users\\x\\Police 2024.pdf", pdf.clone(), 1024).unwrap();
+        let temp = || tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        let pdf = b"%PDF-1.4 test";
+        let upload = Upload::check("C:\\Users\\x\\Police 2024.pdf", pdf, 13, temp(), 1024).unwrap();
         assert_eq!(upload.file_name, "Police 2024.pdf");
-        assert_eq!(Upload::check("a.pdf", Vec::new(), 1024).unwrap_err(), UploadError::Empty);
-        assert!(matches!(Upload::check("a.pdf", pdf, 5), Err(UploadError::TooLarge(..))));
-        assert!(matches!(Upload::check("bild.jpg", b"<script>".to_vec(), 1024), Err(UploadError::WrongKind(_))));
+        assert_eq!(Upload::check("a.pdf", b"", 0, temp(), 1024).unwrap_err(), UploadError::Empty);
+        assert!(matches!(Upload::check("a.pdf", pdf, 13, temp(), 5), Err(UploadError::TooLarge(..))));
+        assert!(matches!(Upload::check("bild.jpg", b"<script>", 8, temp(), 1024), Err(UploadError::WrongKind(_))));
     }
 
     #[test]
@@ -144,65 +191,3 @@ mod tests {
         );
     }
 }
-
-/// A multipart form read into memory: its text fields and its files, each file
-/// already checked. Files that fail the checks are reported, not kept.
-#[derive(Debug, Default)]
-pub struct MultipartForm {
-    pub fields: std::collections::HashMap<String, String>,
-    pub files: Vec<Upload>,
-    pub refused: Vec<UploadError>,
-}
-
-impl MultipartForm {
-    /// Reads every part; a file part with no file chosen is ignored.
-    pub async fn read(
-        mut multipart: axum::extract::Multipart,
-        max_file_bytes: usize,
-    ) -> Result<MultipartForm, MultipartError> {
-        let mut form = MultipartForm::default();
-        while let Some(mut field) = multipart.next_field().await.map_err(|_| MultipartError)? {
-            let name = field.name().unwrap_or_default().to_owned();
-            match field.file_name().map(str::to_owned) {
-                Some(file_name) => {
-                    let mut bytes = Vec::new();
-                    let mut too_large = false;
-                    while let Some(chunk) = field.chunk().await.map_err(|_| MultipartError)? {
-                        if bytes.len() + chunk.len() > max_file_bytes {
-                            too_large = true;
-                            bytes.clear();
-                        } else if !too_large {
-                            bytes.extend_from_slice(&chunk);
-                        }
-                    }
-                    if file_name.is_empty() && bytes.is_empty() {
-                        continue;
-                    }
-                    if too_large {
-                        form.refused
-                            .push(UploadError::TooLarge(clean_file_name(&file_name), max_file_bytes / (1024 * 1024)));
-                        continue;
-                    }
-                    match Upload::check(&file_name, bytes, max_file_bytes) {
-                        Ok(upload) => form.files.push(upload),
-                        Err(err) => form.refused.push(err),
-                    }
-                }
-                None => {
-                    let value = field.text().await.map_err(|_| MultipartError)?;
-                    form.fields.insert(name, value);
-                }
-            }
-        }
-        Ok(form)
-    }
-
-    pub fn field(&self, name: &str) -> &str {
-        self.fields.get(name).map(String::as_str).unwrap_or("")
-    }
-}
-
-/// The request body was not a readable multipart form (or exceeded the body limit).
-#[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("the upload could not be read")]
-pub struct MultipartError;
