@@ -114,6 +114,12 @@ fn client_ip(request: &Request, trust_proxy: bool) -> String {
         .unwrap_or_else(peer)
 }
 
+/// Adds `Retry-After` to a refusal of the throttle (429) or of a full queue (503).
+pub fn with_retry_after(mut response: Response, seconds: i64) -> Response {
+    response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds.max(1)));
+    response
+}
+
 /// A minimal page with one sentence, for errors that have no better place.
 pub fn plain_page(status: StatusCode, text: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Fehler");

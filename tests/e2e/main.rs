@@ -11,6 +11,8 @@ mod domains;
 mod dunning;
 mod emergency;
 mod first_path;
+mod hardening_suspension;
+mod hardening_throttle;
 mod invoicing;
 mod isolation;
 mod jobs;
