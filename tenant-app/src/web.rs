@@ -275,6 +275,9 @@ pub enum PageError {
     LoginRequired,
     #[error("bad request")]
     BadRequest,
+    /// Too many password checks at once: 503 with `Retry-After`.
+    #[error(transparent)]
+    Busy(#[from] crate::security::passwords::Busy),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -306,6 +309,13 @@ impl IntoResponse for PageError {
             PageError::BadRequest => plain_page(
                 StatusCode::BAD_REQUEST,
                 "Die Anfrage konnte nicht gelesen werden. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+            ),
+            PageError::Busy(_) => with_retry_after(
+                plain_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Gerade melden sich sehr viele an. Bitte versuchen Sie es in einigen Sekunden noch einmal.",
+                ),
+                crate::security::passwords::Busy::RETRY_AFTER_SECS,
             ),
             PageError::Internal(err) => {
                 tracing::error!(error = format!("{err:#}"), "request failed");

@@ -6,6 +6,7 @@
 //! target/release/ordo-bench provisioning [--tenants 50]   # sign-up latency, memory per tenant
 //! target/release/ordo-bench dashboard [--seconds 10]      # customer dashboard under load (needs wrk)
 //! target/release/ordo-bench invoices --tenants 10000      # the monthly invoice run, in process
+//! target/release/ordo-bench hashing [--tenants 100]       # memory under 100 parallel password checks
 //! ```
 //! `provisioning` and `invoices` also measure PostgreSQL when `ORDO_TEST_DATABASE_URL` is set.
 
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 mod dashboard;
+mod hashing;
 mod invoices;
 
 struct Args {
@@ -165,7 +167,8 @@ async fn main() {
         "dashboard" => dashboard::run(&args.binary, args.seconds, args.contracts).await,
         "hello" => dashboard::hello_world(args.port).await,
         "invoices" => invoices::run(args.tenants).await,
-        other => panic!("unknown command {other}: provisioning, dashboard, invoices"),
+        "hashing" => hashing::run(if args.tenants == 50 { 100 } else { args.tenants }).await,
+        other => panic!("unknown command {other}: provisioning, dashboard, invoices, hashing"),
     }
 }
 

@@ -11,6 +11,7 @@ mod domains;
 mod dunning;
 mod emergency;
 mod first_path;
+mod hardening_hashing;
 mod hardening_suspension;
 mod hardening_throttle;
 mod invoicing;

@@ -64,6 +64,10 @@ pub struct Config {
     pub trust_proxy: bool,
     /// The largest document or photo a portal accepts, in MiB.
     pub max_upload_mib: usize,
+    /// Password checks (argon2, 19 MiB each) that run at once; 0: the CPU count.
+    pub password_checks: usize,
+    /// How long a login waits for a free check before 503, in seconds.
+    pub password_wait_secs: u64,
     /// The name servers that check brokers' own domains: `ip` or `ip:port`, separated
     /// by commas. Empty: those of the system (`/etc/resolv.conf`).
     pub dns_servers: String,
@@ -136,6 +140,8 @@ struct Defaults {
     signup_limit_per_hour: i64,
     trust_proxy: bool,
     max_upload_mib: usize,
+    password_checks: usize,
+    password_wait_secs: u64,
     dns_servers: &'static str,
     domain_check_interval_secs: u64,
     domain_check_tolerance: i64,
@@ -165,6 +171,8 @@ impl Config {
             signup_limit_per_hour: 10,
             trust_proxy: false,
             max_upload_mib: 20,
+            password_checks: 0,
+            password_wait_secs: 5,
             dns_servers: "",
             domain_check_interval_secs: 600,
             domain_check_tolerance: 3,

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tenant_app::calendar::berlin_time;
 use tenant_app::security::csrf::{CsrfForm, CsrfToken};
-use tenant_app::security::passwords::{self, NewPassword};
+use tenant_app::security::passwords::NewPassword;
 use tenant_app::security::sessions::{self, SESSION_COOKIE, cookie_value};
 use tenant_app::security::throttle::{Action, SecondFactor};
 use tenant_app::web::{ClientAddress, PageError, render, render_with_status, with_retry_after};
@@ -84,7 +84,7 @@ async fn login(
     }
     let operator = operators::find_by_email(&app.db, &email).await?;
     let stored_hash = operator.as_ref().and_then(|o| o.password_hash.as_deref());
-    let verified = passwords::verify_off_thread(&form.password, stored_hash).await;
+    let verified = app.passwords.verify(&form.password, stored_hash).await?;
     let Some(operator) = operator.filter(|_| verified) else {
         return failed(StatusCode::UNAUTHORIZED, "E-Mail-Adresse oder Passwort ist falsch.".into());
     };
@@ -240,7 +240,7 @@ async fn set_password(
     let layout = ConsoleLayout::new(&app, &csrf, Some(&operator));
     match NewPassword::parse(&form.password, &form.password_confirm) {
         Ok(password) => {
-            operators::set_password(&app.db, &operator.id, &password.hash_off_thread().await).await?;
+            operators::set_password(&app.db, &operator.id, &app.passwords.hash(password).await?).await?;
             app.audit(&operator.email, "set_password", "console").await?;
             render(&AccountPage { layout, error: None, saved: true })
         }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::portal::Portal;
 use crate::portal::layout::Layout;
 use crate::security::csrf::{CsrfForm, CsrfToken};
-use crate::security::passwords::{self, NewPassword};
+use crate::security::passwords::NewPassword;
 use crate::security::sessions::{self, SESSION_COOKIE, cookie_value};
 use crate::security::throttle::{Action, SecondFactor};
 use crate::security::tokens::token_hash;
@@ -170,7 +170,7 @@ pub async fn login(
     }
     let user = users::find_by_email(portal.db(), &email).await?.filter(|user| !user.disabled);
     let stored_hash = user.as_ref().and_then(|user| user.password_hash.as_deref());
-    let verified = passwords::verify_off_thread(&form.password, stored_hash).await;
+    let verified = portal.settings().passwords.verify(&form.password, stored_hash).await?;
     let Some(user) = user.filter(|_| verified) else {
         return failed(StatusCode::UNAUTHORIZED, "E-Mail-Adresse oder Passwort ist falsch.".into());
     };
@@ -282,7 +282,7 @@ pub async fn set_password(
             );
         }
     };
-    let hash = password.hash_off_thread().await;
+    let hash = portal.settings().passwords.hash(password).await?;
     let Some(user) = users::redeem_link_with_password(portal.db(), &form.token, &hash).await? else {
         return render_with_status(StatusCode::NOT_FOUND, &LinkInvalidPage { layout });
     };

@@ -61,6 +61,7 @@ pub(super) struct LoginForm {
 
 enum Outcome {
     Throttled(i64),
+    Busy,
     Refused,
     LoggedIn(String),
 }
@@ -75,6 +76,7 @@ pub(super) async fn submit(
     let email = form.email.trim().to_lowercase();
     let old_session = cookie_value(&headers, SESSION_COOKIE);
     let throttle = billing.app.throttle;
+    let gate = billing.app.passwords.clone();
     let (account, password) = (email.clone(), form.password);
     let outcome = with_tenant_db(&billing.app, &billing.tenant, |db| async move {
         // The portal's own login counts in the same rows.
@@ -86,7 +88,9 @@ pub(super) async fn submit(
             .await?
             .filter(|user| !user.disabled && user.role == Role::Broker);
         let stored_hash = user.as_ref().and_then(|user| user.password_hash.as_deref());
-        let verified = passwords::verify_off_thread(&password, stored_hash).await;
+        let Ok(verified) = gate.verify(&password, stored_hash).await else {
+            return Ok(Outcome::Busy);
+        };
         let Some(user) = user.filter(|_| verified) else {
             return Ok(Outcome::Refused);
         };
@@ -107,6 +111,7 @@ pub(super) async fn submit(
             let page = login_page(&billing, &csrf, StatusCode::TOO_MANY_REQUESTS, email, Some(message));
             with_retry_after(page, seconds)
         }
+        Outcome::Busy => return Err(PageError::Busy(passwords::Busy)),
         Outcome::Refused => login_page(
             &billing,
             &csrf,
