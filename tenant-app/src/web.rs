@@ -57,11 +57,13 @@ pub fn with_request_layers(router: Router, trust_proxy: bool) -> Router {
                         .get::<RequestId>()
                         .and_then(|id| id.header_value().to_str().ok())
                         .unwrap_or("-");
+                    // Dispatch by host happens below this layer, so no route has
+                    // matched yet: the path is logged with every value redacted.
                     let route = request
                         .extensions()
                         .get::<axum::extract::MatchedPath>()
                         .map(|path| path.as_str().to_owned())
-                        .unwrap_or_else(|| request.uri().path().to_owned());
+                        .unwrap_or_else(|| redacted_path(request.uri().path()));
                     let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("-");
                     tracing::info_span!("request", method = %request.method(), host, route, request_id)
                 })
@@ -86,6 +88,22 @@ pub fn client_address(request_extensions: &axum::http::Extensions) -> String {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_string())
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// A path fit for a log line: every segment that is not a plain word of the
+/// site's own paths (letters and hyphens, as in `/makler/kunden`, at most 24
+/// characters) becomes `{…}`, so ids, tokens and links never reach the log.
+/// The query string is never part of it.
+pub fn redacted_path(path: &str) -> String {
+    let segments: Vec<&str> = path
+        .split('/')
+        .map(|segment| {
+            let plain = segment.len() <= 24
+                && segment.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c == '.' || c == '_');
+            if plain { segment } else { "{…}" }
+        })
+        .collect();
+    segments.join("/")
 }
 
 /// The client's address, decided once per request.

@@ -12,6 +12,7 @@ mod dunning;
 mod emergency;
 mod first_path;
 mod hardening_hashing;
+mod hardening_logs;
 mod hardening_suspension;
 mod hardening_throttle;
 mod invoicing;

@@ -51,7 +51,8 @@ pub struct Config {
     pub operator_name: String,
     pub log_format: LogFormat,
     /// Log e-mail links (sign-up, invitations) so a developer can follow them.
-    pub log_mail_links: bool,
+    /// They are credentials: unset, on only for the `localhost` base domain.
+    pub log_mail_links: Option<bool>,
     pub trial_days: i64,
     /// Days a lapsed trial's data is kept before the instance is deleted.
     pub trial_grace_days: i64,
@@ -133,7 +134,6 @@ struct Defaults {
     mail_from: &'static str,
     operator_name: &'static str,
     log_format: &'static str,
-    log_mail_links: bool,
     trial_days: i64,
     trial_grace_days: i64,
     trial_extensions_allowed: i64,
@@ -154,6 +154,14 @@ struct Defaults {
 }
 
 impl Config {
+    /// Whether e-mail links are logged: as set, else only on `localhost`
+    /// (development), never on a real domain.
+    pub fn logs_mail_links(&self) -> bool {
+        self.log_mail_links.unwrap_or(self.base_domain == "localhost")
+    }
+}
+
+impl Config {
     /// The built-in defaults alone (the embedded default), as a figment to merge onto.
     pub fn defaults() -> Figment {
         let defaults = Defaults {
@@ -164,7 +172,6 @@ impl Config {
             mail_from: "noreply@ordo.localhost.localdomain",
             operator_name: "Ordo",
             log_format: "pretty",
-            log_mail_links: true,
             trial_days: 30,
             trial_grace_days: 30,
             trial_extensions_allowed: 2,

@@ -253,7 +253,7 @@ async fn advance(app: &AppState, tenant: &Tenant, step: ProvisionStep) -> anyhow
 async fn send_welcome(app: &AppState, tenant: &Tenant, token: &str) -> anyhow::Result<()> {
     let portal_url = app.hosts.tenant_url(&tenant.slug);
     let link = format!("{portal_url}/passwort-setzen?token={token}");
-    if app.config.log_mail_links {
+    if app.config.logs_mail_links() {
         tracing::info!(tenant = %tenant.slug, %link, "sign-up link (log_mail_links is on)");
     }
     let trial_end = tenant.trial_ends_at.map(tenant_app::calendar::last_day_before).unwrap_or_default();
