@@ -2,7 +2,7 @@
 //! as one contact for billing and plan limits.
 
 use crate::db::{Db, new_id, now};
-use crate::values::{EmailAddress, optional_text, parse_optional_date, required_text};
+use crate::values::{EmailAddress, optional_line, parse_optional_date, required_line};
 use crate::web::FieldErrors;
 
 #[derive(Debug, Clone)]
@@ -73,12 +73,12 @@ impl NewCustomer {
         let mut field = |name: &'static str, result: Result<String, &'static str>| {
             result.map_err(|message| errors.add(name, message)).unwrap_or_default()
         };
-        let first_name = field("first_name", required_text(&form.first_name, 100));
-        let last_name = field("last_name", required_text(&form.last_name, 100));
-        let phone = field("phone", optional_text(&form.phone, 50));
-        let street = field("street", optional_text(&form.street, 200));
-        let postal_code = field("postal_code", optional_text(&form.postal_code, 10));
-        let city = field("city", optional_text(&form.city, 100));
+        let first_name = field("first_name", required_line(&form.first_name, 100));
+        let last_name = field("last_name", required_line(&form.last_name, 100));
+        let phone = field("phone", optional_line(&form.phone, 50));
+        let street = field("street", optional_line(&form.street, 200));
+        let postal_code = field("postal_code", optional_line(&form.postal_code, 10));
+        let city = field("city", optional_line(&form.city, 100));
         let email = if form.email.trim().is_empty() {
             None
         } else {

@@ -11,6 +11,7 @@ mod domains;
 mod dunning;
 mod emergency;
 mod first_path;
+mod hardening_documents;
 mod hardening_hashing;
 mod hardening_logs;
 mod hardening_suspension;

@@ -22,7 +22,7 @@ use crate::security::csrf::{CsrfForm, CsrfToken};
 use crate::security::throttle::{Action, SecondFactor};
 use crate::usage;
 use crate::users::{self, LinkPurpose};
-use crate::values::{EmailAddress, required_text};
+use crate::values::EmailAddress;
 use crate::web::{ClientAddress, FieldErrors, PageError, render, render_with_status};
 
 const PAGE_SIZE: i64 = 50;
@@ -318,7 +318,7 @@ async fn set_household(
     load_customer(&portal, &id).await?;
     let household_id = match form.household.as_str() {
         "" => None,
-        "neu" => match required_text(&form.new_name, 100) {
+        "neu" => match crate::values::required_line(&form.new_name, 100) {
             Ok(name) => Some(customers::create_household(portal.db(), &name).await?),
             Err(_) => {
                 return Ok(Redirect::to(&format!("/makler/kunden/{id}?hinweis=haushalt-name")).into_response());
