@@ -116,6 +116,10 @@ pub async fn build_with_clock(config: Config, listen_port: u16, clock: Arc<dyn C
     // Billing refuses to start on settings that cannot name the seller on an invoice.
     config.billing.seller().map_err(anyhow::Error::msg).context("billing settings")?;
     let db = open_database(&config).await?;
+    let passwords = tenant_app::security::passwords::PasswordGate::new(
+        config.password_checks,
+        std::time::Duration::from_secs(config.password_wait_secs),
+    );
     let master_key = master_keys(&config, db.backend())?;
     let hosts = Hosts::new(&config.public_scheme, &config.base_domain, config.public_port.unwrap_or(listen_port));
     let transport = match &config.smtp_url {
@@ -156,15 +160,18 @@ pub async fn build_with_clock(config: Config, listen_port: u16, clock: Arc<dyn C
             None => {
                 let directories: DirectoryFactory =
                     Box::new(move |tenant_id| Arc::new(InProcessDirectory::new(state.clone(), tenant_id)));
-                Arc::new(LocalProvisioner::new(
-                    registry.clone(),
-                    directories,
-                    mailer.clone(),
-                    config.operator_name.clone(),
-                    tenants_dir.clone(),
-                    config.max_upload_mib * 1024 * 1024,
-                    config.whitelabel_mail_from.clone(),
-                ))
+                Arc::new(
+                    LocalProvisioner::new(
+                        registry.clone(),
+                        directories,
+                        mailer.clone(),
+                        config.operator_name.clone(),
+                        tenants_dir.clone(),
+                        config.max_upload_mib * 1024 * 1024,
+                        config.whitelabel_mail_from.clone(),
+                    )
+                    .with_passwords(passwords.clone()),
+                )
             }
         };
         AppInner {
@@ -180,6 +187,7 @@ pub async fn build_with_clock(config: Config, listen_port: u16, clock: Arc<dyn C
             dns,
             csrf,
             throttle: LoginThrottle::default(),
+            passwords,
             provisioning_now: ProvisioningClaims::default(),
             tenants_dir: tenants_dir.clone(),
             instance_id: new_id(),

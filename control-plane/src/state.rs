@@ -42,6 +42,8 @@ pub struct AppInner {
     pub dns: DnsChecker,
     pub csrf: CsrfConfig,
     pub throttle: LoginThrottle,
+    /// The bound on concurrent password checks, shared with the embedded portals.
+    pub passwords: tenant_app::security::passwords::PasswordGate,
     /// Tenants being provisioned by a task of this process.
     pub provisioning_now: ProvisioningClaims,
     /// `<data dir>/tenants`: each tenant's SQLite database (embedded default) and documents.

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 
 use crate::calendar::format_date;
 use crate::db::{Backend, Db, new_id, now};
-use crate::values::{Cents, optional_text, parse_date, parse_optional_date, required_text};
+use crate::values::{Cents, optional_line, optional_text, parse_date, parse_optional_date, required_line};
 use crate::web::FieldErrors;
 
 /// How often the premium is paid. The GDV codes are those of record 0200.
@@ -218,11 +218,11 @@ impl NewContract {
         if produkt_id.is_empty() {
             errors.add("produkt_id", "Bitte wählen Sie Sparte und Produkt.");
         }
-        let insurer = required_text(&form.insurer, 200).map_err(|m| errors.add("insurer", m)).unwrap_or_default();
+        let insurer = required_line(&form.insurer, 200).map_err(|m| errors.add("insurer", m)).unwrap_or_default();
         let insurer_number =
-            optional_text(&form.insurer_number, 20).map_err(|m| errors.add("insurer_number", m)).unwrap_or_default();
+            optional_line(&form.insurer_number, 20).map_err(|m| errors.add("insurer_number", m)).unwrap_or_default();
         let policy_number =
-            required_text(&form.policy_number, 60).map_err(|m| errors.add("policy_number", m)).unwrap_or_default();
+            required_line(&form.policy_number, 60).map_err(|m| errors.add("policy_number", m)).unwrap_or_default();
         let premium = Cents::parse(&form.premium).map_err(|m| errors.add("premium", m)).unwrap_or_default();
         let frequency = PaymentFrequency::parse(&form.payment_frequency);
         if frequency.is_none() {

@@ -2,7 +2,7 @@
 //! as one contact for billing and plan limits.
 
 use crate::db::{Db, new_id, now};
-use crate::values::{EmailAddress, optional_text, parse_optional_date, required_text};
+use crate::values::{EmailAddress, optional_line, parse_optional_date, required_line};
 use crate::web::FieldErrors;
 
 /// The Anrede, with the GDV key of record 0100 (0 none, 1 Herr, 2 Frau, 3 Firma,
@@ -161,18 +161,18 @@ impl NewCustomer {
         };
         // A company has no first name; a person needs one.
         let first_name = if salutation == Salutation::Firma {
-            field("first_name", optional_text(&form.first_name, 100))
+            field("first_name", optional_line(&form.first_name, 100))
         } else {
-            field("first_name", required_text(&form.first_name, 100))
+            field("first_name", required_line(&form.first_name, 100))
         };
-        let title = field("title", optional_text(&form.title, 50));
-        let customer_number = field("customer_number", optional_text(&form.customer_number, 40));
+        let title = field("title", optional_line(&form.title, 50));
+        let customer_number = field("customer_number", optional_line(&form.customer_number, 40));
         let customer_number = (!customer_number.is_empty()).then_some(customer_number);
-        let last_name = field("last_name", required_text(&form.last_name, 100));
-        let phone = field("phone", optional_text(&form.phone, 50));
-        let street = field("street", optional_text(&form.street, 200));
-        let postal_code = field("postal_code", optional_text(&form.postal_code, 10));
-        let city = field("city", optional_text(&form.city, 100));
+        let last_name = field("last_name", required_line(&form.last_name, 100));
+        let phone = field("phone", optional_line(&form.phone, 50));
+        let street = field("street", optional_line(&form.street, 200));
+        let postal_code = field("postal_code", optional_line(&form.postal_code, 10));
+        let city = field("city", optional_line(&form.city, 100));
         let email = if form.email.trim().is_empty() {
             None
         } else {

@@ -139,7 +139,7 @@ pub struct NewTrustedPerson {
 impl NewTrustedPerson {
     pub fn parse(form: &TrustedPersonForm) -> Result<NewTrustedPerson, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = crate::values::required_text(&form.name, 120).map_err(|m| errors.add("name", m)).unwrap_or_default();
+        let name = crate::values::required_line(&form.name, 120).map_err(|m| errors.add("name", m)).unwrap_or_default();
         let email = EmailAddress::parse(&form.email).map_err(|m| errors.add("email", m)).ok();
         let waiting_days = match form.waiting_days.trim() {
             "" => Some(DEFAULT_WAITING_DAYS),

@@ -101,8 +101,10 @@ impl Mailer {
             Some(address) => address.parse().map_err(|_| MailError::Address(address.clone()))?,
             None => self.from_address.clone(),
         };
-        let from = Mailbox::new(Some(email.sender_name), from_address);
-        let builder = Message::builder().from(from).to(to).subject(email.subject);
+        // Header values are one line whatever was typed: a line break in a
+        // company name must not break (or inject into) the message.
+        let from = Mailbox::new(Some(crate::values::as_one_line(&email.sender_name)), from_address);
+        let builder = Message::builder().from(from).to(to).subject(crate::values::as_one_line(&email.subject));
         let message = if attachments.is_empty() {
             builder.header(ContentType::TEXT_PLAIN).body(email.body)?
         } else {

@@ -162,6 +162,33 @@ pub fn required_text(input: &str, max_chars: usize) -> Result<String, &'static s
     optional_text(text, max_chars)
 }
 
+/// A required single-line field (a name, company, street, phone, subject):
+/// like [`required_text`], but line breaks and tabs are refused too, so the
+/// value can never start a new line in a document or a mail header.
+pub fn required_line(input: &str, max_chars: usize) -> Result<String, &'static str> {
+    let text = required_text(input, max_chars)?;
+    single_line(text)
+}
+
+/// An optional single-line field; see [`required_line`].
+pub fn optional_line(input: &str, max_chars: usize) -> Result<String, &'static str> {
+    let text = optional_text(input, max_chars)?;
+    single_line(text)
+}
+
+fn single_line(text: String) -> Result<String, &'static str> {
+    if text.chars().any(char::is_control) {
+        return Err("Bitte nur eine Zeile, ohne Zeilenumbrüche oder Tabulatoren.");
+    }
+    Ok(text)
+}
+
+/// Text for a single line of output (a mail header, a line of a document):
+/// every control character, line breaks included, becomes a space.
+pub fn as_one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
 /// Optional free text, trimmed, with a length limit; control characters other
 /// than line breaks are refused.
 pub fn optional_text(input: &str, max_chars: usize) -> Result<String, &'static str> {

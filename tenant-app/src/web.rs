@@ -57,11 +57,13 @@ pub fn with_request_layers(router: Router, trust_proxy: bool) -> Router {
                         .get::<RequestId>()
                         .and_then(|id| id.header_value().to_str().ok())
                         .unwrap_or("-");
+                    // Dispatch by host happens below this layer, so no route has
+                    // matched yet: the path is logged with every value redacted.
                     let route = request
                         .extensions()
                         .get::<axum::extract::MatchedPath>()
                         .map(|path| path.as_str().to_owned())
-                        .unwrap_or_else(|| request.uri().path().to_owned());
+                        .unwrap_or_else(|| redacted_path(request.uri().path()));
                     let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("-");
                     tracing::info_span!("request", method = %request.method(), host, route, request_id)
                 })
@@ -88,6 +90,22 @@ pub fn client_address(request_extensions: &axum::http::Extensions) -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// A path fit for a log line: every segment that is not a plain word of the
+/// site's own paths (letters and hyphens, as in `/makler/kunden`, at most 24
+/// characters) becomes `{…}`, so ids, tokens and links never reach the log.
+/// The query string is never part of it.
+pub fn redacted_path(path: &str) -> String {
+    let segments: Vec<&str> = path
+        .split('/')
+        .map(|segment| {
+            let plain = segment.len() <= 24
+                && segment.chars().all(|c| c.is_ascii_lowercase() || c == '-' || c == '.' || c == '_');
+            if plain { segment } else { "{…}" }
+        })
+        .collect();
+    segments.join("/")
+}
+
 /// The client's address, decided once per request.
 #[derive(Debug, Clone)]
 struct ClientIp(String);
@@ -112,6 +130,12 @@ fn client_ip(request: &Request, trust_proxy: bool) -> String {
         .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok())
         .map(|ip| ip.to_string())
         .unwrap_or_else(peer)
+}
+
+/// Adds `Retry-After` to a refusal of the throttle (429) or of a full queue (503).
+pub fn with_retry_after(mut response: Response, seconds: i64) -> Response {
+    response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds.max(1)));
+    response
 }
 
 /// A minimal page with one sentence, for errors that have no better place.
@@ -269,6 +293,9 @@ pub enum PageError {
     LoginRequired,
     #[error("bad request")]
     BadRequest,
+    /// Too many password checks at once: 503 with `Retry-After`.
+    #[error(transparent)]
+    Busy(#[from] crate::security::passwords::Busy),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -300,6 +327,13 @@ impl IntoResponse for PageError {
             PageError::BadRequest => plain_page(
                 StatusCode::BAD_REQUEST,
                 "Die Anfrage konnte nicht gelesen werden. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+            ),
+            PageError::Busy(_) => with_retry_after(
+                plain_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Gerade melden sich sehr viele an. Bitte versuchen Sie es in einigen Sekunden noch einmal.",
+                ),
+                crate::security::passwords::Busy::RETRY_AFTER_SECS,
             ),
             PageError::Internal(err) => {
                 tracing::error!(error = format!("{err:#}"), "request failed");

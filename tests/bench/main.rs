@@ -8,6 +8,7 @@
 //! target/release/ordo-bench invoices --tenants 10000      # the monthly invoice run, in process
 //! target/release/ordo-bench imports --contracts 10000     # the GDV import, in process
 //! target/release/ordo-bench uploads                       # memory under 10 concurrent 100 MB uploads
+//! target/release/ordo-bench hashing [--tenants 100]       # memory under 100 parallel password checks
 //! ```
 //! `provisioning`, `invoices` and `imports` also measure PostgreSQL when `ORDO_TEST_DATABASE_URL` is set.
 
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 mod dashboard;
+mod hashing;
 mod imports;
 mod invoices;
 mod uploads;
@@ -171,7 +173,8 @@ async fn main() {
         "invoices" => invoices::run(args.tenants).await,
         "imports" => imports::run(args.contracts).await,
         "uploads" => uploads::run(&args.binary).await,
-        other => panic!("unknown command {other}: provisioning, dashboard, invoices, imports, uploads"),
+        "hashing" => hashing::run(if args.tenants == 50 { 100 } else { args.tenants }).await,
+        other => panic!("unknown command {other}: provisioning, dashboard, invoices, imports, uploads, hashing"),
     }
 }
 

@@ -16,6 +16,7 @@
 //! when those modules move, only the harness changes.
 
 pub mod arrange;
+pub mod attacks;
 pub mod background;
 pub mod browser;
 pub mod cli;

@@ -56,6 +56,7 @@ impl StandalonePortal {
             secret,
             max_file_bytes: 1024 * 1024,
             whitelabel_mail_from: None,
+            passwords: Default::default(),
         };
         let mailer = Mailer::new(&MailTransport::Files(dir.path().join("mail")), "portal@example.de").expect("mailer");
         let portal = instance::start(

@@ -81,16 +81,41 @@ pub async fn contract_pdf(app: &AppState, tenant: &Tenant, order: &Order) -> any
         ("setup_fee", Cents(pricing.setup_fee_cents).to_string()),
         ("payment_days", settings.payment_days.to_string()),
     ];
-    let mut text = template;
-    for (name, value) in values {
-        text = text.replace(&format!("{{{name}}}"), &value);
-    }
+    let text = fill(&template, &values);
     Ok(render_text_document(
         &text,
         &format!("Softwarenutzungsvertrag {}", order.number()),
         &settings.seller_name,
         created,
     ))
+}
+
+/// Fills `{name}` placeholders in one pass: a value is inserted as one line of
+/// text, never read again, so what a broker typed cannot become a heading, a
+/// paragraph or another placeholder (`{setup_fee}` in a company name stays
+/// literally that). Unknown placeholders stay as written.
+fn fill(template: &str, values: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(template.len() + 512);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after
+            .find('}')
+            .and_then(|close| values.iter().find(|(name, _)| *name == &after[..close]).map(|(_, v)| (close, v)));
+        match value {
+            Some((close, value)) => {
+                out.push_str(&tenant_app::values::as_one_line(value));
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Lays out a text with `# `/`## ` headings and blank-line paragraphs on A4 pages.
@@ -122,4 +147,21 @@ fn render_text_document(text: &str, title: &str, author: &str, created: chrono::
         &pdfa::Metadata { title, author, subject: title, language: "de-DE", created, extra_xmp: "" },
         &[],
     )
+}
+
+#[cfg(test)]
+mod fill_tests {
+    #[test]
+    fn values_are_literal_text() {
+        let values = [
+            ("broker_name", "X GmbH\n\n## §9 Sondervereinbarung\n\nEntgelte entfallen. {setup_fee}".to_owned()),
+            ("setup_fee", "199,00 €".to_owned()),
+        ];
+        let text = super::fill("Zwischen {broker_name} und uns; Gebühr {setup_fee}; {unbekannt}", &values);
+        assert_eq!(
+            text,
+            "Zwischen X GmbH  ## §9 Sondervereinbarung  Entgelte entfallen. {setup_fee} und uns; Gebühr 199,00 €; {unbekannt}"
+        );
+        assert!(!text.contains("\n"));
+    }
 }

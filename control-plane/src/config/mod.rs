@@ -51,7 +51,8 @@ pub struct Config {
     pub operator_name: String,
     pub log_format: LogFormat,
     /// Log e-mail links (sign-up, invitations) so a developer can follow them.
-    pub log_mail_links: bool,
+    /// They are credentials: unset, on only for the `localhost` base domain.
+    pub log_mail_links: Option<bool>,
     pub trial_days: i64,
     /// Days a lapsed trial's data is kept before the instance is deleted.
     pub trial_grace_days: i64,
@@ -64,6 +65,10 @@ pub struct Config {
     pub trust_proxy: bool,
     /// The largest document or photo a portal accepts, in MiB.
     pub max_upload_mib: usize,
+    /// Password checks (argon2, 19 MiB each) that run at once; 0: the CPU count.
+    pub password_checks: usize,
+    /// How long a login waits for a free check before 503, in seconds.
+    pub password_wait_secs: u64,
     /// The name servers that check brokers' own domains: `ip` or `ip:port`, separated
     /// by commas. Empty: those of the system (`/etc/resolv.conf`).
     pub dns_servers: String,
@@ -129,13 +134,14 @@ struct Defaults {
     mail_from: &'static str,
     operator_name: &'static str,
     log_format: &'static str,
-    log_mail_links: bool,
     trial_days: i64,
     trial_grace_days: i64,
     trial_extensions_allowed: i64,
     signup_limit_per_hour: i64,
     trust_proxy: bool,
     max_upload_mib: usize,
+    password_checks: usize,
+    password_wait_secs: u64,
     dns_servers: &'static str,
     domain_check_interval_secs: u64,
     domain_check_tolerance: i64,
@@ -145,6 +151,14 @@ struct Defaults {
     kubernetes: KubernetesSettings,
     jobs: JobSettings,
     billing: BillingSettings,
+}
+
+impl Config {
+    /// Whether e-mail links are logged: as set, else only on `localhost`
+    /// (development), never on a real domain.
+    pub fn logs_mail_links(&self) -> bool {
+        self.log_mail_links.unwrap_or(self.base_domain == "localhost")
+    }
 }
 
 impl Config {
@@ -158,13 +172,14 @@ impl Config {
             mail_from: "noreply@ordo.localhost.localdomain",
             operator_name: "Ordo",
             log_format: "pretty",
-            log_mail_links: true,
             trial_days: 30,
             trial_grace_days: 30,
             trial_extensions_allowed: 2,
             signup_limit_per_hour: 10,
             trust_proxy: false,
             max_upload_mib: 20,
+            password_checks: 0,
+            password_wait_secs: 5,
             dns_servers: "",
             domain_check_interval_secs: 600,
             domain_check_tolerance: 3,

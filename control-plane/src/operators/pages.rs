@@ -10,9 +10,10 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tenant_app::calendar::berlin_time;
 use tenant_app::security::csrf::{CsrfForm, CsrfToken};
-use tenant_app::security::passwords::{self, NewPassword};
+use tenant_app::security::passwords::NewPassword;
 use tenant_app::security::sessions::{self, SESSION_COOKIE, cookie_value};
-use tenant_app::web::{ClientAddress, PageError, render, render_with_status};
+use tenant_app::security::throttle::{Action, SecondFactor};
+use tenant_app::web::{ClientAddress, PageError, render, render_with_status, with_retry_after};
 
 use super::console::{ConsoleLayout, ConsoleOperator};
 use super::{self as operators, ApiTokenInfo, Operator};
@@ -72,21 +73,22 @@ async fn login(
             &LoginPage { layout: ConsoleLayout::new(&app, &csrf, None), email: email.clone(), error: Some(message) },
         )
     };
-    if let Err(throttled) = app.throttle.check(&app.db, &email, &address).await? {
-        let minutes = (throttled.retry_after_secs + 59) / 60;
-        return failed(
+    let attempt = app.throttle.attempt(&app.db, Action::Login, &email, &address, SecondFactor::None).await?;
+    if let Err(throttled) = attempt {
+        let minutes = throttled.minutes();
+        let page = failed(
             StatusCode::TOO_MANY_REQUESTS,
             format!("Zu viele Fehlversuche. Bitte in {minutes} Minuten erneut versuchen."),
-        );
+        )?;
+        return Ok(with_retry_after(page, throttled.retry_after_secs));
     }
     let operator = operators::find_by_email(&app.db, &email).await?;
     let stored_hash = operator.as_ref().and_then(|o| o.password_hash.as_deref());
-    let verified = passwords::verify_off_thread(&form.password, stored_hash).await;
+    let verified = app.passwords.verify(&form.password, stored_hash).await?;
     let Some(operator) = operator.filter(|_| verified) else {
-        app.throttle.record_failure(&app.db, &email, &address).await?;
         return failed(StatusCode::UNAUTHORIZED, "E-Mail-Adresse oder Passwort ist falsch.".into());
     };
-    app.throttle.record_success(&app.db, &email).await?;
+    app.throttle.succeeded(&app.db, Action::Login, &email, &address).await?;
     start_session(&app, &operator, &headers).await
 }
 
@@ -238,7 +240,7 @@ async fn set_password(
     let layout = ConsoleLayout::new(&app, &csrf, Some(&operator));
     match NewPassword::parse(&form.password, &form.password_confirm) {
         Ok(password) => {
-            operators::set_password(&app.db, &operator.id, &password.hash_off_thread().await).await?;
+            operators::set_password(&app.db, &operator.id, &app.passwords.hash(password).await?).await?;
             app.audit(&operator.email, "set_password", "console").await?;
             render(&AccountPage { layout, error: None, saved: true })
         }

@@ -86,6 +86,8 @@ pub struct LocalProvisioner {
     tenants_dir: PathBuf,
     max_file_bytes: usize,
     whitelabel_mail_from: Option<String>,
+    /// The control plane's bound on password checks: one for the whole process.
+    passwords: tenant_app::security::passwords::PasswordGate,
 }
 
 impl LocalProvisioner {
@@ -106,7 +108,14 @@ impl LocalProvisioner {
             tenants_dir,
             max_file_bytes,
             whitelabel_mail_from,
+            passwords: Default::default(),
         }
+    }
+
+    /// Shares the process's bound on password checks with the portals it runs.
+    pub fn with_passwords(mut self, passwords: tenant_app::security::passwords::PasswordGate) -> LocalProvisioner {
+        self.passwords = passwords;
+        self
     }
 }
 
@@ -149,6 +158,7 @@ impl Provisioner for LocalProvisioner {
             secret: deployment.session_key.clone(),
             max_file_bytes: self.max_file_bytes,
             whitelabel_mail_from: self.whitelabel_mail_from.clone(),
+            passwords: self.passwords.clone(),
         };
         let store = Arc::new(LocalStore::new(self.tenants_dir.join(&deployment.tenant_id).join("files")));
         let directory = (self.directories)(&deployment.tenant_id);

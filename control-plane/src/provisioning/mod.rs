@@ -253,7 +253,7 @@ async fn advance(app: &AppState, tenant: &Tenant, step: ProvisionStep) -> anyhow
 async fn send_welcome(app: &AppState, tenant: &Tenant, token: &str) -> anyhow::Result<()> {
     let portal_url = app.hosts.tenant_url(&tenant.slug);
     let link = format!("{portal_url}/passwort-setzen?token={token}");
-    if app.config.log_mail_links {
+    if app.config.logs_mail_links() {
         tracing::info!(tenant = %tenant.slug, %link, "sign-up link (log_mail_links is on)");
     }
     let trial_end = tenant.trial_ends_at.map(tenant_app::calendar::last_day_before).unwrap_or_default();
@@ -289,6 +289,9 @@ pub async fn suspend(app: &AppState, tenant_id: &str, reason: &str) -> anyhow::R
     tenants::record_event(&app.db, tenant_id, "suspended", reason).await?;
     if tenant.status == TenantStatus::Ready {
         app.provisioner.suspend(&deployment_for(app, &tenant).await?).await.context("stopping the instance")?;
+        if tenant.suspended_at.is_none() {
+            tell_broker(app, &tenant, Some(reason)).await;
+        }
     }
     Ok(())
 }
@@ -300,8 +303,49 @@ pub async fn resume(app: &AppState, tenant_id: &str) -> anyhow::Result<()> {
     tenants::record_event(&app.db, tenant_id, "resumed", "Portal ist wieder erreichbar.").await?;
     if tenant.status == TenantStatus::Ready {
         app.provisioner.deploy(&deployment_for(app, &tenant).await?).await.context("starting the instance")?;
+        if tenant.suspended_at.is_some() {
+            tell_broker(app, &tenant, None).await;
+        }
     }
     Ok(())
+}
+
+/// Tells the broker that their portal was suspended (with the reason) or
+/// reopened. The state change stands even if the mail fails; the failure is
+/// logged for the operator, who sees the state in the console anyway.
+async fn tell_broker(app: &AppState, tenant: &Tenant, suspended_for: Option<&str>) {
+    let portal_url = app.hosts.tenant_url(&tenant.slug);
+    let operator = &app.config.operator_name;
+    let display = tenant.display_name();
+    let (subject, text) = match suspended_for {
+        Some(reason) => (
+            format!("Ihr Portal „{display}“ ist vorübergehend gesperrt"),
+            format!(
+                "Ihr Kundenportal ist seit heute gesperrt. Grund: {reason}\n\n\
+                 Ihre Kunden sehen einen neutralen Hinweis, dass das Portal vorübergehend nicht erreichbar ist; \
+                 Ihre Daten bleiben vollständig erhalten.\n\n\
+                 In der Abrechnung können Sie sich weiterhin anmelden, Rechnungen lesen, bezahlen und bestellen:\n\
+                 {portal_url}/makler/abrechnung/anmelden"
+            ),
+        ),
+        None => (
+            format!("Ihr Portal „{display}“ ist wieder erreichbar"),
+            format!("Ihr Kundenportal ist wieder für Sie und Ihre Kunden erreichbar:\n{portal_url}"),
+        ),
+    };
+    let sent = app
+        .mailer
+        .send(Email {
+            to: tenant.email.clone(),
+            sender_name: operator.clone(),
+            from_address: None,
+            subject,
+            body: format!("Guten Tag {name},\n\n{text}\n\nIhr {operator}-Team\n", name = tenant.name),
+        })
+        .await;
+    if let Err(err) = sent {
+        tracing::error!(tenant_id = %tenant.id, error = %err, "could not tell the broker about the suspension");
+    }
 }
 
 /// After a change to what a tenant's instance should be (plan, trial end,

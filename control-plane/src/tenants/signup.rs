@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use tenant_app::crypto::Key;
 use tenant_app::db::{is_unique_violation, new_id};
-use tenant_app::values::{EmailAddress, optional_text, required_text};
+use tenant_app::values::{EmailAddress, optional_line, required_line};
 use tenant_app::web::FieldErrors;
 
 use crate::slug::Slug;
@@ -41,12 +41,12 @@ impl NewTrial {
         let mut text = |field: &'static str, result: Result<String, &'static str>| {
             result.map_err(|message| errors.add(field, message)).unwrap_or_default()
         };
-        let name = text("name", required_text(&request.name, 120));
-        let company = text("company", optional_text(request.company.as_deref().unwrap_or(""), 160));
-        let street = text("street", required_text(&request.street, 160));
-        let postal_code = text("postal_code", required_text(&request.postal_code, 10));
-        let city = text("city", required_text(&request.city, 100));
-        let phone = text("phone", required_text(&request.phone, 40));
+        let name = text("name", required_line(&request.name, 120));
+        let company = text("company", optional_line(request.company.as_deref().unwrap_or(""), 160));
+        let street = text("street", required_line(&request.street, 160));
+        let postal_code = text("postal_code", required_line(&request.postal_code, 10));
+        let city = text("city", required_line(&request.city, 100));
+        let phone = text("phone", required_line(&request.phone, 40));
         let postal_code_ok = postal_code.len() == 5 && postal_code.bytes().all(|b| b.is_ascii_digit());
         if !postal_code.is_empty() && !postal_code_ok {
             errors.add("postal_code", "Bitte geben Sie eine fünfstellige Postleitzahl an.");

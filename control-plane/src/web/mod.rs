@@ -114,7 +114,8 @@ struct MaintenancePage {
 }
 
 async fn maintenance_page(path: &str, display_name: String) -> Response {
-    if path == "/static/ordo.css" {
+    // The billing area's pages, still served, link the portal's stylesheet.
+    if path == "/static/ordo.css" || path == "/static/portal.css" {
         return tenant_app::web::stylesheet().await;
     }
     let body = askama::Template::render(&MaintenancePage { display_name }).unwrap_or_default();

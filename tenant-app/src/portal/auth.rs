@@ -11,11 +11,12 @@ use serde::Deserialize;
 use crate::portal::Portal;
 use crate::portal::layout::Layout;
 use crate::security::csrf::{CsrfForm, CsrfToken};
-use crate::security::passwords::{self, NewPassword};
+use crate::security::passwords::NewPassword;
 use crate::security::sessions::{self, SESSION_COOKIE, cookie_value};
+use crate::security::throttle::{Action, SecondFactor};
 use crate::security::tokens::token_hash;
 use crate::users::{self, Role};
-use crate::web::{ClientAddress, PageError, render, render_with_status};
+use crate::web::{ClientAddress, PageError, render, render_with_status, with_retry_after};
 
 /// Whoever holds a live session in this portal.
 #[derive(Debug, Clone)]
@@ -156,24 +157,24 @@ pub async fn login(
             },
         )
     };
-    if let Err(throttled) = portal.throttle().check(portal.db(), &email, &address).await? {
-        let minutes = (throttled.retry_after_secs + 59) / 60;
+    let attempt = portal.throttle().attempt(portal.db(), Action::Login, &email, &address, SecondFactor::None).await?;
+    if let Err(throttled) = attempt {
+        let minutes = throttled.minutes();
         let message = match crate::i18n::Lang::current() {
             crate::i18n::Lang::De => {
                 format!("Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in {minutes} Minuten erneut.")
             }
             crate::i18n::Lang::En => format!("Too many failed sign-ins. Please try again in {minutes} minutes."),
         };
-        return failed(StatusCode::TOO_MANY_REQUESTS, message);
+        return Ok(with_retry_after(failed(StatusCode::TOO_MANY_REQUESTS, message)?, throttled.retry_after_secs));
     }
     let user = users::find_by_email(portal.db(), &email).await?.filter(|user| !user.disabled);
     let stored_hash = user.as_ref().and_then(|user| user.password_hash.as_deref());
-    let verified = passwords::verify_off_thread(&form.password, stored_hash).await;
+    let verified = portal.settings().passwords.verify(&form.password, stored_hash).await?;
     let Some(user) = user.filter(|_| verified) else {
-        portal.throttle().record_failure(portal.db(), &email, &address).await?;
         return failed(StatusCode::UNAUTHORIZED, "E-Mail-Adresse oder Passwort ist falsch.".into());
     };
-    portal.throttle().record_success(portal.db(), &email).await?;
+    portal.throttle().succeeded(portal.db(), Action::Login, &email, &address).await?;
     // A new session id at every login: a session fixed before login is useless.
     if let Some(old) = cookie_value(&headers, SESSION_COOKIE) {
         sessions::revoke(portal.db(), &old).await?;
@@ -256,9 +257,19 @@ pub struct SetPasswordForm {
 pub async fn set_password(
     State(portal): State<Portal>,
     Extension(csrf): Extension<CsrfToken>,
+    ClientAddress(address): ClientAddress,
     CsrfForm(form): CsrfForm<SetPasswordForm>,
 ) -> Result<Response, PageError> {
     let layout = Layout::new(&portal, &csrf, None);
+    // Counted per link (its hash: the link itself is a secret) and address, like a login.
+    let link = token_hash(&form.token);
+    let attempt =
+        portal.throttle().attempt(portal.db(), Action::SetPassword, &link, &address, SecondFactor::None).await?;
+    if let Err(throttled) = attempt {
+        let text = format!("Zu viele Versuche. Bitte versuchen Sie es in {} Minuten erneut.", throttled.minutes());
+        let page = crate::web::plain_page(StatusCode::TOO_MANY_REQUESTS, &text);
+        return Ok(with_retry_after(page, throttled.retry_after_secs));
+    }
     let Some(user) = users::peek_link(portal.db(), &form.token).await? else {
         return render_with_status(StatusCode::NOT_FOUND, &LinkInvalidPage { layout });
     };
@@ -271,7 +282,7 @@ pub async fn set_password(
             );
         }
     };
-    let hash = password.hash_off_thread().await;
+    let hash = portal.settings().passwords.hash(password).await?;
     let Some(user) = users::redeem_link_with_password(portal.db(), &form.token, &hash).await? else {
         return render_with_status(StatusCode::NOT_FOUND, &LinkInvalidPage { layout });
     };

@@ -19,10 +19,11 @@ use crate::portal::Portal;
 use crate::portal::auth::{BrokerUser, EmptyForm, SessionUser};
 use crate::portal::layout::Layout;
 use crate::security::csrf::{CsrfForm, CsrfToken};
+use crate::security::throttle::{Action, SecondFactor};
 use crate::usage;
 use crate::users::{self, LinkPurpose};
-use crate::values::{EmailAddress, required_text};
-use crate::web::{FieldErrors, PageError, render, render_with_status};
+use crate::values::EmailAddress;
+use crate::web::{ClientAddress, FieldErrors, PageError, render, render_with_status};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -265,6 +266,9 @@ async fn customer_page(
     let notice = match query.hinweis.as_str() {
         "eingeladen" => Some((true, "Die Einladung wurde per E-Mail verschickt.")),
         "keine-email" => Some((false, "Bitte hinterlegen Sie zuerst eine E-Mail-Adresse, um den Kunden einzuladen.")),
+        "einladung-wartet" => {
+            Some((false, "Diese Einladung wurde gerade mehrfach verschickt. Bitte versuchen Sie es später erneut."))
+        }
         "email-vergeben" => Some((false, "Diese E-Mail-Adresse nutzt bereits ein anderer Zugang zu Ihrem Portal.")),
         "archiviert-einladung" => Some((false, "Archivierte Kunden können nicht eingeladen werden.")),
         "vertrag" => Some((true, "Der Vertrag wurde gespeichert.")),
@@ -329,7 +333,7 @@ async fn set_household(
     load_customer(&portal, &id).await?;
     let household_id = match form.household.as_str() {
         "" => None,
-        "neu" => match required_text(&form.new_name, 100) {
+        "neu" => match crate::values::required_line(&form.new_name, 100) {
             Ok(name) => Some(customers::create_household(portal.db(), &name).await?),
             Err(_) => {
                 return Ok(Redirect::to(&format!("/makler/kunden/{id}?hinweis=haushalt-name")).into_response());
@@ -391,11 +395,18 @@ async fn revoke_access(
 async fn invite_customer(
     State(portal): State<Portal>,
     BrokerUser(_): BrokerUser,
+    ClientAddress(address): ClientAddress,
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, PageError> {
     let customer = load_customer(&portal, &id).await?;
     let back = |hint: &str| Ok(Redirect::to(&format!("/makler/kunden/{id}?hinweis={hint}")).into_response());
+    // Every invitation is a mail to the customer: re-sending is throttled like a login.
+    let attempt =
+        portal.throttle().attempt(portal.db(), Action::Invite, &customer.id, &address, SecondFactor::None).await?;
+    if attempt.is_err() {
+        return back("einladung-wartet");
+    }
     if customer.archived {
         return back("archiviert-einladung");
     }

@@ -62,6 +62,8 @@ pub struct PortalSettings {
     /// The sender address of a whitelabelled portal's mail, if the operator set one
     /// (a neutral address; otherwise the mailer's own).
     pub whitelabel_mail_from: Option<String>,
+    /// The process's bound on concurrent password checks.
+    pub passwords: crate::security::passwords::PasswordGate,
 }
 
 impl PortalSettings {

@@ -49,9 +49,9 @@ pub fn is_billing_path(path: &str) -> bool {
 }
 
 #[derive(Clone)]
-struct Billing {
-    app: AppState,
-    tenant: Arc<Tenant>,
+pub(super) struct Billing {
+    pub(super) app: AppState,
+    pub(super) tenant: Arc<Tenant>,
 }
 
 /// Serves one request of `tenant`'s billing area.
@@ -63,6 +63,7 @@ pub async fn handle(app: AppState, tenant: Tenant, request: Request) -> Response
     let csrf_config = CsrfConfig::new(key.derive("csrf"), app.hosts.secure());
     let router = Router::new()
         .route(PREFIX, get(overview))
+        .route(super::login::LOGIN_PATH, get(super::login::show).post(super::login::submit))
         .route("/makler/abrechnung/verlaengern", post(extend))
         .route("/makler/abrechnung/bestellen", post(place_order))
         .route("/makler/abrechnung/bestellung/{id}/vertrag.pdf", get(contract))
@@ -90,7 +91,9 @@ impl FromRequestParts<Billing> for Broker {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, billing: &Billing) -> Result<Self, Self::Rejection> {
-        let login = || Redirect::to("/anmelden").into_response();
+        // While suspended the portal's own login is down; the billing area has its own.
+        let login_path = if billing.tenant.suspended_at.is_some() { super::login::LOGIN_PATH } else { "/anmelden" };
+        let login = || Redirect::to(login_path).into_response();
         let token = cookie_value(&parts.headers, SESSION_COOKIE).ok_or_else(login)?;
         let found = with_tenant_db(&billing.app, &billing.tenant, |db| async move {
             Ok(tenant_app::users::find_by_session(&db, &token_hash(&token)).await?)
@@ -109,7 +112,7 @@ impl FromRequestParts<Billing> for Broker {
 
 /// Runs `f` on the tenant's database: the running portal's pool when this
 /// process serves it, otherwise a connection of its own.
-async fn with_tenant_db<T, F, Fut>(app: &AppState, tenant: &Tenant, f: F) -> anyhow::Result<T>
+pub(super) async fn with_tenant_db<T, F, Fut>(app: &AppState, tenant: &Tenant, f: F) -> anyhow::Result<T>
 where
     F: FnOnce(Db) -> Fut,
     Fut: Future<Output = anyhow::Result<T>>,

@@ -4,4 +4,5 @@
 
 pub mod broker;
 pub mod console;
+mod login;
 pub mod orders;
