@@ -157,15 +157,18 @@ pub async fn build_with_clock(config: Config, listen_port: u16, clock: Arc<dyn C
             None => {
                 let directories: DirectoryFactory =
                     Box::new(move |tenant_id| Arc::new(InProcessDirectory::new(state.clone(), tenant_id)));
-                Arc::new(LocalProvisioner::new(
-                    registry.clone(),
-                    directories,
-                    mailer.clone(),
-                    config.operator_name.clone(),
-                    tenants_dir.clone(),
-                    config.max_upload_mib * 1024 * 1024,
-                    config.whitelabel_mail_from.clone(),
-                ))
+                Arc::new(
+                    LocalProvisioner::new(
+                        registry.clone(),
+                        directories,
+                        mailer.clone(),
+                        config.operator_name.clone(),
+                        tenants_dir.clone(),
+                        config.max_upload_mib * 1024 * 1024,
+                        config.whitelabel_mail_from.clone(),
+                    )
+                    .with_webhooks(clock.clone(), config.webhooks_allow_loopback),
+                )
             }
         };
         AppInner {

@@ -312,6 +312,8 @@ async fn a_standalone_portal_keeps_the_input_while_the_control_plane_is_away() {
         secret,
         max_file_bytes: 1024 * 1024,
         whitelabel_mail_from: None,
+        clock: tenant_app::clock::Clock::system(),
+        webhooks_allow_loopback: false,
     };
     let mailer = Mailer::new(&MailTransport::Files(dir.path().join("mail")), "portal@example.de").unwrap();
     let portal = instance::start(

@@ -15,6 +15,7 @@ use tenant_app::mail::Mailer;
 use tenant_app::portal::{Portal, PortalSettings};
 use tenant_app::storage::LocalStore;
 
+use crate::clock::{Clock, SystemClock, portal_clock};
 use crate::provisioning::{Deployed, Provisioner, TenantDeployment};
 
 /// A portal that this process serves.
@@ -86,6 +87,9 @@ pub struct LocalProvisioner {
     tenants_dir: PathBuf,
     max_file_bytes: usize,
     whitelabel_mail_from: Option<String>,
+    /// The clock the portals' webhook workers go by: the control plane's.
+    clock: Arc<dyn Clock>,
+    webhooks_allow_loopback: bool,
 }
 
 impl LocalProvisioner {
@@ -106,7 +110,17 @@ impl LocalProvisioner {
             tenants_dir,
             max_file_bytes,
             whitelabel_mail_from,
+            clock: Arc::new(SystemClock),
+            webhooks_allow_loopback: false,
         }
+    }
+
+    /// The portals' webhooks go by `clock` (tests move it), and may reach
+    /// loopback addresses when `allow_loopback` (tests only).
+    pub fn with_webhooks(mut self, clock: Arc<dyn Clock>, allow_loopback: bool) -> LocalProvisioner {
+        self.clock = clock;
+        self.webhooks_allow_loopback = allow_loopback;
+        self
     }
 }
 
@@ -149,6 +163,8 @@ impl Provisioner for LocalProvisioner {
             secret: deployment.session_key.clone(),
             max_file_bytes: self.max_file_bytes,
             whitelabel_mail_from: self.whitelabel_mail_from.clone(),
+            clock: portal_clock(self.clock.clone()),
+            webhooks_allow_loopback: self.webhooks_allow_loopback,
         };
         let store = Arc::new(LocalStore::new(self.tenants_dir.join(&deployment.tenant_id).join("files")));
         let directory = (self.directories)(&deployment.tenant_id);

@@ -20,6 +20,7 @@ mod internal;
 mod layout;
 mod lock;
 mod messages;
+mod webhooks;
 
 use std::sync::{Arc, RwLock};
 
@@ -30,6 +31,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::branding::Branding;
+use crate::clock::Clock;
 use crate::crypto::Key;
 use crate::db::Db;
 use crate::domains::DomainDirectory;
@@ -61,6 +63,12 @@ pub struct PortalSettings {
     /// The sender address of a whitelabelled portal's mail, if the operator set one
     /// (a neutral address; otherwise the mailer's own).
     pub whitelabel_mail_from: Option<String>,
+    /// The time background work (webhook retries) goes by: the control plane's
+    /// clock when embedded, which tests move; the system clock standalone.
+    pub clock: Clock,
+    /// Webhooks may also go to loopback addresses and over plain HTTP (tests,
+    /// local development); never in production.
+    pub webhooks_allow_loopback: bool,
 }
 
 impl PortalSettings {
@@ -214,6 +222,7 @@ impl Portal {
             .merge(emergency::routes(self.settings().max_file_bytes))
             .merge(internal::routes())
             .merge(messages::routes(self.settings().max_file_bytes))
+            .merge(webhooks::routes())
             .route("/static/portal.css", get(crate::web::stylesheet))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
