@@ -225,13 +225,13 @@ pub async fn reply(
         Author::Customer => EventType::MessageCreated,
         Author::Broker => EventType::MessageReplied,
     };
-    let thread: Option<(String, String)> =
-        sqlx::query_as("SELECT customer_id, category FROM message_threads WHERE id = $1")
+    let thread: Option<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT customer_id, category, contract_id FROM message_threads WHERE id = $1")
             .bind(thread_id)
             .fetch_optional(&mut *tx)
             .await?;
     let emitted = match thread {
-        Some((customer_id, category)) => {
+        Some((customer_id, category, contract_id)) => {
             let category = Category::parse(&category).unwrap_or(Category::Other);
             let mut data = json!({
                 "thread_id": thread_id,
@@ -239,6 +239,7 @@ pub async fn reply(
                 "customer_id": customer_id,
                 "category": category.as_str(),
                 "category_label": category.label(),
+                "contract_id": contract_id,
                 "body": body,
             });
             if author == Author::Customer {

@@ -170,7 +170,7 @@ async fn customer_with_contracts(port: u16, data: &std::path::Path, contracts: u
     (slug, set_cookie.split(';').next().unwrap().to_owned())
 }
 
-fn cookie_client() -> reqwest::Client {
+pub(crate) fn cookie_client() -> reqwest::Client {
     struct Loopback;
     impl reqwest::dns::Resolve for Loopback {
         fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
@@ -190,7 +190,7 @@ fn cookie_client() -> reqwest::Client {
 }
 
 /// The set-password link in the newest mail to `to`.
-fn newest_link(data: &std::path::Path, to: &str) -> String {
+pub(crate) fn newest_link(data: &std::path::Path, to: &str) -> String {
     let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(data.join("mail"))
         .unwrap()
         .flatten()

@@ -6,8 +6,9 @@
 //! target/release/ordo-bench provisioning [--tenants 50]   # sign-up latency, memory per tenant
 //! target/release/ordo-bench dashboard [--seconds 10]      # customer dashboard under load (needs wrk)
 //! target/release/ordo-bench invoices --tenants 10000      # the monthly invoice run, in process
+//! target/release/ordo-bench webhooks [--events 200]       # event cost and delivery latency
 //! ```
-//! `provisioning` and `invoices` also measure PostgreSQL when `ORDO_TEST_DATABASE_URL` is set.
+//! `provisioning`, `invoices` and `webhooks` also measure PostgreSQL when `ORDO_TEST_DATABASE_URL` is set.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use serde_json::json;
 
 mod dashboard;
 mod invoices;
+mod webhooks;
 
 struct Args {
     command: String,
@@ -24,6 +26,7 @@ struct Args {
     contracts: usize,
     port: u16,
     binary: String,
+    events: usize,
 }
 
 fn args() -> Args {
@@ -34,6 +37,7 @@ fn args() -> Args {
         contracts: 30,
         port: 0,
         binary: "target/release/control-plane".into(),
+        events: 200,
     };
     let mut it = std::env::args().skip(1).peekable();
     if let Some(command) = it.next_if(|a| !a.starts_with("--")) {
@@ -46,6 +50,7 @@ fn args() -> Args {
             "--contracts" => args.contracts = it.next().and_then(|v| v.parse().ok()).expect("--contracts N"),
             "--port" => args.port = it.next().and_then(|v| v.parse().ok()).expect("--port N"),
             "--binary" => args.binary = it.next().expect("--binary PATH"),
+            "--events" => args.events = it.next().and_then(|v| v.parse().ok()).expect("--events N"),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -165,7 +170,8 @@ async fn main() {
         "dashboard" => dashboard::run(&args.binary, args.seconds, args.contracts).await,
         "hello" => dashboard::hello_world(args.port).await,
         "invoices" => invoices::run(args.tenants).await,
-        other => panic!("unknown command {other}: provisioning, dashboard, invoices"),
+        "webhooks" => webhooks::run(&args.binary, args.events).await,
+        other => panic!("unknown command {other}: provisioning, dashboard, invoices, webhooks"),
     }
 }
 

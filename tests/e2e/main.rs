@@ -29,3 +29,4 @@ mod smtp;
 mod stripe;
 mod suspension;
 mod trials;
+mod webhooks;

@@ -55,6 +55,8 @@ pub fn backoff(failures: i64) -> i64 {
 /// A claimed delivery with what sending it needs.
 #[derive(Debug, Clone)]
 pub struct Job {
+    /// The claim it was taken under.
+    pub claim: String,
     pub delivery_id: String,
     pub endpoint_id: String,
     pub endpoint_name: String,
@@ -154,6 +156,7 @@ pub async fn claim(db: &Db, now: i64) -> Result<Vec<Job>, sqlx::Error> {
                 by_hand,
             )| {
                 Job {
+                    claim: claim.clone(),
                     delivery_id,
                     endpoint_id,
                     endpoint_name,
@@ -170,7 +173,8 @@ pub async fn claim(db: &Db, now: i64) -> Result<Vec<Job>, sqlx::Error> {
         .collect())
 }
 
-/// Records an attempt and what follows from it, in one transaction.
+/// Records an attempt and what follows from it, for the delivery and for the
+/// rest of its endpoint's queue, in one transaction.
 pub async fn record(db: &Db, job: &Job, outcome: &Outcome, now: i64) -> Result<Recorded, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
     sqlx::query(
@@ -229,6 +233,38 @@ pub async fn record(db: &Db, job: &Job, outcome: &Outcome, now: i64) -> Result<R
             ("pending", due_at, None, Recorded::Retry { due_at })
         }
     };
+    match &recorded {
+        Recorded::Delivered => {}
+        // Everything else waiting for the endpoint waits for this retry: the
+        // oldest delivery probes, the rest follow in order once it is received.
+        Recorded::Retry { due_at } => {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET due_at = $1, claim = NULL, claimed_until = 0 \
+                 WHERE endpoint_id = $2 AND status = 'pending' AND id <> $3 AND due_at < $1 \
+                   AND (claim IS NULL OR claim = $4)",
+            )
+            .bind(*due_at)
+            .bind(&job.endpoint_id)
+            .bind(&job.delivery_id)
+            .bind(&job.claim)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // What this claim holds of the endpoint and was not tried is given back:
+        // after a delivery gave up, the next is tried at once (it has retries of
+        // its own); a disabled endpoint's deliveries wait for it to be enabled.
+        Recorded::GaveUp | Recorded::Disabled { .. } => {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET claim = NULL, claimed_until = 0 \
+                 WHERE claim = $1 AND endpoint_id = $2 AND status = 'pending' AND id <> $3",
+            )
+            .bind(&job.claim)
+            .bind(&job.endpoint_id)
+            .bind(&job.delivery_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
     sqlx::query(
         "UPDATE webhook_deliveries SET status = $1, attempts = $2, first_attempt_at = $3, due_at = $4, \
            last_status_code = $5, last_error = $6, finished_at = $7, by_hand = 0, claim = NULL, claimed_until = 0 \
@@ -246,23 +282,6 @@ pub async fn record(db: &Db, job: &Job, outcome: &Outcome, now: i64) -> Result<R
     .await?;
     tx.commit().await?;
     Ok(recorded)
-}
-
-/// Gives back claimed deliveries that were not tried, due at `due_at` (after a
-/// failure of their endpoint: they wait for its next retry).
-pub async fn release(db: &Db, jobs: &[Job], due_at: i64) -> Result<(), sqlx::Error> {
-    for job in jobs {
-        sqlx::query(
-            "UPDATE webhook_deliveries SET claim = NULL, claimed_until = 0, \
-               due_at = CASE WHEN due_at > $1 THEN due_at ELSE $1 END \
-             WHERE id = $2 AND status = 'pending'",
-        )
-        .bind(due_at)
-        .bind(&job.delivery_id)
-        .execute(db.pool())
-        .await?;
-    }
-    Ok(())
 }
 
 /// On a plan without webhooks nothing is sent: whatever waits is marked so.

@@ -69,9 +69,13 @@ pub async fn emit(
         .execute(&mut *conn)
         .await?;
     for endpoint_id in endpoints {
+        // Due at once, or behind what already waits for this endpoint (after a
+        // failure): each endpoint gets its events in order, and a receiver that
+        // is down is asked once per retry, not once per event.
         sqlx::query(
             "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, status, due_at, created_at) \
-             VALUES ($1, $2, $3, 'pending', 0, $4)",
+             SELECT $1, $2, $3, 'pending', COALESCE(MAX(due_at), 0), $4 FROM webhook_deliveries \
+             WHERE endpoint_id = $3 AND status = 'pending'",
         )
         .bind(new_id())
         .bind(&id)

@@ -76,35 +76,44 @@ pub struct Delivery {
     pub attempts: Vec<Attempt>,
 }
 
-type DeliveryRow = (String, String, String, String, i64, i64);
-type AttemptRow = (String, i64, Option<i64>, Option<String>, i64, i64, Option<String>);
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
 
-/// The newest deliveries of an endpoint, each with its attempts in order.
+/// The newest deliveries of an endpoint, each with its attempts in order. One
+/// statement, so that a delivery and its attempts are read as one state even
+/// while the worker records a new attempt.
 pub async fn recent(db: &Db, endpoint_id: &str) -> Result<Vec<Delivery>, sqlx::Error> {
-    let rows: Vec<DeliveryRow> = sqlx::query_as(
-        "SELECT d.id, d.event_id, v.event_type, d.status, d.due_at, d.created_at \
-         FROM webhook_deliveries d JOIN webhook_events v ON v.id = d.event_id \
-         WHERE d.endpoint_id = $1 ORDER BY d.id DESC LIMIT $2",
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT d.id, d.event_id, v.event_type, d.status, d.due_at, d.created_at, \
+           a.at, a.status_code, a.error, a.duration_ms, a.by_hand, a.response_excerpt \
+         FROM (SELECT * FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id DESC LIMIT $2) d \
+           JOIN webhook_events v ON v.id = d.event_id \
+           LEFT JOIN webhook_attempts a ON a.delivery_id = d.id \
+         ORDER BY d.id DESC, a.at, a.id",
     )
     .bind(endpoint_id)
     .bind(SHOWN)
     .fetch_all(db.pool())
     .await?;
-    let attempts: Vec<AttemptRow> = sqlx::query_as(
-        "SELECT a.delivery_id, a.at, a.status_code, a.error, a.duration_ms, a.by_hand, a.response_excerpt \
-         FROM webhook_attempts a WHERE a.delivery_id IN \
-           (SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id DESC LIMIT $2) \
-         ORDER BY a.at, a.id",
-    )
-    .bind(endpoint_id)
-    .bind(SHOWN)
-    .fetch_all(db.pool())
-    .await?;
-    let mut deliveries: Vec<Delivery> = rows
-        .into_iter()
-        .map(|(id, event_id, event_type, status, due_at, created_at)| {
+    let mut deliveries: Vec<Delivery> = Vec::new();
+    for (id, event_id, event_type, status, due_at, created_at, at, status_code, error, duration, by_hand, excerpt) in
+        rows
+    {
+        if deliveries.last().is_none_or(|last| last.id != id) {
             let status = DeliveryStatus::parse(&status);
-            Delivery {
+            deliveries.push(Delivery {
                 id,
                 event_id,
                 event_type: EventType::parse(&event_type),
@@ -112,18 +121,16 @@ pub async fn recent(db: &Db, endpoint_id: &str) -> Result<Vec<Delivery>, sqlx::E
                 status,
                 created_at,
                 attempts: Vec::new(),
-            }
-        })
-        .collect();
-    for (delivery_id, at, status_code, error, duration_ms, by_hand, response_excerpt) in attempts {
-        if let Some(delivery) = deliveries.iter_mut().find(|d| d.id == delivery_id) {
+            });
+        }
+        if let (Some(at), Some(delivery)) = (at, deliveries.last_mut()) {
             delivery.attempts.push(Attempt {
                 at,
                 status_code,
                 error,
-                duration_ms,
-                by_hand: by_hand != 0,
-                response_excerpt,
+                duration_ms: duration.unwrap_or_default(),
+                by_hand: by_hand.unwrap_or_default() != 0,
+                response_excerpt: excerpt,
             });
         }
     }

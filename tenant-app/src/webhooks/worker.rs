@@ -52,7 +52,12 @@ async fn run(host: Arc<dyn Host>, mut wakeups: watch::Receiver<u64>, mut moves: 
     loop {
         let woken = tokio::select! {
             () = tokio::time::sleep(sleep) => false,
-            changed = wakeups.changed() => changed.is_ok(),
+            changed = wakeups.changed() => {
+                if changed.is_err() {
+                    return; // the database handle is gone
+                }
+                true
+            }
             () = moved(&mut moves) => true,
             () = db.pool().close_event() => return,
         };
@@ -148,32 +153,23 @@ async fn deliver_batch(host: &Arc<dyn Host>, jobs: Vec<Job>) {
     }
 }
 
-/// Sends one endpoint's deliveries until one fails: the rest wait for its
-/// retry, so that a receiver that is down is not asked again for every event.
+/// Sends one endpoint's deliveries in order until one fails; recording the
+/// failure makes the rest wait for its retry (`delivery::record`), so that a
+/// receiver that is down is not asked again for every event.
 async fn deliver_in_order(host: Arc<dyn Host>, jobs: Vec<Job>) {
     let db = host.db();
-    for (position, job) in jobs.iter().enumerate() {
+    for job in &jobs {
         let outcome = send::attempt(host.as_ref(), job).await;
-        let recorded = delivery::record(db, job, &outcome, host.clock().now()).await;
-        let rest = &jobs[position + 1..];
-        let release_at = match recorded {
+        match delivery::record(db, job, &outcome, host.clock().now()).await {
             Ok(Recorded::Delivered) => continue,
-            Ok(Recorded::Retry { due_at }) => due_at,
-            Ok(Recorded::GaveUp) => host.clock().now() + delivery::FIRST_RETRY_SECS,
-            Ok(Recorded::Disabled { reason }) => {
-                tell_owner(host.as_ref(), job, &reason).await;
-                0
-            }
+            Ok(Recorded::Retry { .. } | Recorded::GaveUp) => return,
+            Ok(Recorded::Disabled { reason }) => return tell_owner(host.as_ref(), job, &reason).await,
             Err(err) => {
                 // The claims run out and the deliveries are tried again.
                 tracing::warn!(endpoint = %job.endpoint_id, error = %err, "recording a webhook attempt");
                 return;
             }
-        };
-        if let Err(err) = delivery::release(db, rest, release_at).await {
-            tracing::warn!(endpoint = %job.endpoint_id, error = %err, "releasing webhook deliveries");
         }
-        return;
     }
 }
 
