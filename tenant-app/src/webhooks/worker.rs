@@ -15,6 +15,7 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::audit::{self, Actor};
 use crate::webhooks::delivery::{self, BATCH, Host, Job, Recorded};
 use crate::webhooks::send;
 
@@ -175,6 +176,11 @@ async fn deliver_in_order(host: Arc<dyn Host>, jobs: Vec<Job>) {
 
 async fn tell_owner(host: &dyn Host, job: &Job, reason: &str) {
     tracing::info!(endpoint = %job.endpoint_id, "webhook endpoint disabled after three days of failures");
+    let subject_id = format!("webhook:{}", job.endpoint_id);
+    let detail = format!("„{}“: {reason}", job.endpoint_name);
+    if let Err(err) = audit::record(host.db(), &Actor::system(), "webhook_disabled", &subject_id, &detail).await {
+        tracing::warn!(endpoint = %job.endpoint_id, error = %err, "recording a disabled webhook in the audit trail");
+    }
     let subject = format!("Webhook „{}“ deaktiviert", job.endpoint_name);
     let body = format!(
         "Guten Tag,\n\nIhr Kundenportal konnte dem Webhook-Endpunkt „{name}“ drei Tage lang kein Ereignis \
