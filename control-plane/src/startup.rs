@@ -170,7 +170,8 @@ pub async fn build_with_clock(config: Config, listen_port: u16, clock: Arc<dyn C
                         config.max_upload_mib * 1024 * 1024,
                         config.whitelabel_mail_from.clone(),
                     )
-                    .with_passwords(passwords.clone()),
+                    .with_passwords(passwords.clone())
+                    .with_webhooks(clock.clone(), config.webhooks_allow_loopback),
                 )
             }
         };

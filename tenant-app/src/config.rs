@@ -47,6 +47,9 @@ pub struct TenantAppConfig {
     /// The control plane's in-cluster address (`http://…`), for the broker's own
     /// domains; unset, the portal offers no domain settings.
     pub control_plane_url: Option<String>,
+    /// Webhooks may also go to loopback addresses and over plain HTTP: for tests
+    /// and local development only, never in production.
+    pub webhooks_allow_loopback: bool,
 }
 
 #[derive(Serialize)]
@@ -62,6 +65,7 @@ struct Defaults {
     mail_from: &'static str,
     log_format: &'static str,
     trust_proxy: bool,
+    webhooks_allow_loopback: bool,
 }
 
 impl TenantAppConfig {
@@ -78,6 +82,7 @@ impl TenantAppConfig {
             mail_from: "portal@localhost.localdomain",
             log_format: "json",
             trust_proxy: false,
+            webhooks_allow_loopback: false,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Ok(path) = std::env::var("ORDO_CONFIG") {

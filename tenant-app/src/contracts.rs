@@ -6,6 +6,7 @@ use crate::calendar::format_date;
 use crate::db::{Backend, Db, new_id, now};
 use crate::values::{Cents, optional_line, optional_text, parse_date, parse_optional_date, required_line};
 use crate::web::FieldErrors;
+use crate::webhooks::{self, EventType};
 
 /// How often the premium is paid. The GDV codes are those of record 0200.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,6 +271,7 @@ pub async fn create(
 ) -> Result<String, sqlx::Error> {
     let id = new_id();
     let now = now();
+    let mut tx = db.pool().begin().await?;
     sqlx::query(
         "INSERT INTO contracts (id, customer_id, sparte_id, produkt_id, insurer, policy_number, premium_cents, \
            payment_frequency, start_date, end_date, main_due_date, status, notes, created_at, updated_at, insurer_number) \
@@ -291,9 +293,55 @@ pub async fn create(
     .bind(now)
     .bind(now)
     .bind(&contract.insurer_number)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
+    let emitted = emit(&mut tx, EventType::ContractCreated, &id).await?;
+    tx.commit().await?;
+    emitted.announce(db);
     Ok(id)
+}
+
+/// The contract's event, with the contract as it now stands (`conn` is the
+/// transaction that changed it).
+async fn emit(
+    conn: &mut sqlx::AnyConnection,
+    event_type: EventType,
+    id: &str,
+) -> Result<webhooks::Emitted, sqlx::Error> {
+    if !webhooks::wanted(conn, event_type).await? {
+        return Ok(webhooks::Emitted::NONE);
+    }
+    let Some(row) = sqlx::query(&format!("{SELECT} WHERE k.id = $1")).bind(id).fetch_optional(&mut *conn).await? else {
+        return Ok(webhooks::Emitted::NONE);
+    };
+    let contract = from_row(row)?;
+    let sparte_code: Option<String> = sqlx::query_scalar("SELECT gdv_code FROM sparten WHERE id = $1")
+        .bind(&contract.sparte_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+    webhooks::emit(conn, event_type, event_data(&contract, sparte_code)).await
+}
+
+/// A contract as webhook receivers get it; dates `YYYY-MM-DD`, `null` when unknown.
+fn event_data(contract: &Contract, sparte_code: Option<String>) -> serde_json::Value {
+    serde_json::json!({
+        "id": contract.id,
+        "customer_id": contract.customer_id,
+        "insurer": contract.insurer,
+        "policy_number": contract.policy_number,
+        "sparte_code": sparte_code,
+        "sparte": contract.sparte_name,
+        "produkt": contract.produkt_name,
+        "premium_cents": contract.premium.0,
+        "yearly_premium_cents": contract.yearly_premium().map(|c| c.0),
+        "payment_frequency": contract.frequency.as_str(),
+        "start_date": contract.start_date.to_string(),
+        "end_date": contract.end_date.map(|d| d.to_string()),
+        "main_due_date": contract.main_due_date.map(|d| d.to_string()),
+        "status": contract.status.as_str(),
+        "notes": contract.notes,
+    })
 }
 
 const SELECT: &str = "SELECT k.id, k.customer_id, k.sparte_id, s.name, s.description, k.produkt_id, p.name, p.description, \
@@ -412,6 +460,7 @@ pub async fn find(db: &Db, contract_id: &str) -> Result<Option<Contract>, sqlx::
 
 /// Saves an edited contract; the Sparte follows the chosen Produkt.
 pub async fn update(db: &Db, id: &str, sparte_id: &str, contract: &NewContract) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
     sqlx::query(
         "UPDATE contracts SET sparte_id = $1, produkt_id = $2, insurer = $3, policy_number = $4, premium_cents = $5, \
            payment_frequency = $6, start_date = $7, end_date = $8, main_due_date = $9, status = $10, notes = $11, \
@@ -431,8 +480,11 @@ pub async fn update(db: &Db, id: &str, sparte_id: &str, contract: &NewContract) 
     .bind(now())
     .bind(id)
     .bind(&contract.insurer_number)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
+    let emitted = emit(&mut tx, EventType::ContractUpdated, id).await?;
+    tx.commit().await?;
+    emitted.announce(db);
     Ok(())
 }
 

@@ -89,6 +89,11 @@ impl Key {
         mac.finalize().into_bytes().into()
     }
 
+    /// [`Key::derive`] as a key of its own, for sealing one kind of secret.
+    pub fn derive_key(&self, purpose: &str) -> Key {
+        Key(self.derive(purpose))
+    }
+
     /// Wraps another key with this one (this one being the master key).
     pub fn wrap(&self, key: &Key) -> String {
         self.seal(&key.0)

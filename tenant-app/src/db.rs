@@ -13,12 +13,14 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, ConnectOptions};
+use tokio::sync::watch;
 
 /// Which engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +46,9 @@ impl Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// Bumped after a commit that left work for a background worker (the
+    /// webhook outbox), so the worker need not poll the database.
+    wakeups: Arc<watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -99,7 +104,7 @@ impl Db {
                 })
             })
             .connect_lazy_with(options);
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, wakeups: Arc::new(watch::Sender::new(0)) })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -108,6 +113,18 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Tells the workers of this database that committed rows wait for them.
+    /// Call it after the commit: a worker woken earlier would not see the rows.
+    pub fn wake_workers(&self) {
+        self.wakeups.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// What a worker waits on: it changes with every [`Db::wake_workers`]. Each
+    /// receiver sees each change, however many workers there are.
+    pub fn wakeups(&self) -> watch::Receiver<u64> {
+        self.wakeups.subscribe()
     }
 
     /// Readiness: can we run a query right now?
@@ -156,6 +173,7 @@ pub const TENANT_MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (4, "emergency folder", include_str!("../../migrations/tenant/0004_emergency.sql")),
     (5, "audit trail", include_str!("../../migrations/tenant/0005_audit.sql")),
     (6, "imports", include_str!("../../migrations/tenant/0006_imports.sql")),
+    (8, "webhooks", include_str!("../../migrations/tenant/0008_webhooks.sql")),
 ]);
 
 /// Seconds since the Unix epoch, UTC: how every instant is stored.

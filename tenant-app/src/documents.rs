@@ -4,6 +4,7 @@
 use crate::db::{Db, new_id, now};
 use crate::storage::{DocumentStore, StorageError};
 use crate::uploads::Upload;
+use crate::webhooks::{self, EventType};
 
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -83,31 +84,85 @@ pub async fn create(
     upload: Upload,
 ) -> Result<String, DocumentError> {
     let id = new_id();
-    let (file_name, content_type, size) = (upload.file_name.clone(), upload.kind.content_type(), upload.size_bytes());
+    let stored = StoredUpload {
+        file_name: upload.file_name.clone(),
+        content_type: upload.kind.content_type(),
+        size_bytes: upload.size_bytes(),
+    };
     store.put_file(&id, upload.into_temp_path()).await?;
-    let inserted = sqlx::query(
+    match record(db, &id, placement, uploaded_by, &stored).await {
+        Ok(emitted) => {
+            emitted.announce(db);
+            Ok(id)
+        }
+        Err(err) => {
+            let _ = store.delete(&id).await;
+            Err(err.into())
+        }
+    }
+}
+
+/// What is recorded of a file once it is stored.
+struct StoredUpload {
+    file_name: String,
+    content_type: &'static str,
+    size_bytes: i64,
+}
+
+/// The record of a stored document, and its event when a customer uploaded it
+/// outside the emergency folder, in one transaction.
+async fn record(
+    db: &Db,
+    id: &str,
+    placement: &Placement,
+    uploaded_by: &str,
+    upload: &StoredUpload,
+) -> Result<webhooks::Emitted, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query(
         "INSERT INTO documents (id, customer_id, contract_id, message_id, file_name, content_type, size_bytes, \
            visible_to_customer, uploaded_by, created_at, emergency_section) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
-    .bind(&id)
+    .bind(id)
     .bind(&placement.customer_id)
     .bind(&placement.contract_id)
     .bind(&placement.message_id)
-    .bind(&file_name)
-    .bind(content_type)
-    .bind(size)
+    .bind(&upload.file_name)
+    .bind(upload.content_type)
+    .bind(upload.size_bytes)
     .bind(i64::from(placement.visible_to_customer))
     .bind(uploaded_by)
     .bind(now())
     .bind(&placement.emergency_section)
-    .execute(db.pool())
-    .await;
-    if let Err(err) = inserted {
-        let _ = store.delete(&id).await;
-        return Err(err.into());
-    }
-    Ok(id)
+    .execute(&mut *tx)
+    .await?;
+    // The emergency folder is the customer's alone: it never produces an event.
+    let emitted =
+        if placement.emergency_section.is_none() && webhooks::wanted(&mut tx, EventType::DocumentUploaded).await? {
+            let by_customer: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1 AND role = 'customer'")
+                .bind(uploaded_by)
+                .fetch_one(&mut *tx)
+                .await?;
+            if by_customer > 0 {
+                let data = serde_json::json!({
+                    "document_id": id,
+                    "customer_id": placement.customer_id,
+                    "contract_id": placement.contract_id,
+                    "message_id": placement.message_id,
+                    "file_name": upload.file_name,
+                    "content_type": upload.content_type,
+                    "size_bytes": upload.size_bytes,
+                });
+                webhooks::emit(&mut tx, EventType::DocumentUploaded, data).await?
+            } else {
+                webhooks::Emitted::NONE
+            }
+        } else {
+            webhooks::Emitted::NONE
+        };
+    tx.commit().await?;
+    Ok(emitted)
 }
 
 pub async fn find(db: &Db, id: &str) -> Result<Option<Document>, sqlx::Error> {

@@ -42,7 +42,8 @@ pub async fn seed(db: &Db, admin_email: &EmailAddress, admin_name: &str) -> anyh
     Ok(Some(users::issue_link(db, &admin.id, LinkPurpose::SetPassword).await?))
 }
 
-/// Starts serving a portal on an already opened database and document store.
+/// Starts serving a portal on an already opened database and document store,
+/// with its webhook delivery worker (which ends when the database is closed).
 pub fn start(
     db: Db,
     settings: PortalSettings,
@@ -52,5 +53,7 @@ pub fn start(
     store: Arc<dyn DocumentStore>,
     domains: Option<Arc<dyn DomainDirectory>>,
 ) -> Portal {
-    Portal::new(db, settings, entitlements, branding, mailer, store, domains)
+    let portal = Portal::new(db, settings, entitlements, branding, mailer, store, domains);
+    crate::webhooks::spawn_worker(Arc::new(portal.clone()));
+    portal
 }

@@ -40,6 +40,8 @@ async fn main() -> anyhow::Result<()> {
         max_file_bytes: config.max_upload_mib * 1024 * 1024,
         whitelabel_mail_from: config.whitelabel_mail_from.clone(),
         passwords: Default::default(),
+        clock: tenant_app::clock::Clock::system(),
+        webhooks_allow_loopback: config.webhooks_allow_loopback,
     };
     let store = std::sync::Arc::new(LocalStore::new(config.files_dir.clone()));
     let plan = Plan::parse(&config.plan).context("ORDO_PLAN must be trial, pay_per_use, premium_starter or premium")?;

@@ -2,7 +2,10 @@
 //! status the broker keeps (new, in progress, done), and photos attached as
 //! documents. Customers never change contracts; they write here instead.
 
+use serde_json::json;
+
 use crate::db::{Db, new_id, now};
+use crate::webhooks::{self, EventType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Category {
@@ -172,7 +175,19 @@ pub async fn start_thread(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    let data = json!({
+        "thread_id": thread_id,
+        "message_id": message_id,
+        "customer_id": customer_id,
+        "category": category.as_str(),
+        "category_label": category.label(),
+        "contract_id": contract_id,
+        "body": body,
+        "thread_started": true,
+    });
+    let emitted = webhooks::emit(&mut tx, EventType::MessageCreated, data).await?;
     tx.commit().await?;
+    emitted.announce(db);
     Ok((thread_id, message_id))
 }
 
@@ -205,7 +220,37 @@ pub async fn reply(
         }
     };
     sqlx::query(status_update).bind(now).bind(thread_id).execute(&mut *tx).await?;
+    // A customer writing is a new message for the office; the office writing is its reply.
+    let event = match author {
+        Author::Customer => EventType::MessageCreated,
+        Author::Broker => EventType::MessageReplied,
+    };
+    let thread: Option<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT customer_id, category, contract_id FROM message_threads WHERE id = $1")
+            .bind(thread_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let emitted = match thread {
+        Some((customer_id, category, contract_id)) => {
+            let category = Category::parse(&category).unwrap_or(Category::Other);
+            let mut data = json!({
+                "thread_id": thread_id,
+                "message_id": message_id,
+                "customer_id": customer_id,
+                "category": category.as_str(),
+                "category_label": category.label(),
+                "contract_id": contract_id,
+                "body": body,
+            });
+            if author == Author::Customer {
+                data["thread_started"] = json!(false);
+            }
+            webhooks::emit(&mut tx, event, data).await?
+        }
+        None => webhooks::Emitted::NONE,
+    };
     tx.commit().await?;
+    emitted.announce(db);
     Ok(message_id)
 }
 

@@ -4,6 +4,7 @@
 use crate::db::{Db, new_id, now};
 use crate::security::tokens::{random_token, token_hash};
 use crate::values::EmailAddress;
+use crate::webhooks::{self, EventType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -216,15 +217,16 @@ pub async fn peek_link(db: &Db, token: &str) -> Result<Option<User>, sqlx::Error
 pub async fn redeem_link_with_password(db: &Db, token: &str, password_hash: &str) -> Result<Option<User>, sqlx::Error> {
     let now = now();
     let mut tx = db.pool().begin().await?;
-    let user_id: Option<String> = sqlx::query_scalar(
-        "UPDATE user_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3 RETURNING user_id",
+    let redeemed: Option<(String, String)> = sqlx::query_as(
+        "UPDATE user_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3 \
+         RETURNING user_id, purpose",
     )
     .bind(now)
     .bind(token_hash(token))
     .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(user_id) = user_id else {
+    let Some((user_id, purpose)) = redeemed else {
         return Ok(None);
     };
     sqlx::query(
@@ -237,8 +239,31 @@ pub async fn redeem_link_with_password(db: &Db, token: &str, password_hash: &str
     .execute(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&user_id).execute(&mut *tx).await?;
+    let emitted = if purpose == LinkPurpose::Invitation.as_str() {
+        activated(&mut tx, &user_id).await?
+    } else {
+        webhooks::Emitted::NONE
+    };
     tx.commit().await?;
+    emitted.announce(db);
     Ok(find_by_id(db, &user_id).await?.filter(|user| !user.disabled))
+}
+
+/// A customer who accepted the invitation has activated their access.
+async fn activated(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<webhooks::Emitted, sqlx::Error> {
+    let customer: Option<(Option<String>, String)> = sqlx::query_as(
+        "SELECT customer_id, email FROM users WHERE id = $1 AND role = 'customer' AND disabled_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match customer {
+        Some((Some(customer_id), email)) => {
+            let data = serde_json::json!({ "customer_id": customer_id, "user_id": user_id, "email": email });
+            webhooks::emit(conn, EventType::CustomerActivated, data).await
+        }
+        _ => Ok(webhooks::Emitted::NONE),
+    }
 }
 
 /// Ends a customer's access: no login, no open link, no live session.

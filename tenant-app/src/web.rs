@@ -294,8 +294,8 @@ pub enum PageError {
     #[error("bad request")]
     BadRequest,
     /// Too many password checks at once: 503 with `Retry-After`.
-    #[error(transparent)]
-    Busy(#[from] crate::security::passwords::Busy),
+    #[error("busy")]
+    Busy { retry_after_secs: i64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -328,12 +328,12 @@ impl IntoResponse for PageError {
                 StatusCode::BAD_REQUEST,
                 "Die Anfrage konnte nicht gelesen werden. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
             ),
-            PageError::Busy(_) => with_retry_after(
+            PageError::Busy { retry_after_secs } => with_retry_after(
                 plain_page(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Gerade melden sich sehr viele an. Bitte versuchen Sie es in einigen Sekunden noch einmal.",
                 ),
-                crate::security::passwords::Busy::RETRY_AFTER_SECS,
+                retry_after_secs,
             ),
             PageError::Internal(err) => {
                 tracing::error!(error = format!("{err:#}"), "request failed");

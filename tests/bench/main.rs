@@ -9,8 +9,9 @@
 //! target/release/ordo-bench imports --contracts 10000     # the GDV import, in process
 //! target/release/ordo-bench uploads                       # memory under 10 concurrent 100 MB uploads
 //! target/release/ordo-bench hashing [--tenants 100]       # memory under 100 parallel password checks
+//! target/release/ordo-bench webhooks [--events 200]       # event cost and delivery latency
 //! ```
-//! `provisioning`, `invoices` and `imports` also measure PostgreSQL when `ORDO_TEST_DATABASE_URL` is set.
+//! `provisioning`, `invoices`, `imports` and `webhooks` also measure PostgreSQL when `ORDO_TEST_DATABASE_URL` is set.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,6 +23,7 @@ mod hashing;
 mod imports;
 mod invoices;
 mod uploads;
+mod webhooks;
 
 struct Args {
     command: String,
@@ -30,6 +32,7 @@ struct Args {
     contracts: usize,
     port: u16,
     binary: String,
+    events: usize,
 }
 
 fn args() -> Args {
@@ -40,6 +43,7 @@ fn args() -> Args {
         contracts: 30,
         port: 0,
         binary: "target/release/control-plane".into(),
+        events: 200,
     };
     let mut it = std::env::args().skip(1).peekable();
     if let Some(command) = it.next_if(|a| !a.starts_with("--")) {
@@ -52,6 +56,7 @@ fn args() -> Args {
             "--contracts" => args.contracts = it.next().and_then(|v| v.parse().ok()).expect("--contracts N"),
             "--port" => args.port = it.next().and_then(|v| v.parse().ok()).expect("--port N"),
             "--binary" => args.binary = it.next().expect("--binary PATH"),
+            "--events" => args.events = it.next().and_then(|v| v.parse().ok()).expect("--events N"),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -174,7 +179,10 @@ async fn main() {
         "imports" => imports::run(args.contracts).await,
         "uploads" => uploads::run(&args.binary).await,
         "hashing" => hashing::run(if args.tenants == 50 { 100 } else { args.tenants }).await,
-        other => panic!("unknown command {other}: provisioning, dashboard, invoices, imports, uploads, hashing"),
+        "webhooks" => webhooks::run(&args.binary, args.events).await,
+        other => {
+            panic!("unknown command {other}: provisioning, dashboard, invoices, imports, uploads, hashing, webhooks")
+        }
     }
 }
 

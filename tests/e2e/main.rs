@@ -36,3 +36,4 @@ mod stripe;
 mod suspension;
 mod trials;
 mod uploads;
+mod webhooks;

@@ -29,6 +29,7 @@ pub mod operator_api;
 pub mod portal;
 pub mod standalone;
 pub mod uploads;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -67,6 +68,7 @@ pub use control_plane::config::Pricing;
 pub use control_plane::scheduler::{Job, Ran};
 pub use control_plane::tenants::{ProvisionStep, Tenant, TenantEvent, TenantStatus};
 pub use control_plane::usage::Snapshot as UsageSnapshot;
+pub use tenant_app::calendar::berlin_time;
 pub use tenant_app::crypto::Key;
 pub use tenant_app::domains::{DirectoryError, DomainDirectory, DomainName, DomainStatus, HttpDomainDirectory};
 pub use tenant_app::plans::Plan;

@@ -57,6 +57,8 @@ impl StandalonePortal {
             max_file_bytes: 1024 * 1024,
             whitelabel_mail_from: None,
             passwords: Default::default(),
+            clock: tenant_app::clock::Clock::system(),
+            webhooks_allow_loopback: false,
         };
         let mailer = Mailer::new(&MailTransport::Files(dir.path().join("mail")), "portal@example.de").expect("mailer");
         let portal = instance::start(

@@ -158,6 +158,11 @@ async fn first_provisioning_applies_every_object_and_waits_for_the_portal() {
     let from = &policy["spec"]["ingress"][0]["from"];
     assert_eq!(from[0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "ingress-nginx");
     assert_eq!(from[1]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "ordo");
+    // Webhook deliveries reach public addresses; the cluster's private ranges stay closed.
+    let public = policy["spec"]["egress"].as_array().unwrap().last().unwrap();
+    assert_eq!(public["to"][0]["ipBlock"]["cidr"], "0.0.0.0/0");
+    let except = public["to"][0]["ipBlock"]["except"].as_array().unwrap();
+    assert!(["10.0.0.0/8", "169.254.0.0/16", "100.64.0.0/10"].iter().all(|range| except.iter().any(|e| e == range)));
 
     let events = api.events(NS);
     assert_eq!(events.len(), 1);

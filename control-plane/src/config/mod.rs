@@ -76,6 +76,9 @@ pub struct Config {
     pub domain_check_interval_secs: u64,
     /// Failed checks in a row after which a verified domain is no longer served.
     pub domain_check_tolerance: i64,
+    /// The embedded portals' webhooks may also go to loopback addresses and over
+    /// plain HTTP: for tests and local development only, never in production.
+    pub webhooks_allow_loopback: bool,
     pub pricing: Pricing,
     /// Where tenant instances run: `local` (in this process) or `kubernetes`.
     pub provisioner: ProvisionerKind,
@@ -145,6 +148,7 @@ struct Defaults {
     dns_servers: &'static str,
     domain_check_interval_secs: u64,
     domain_check_tolerance: i64,
+    webhooks_allow_loopback: bool,
     pricing: Pricing,
     provisioner: ProvisionerKind,
     reconcile_interval_secs: u64,
@@ -183,6 +187,7 @@ impl Config {
             dns_servers: "",
             domain_check_interval_secs: 600,
             domain_check_tolerance: 3,
+            webhooks_allow_loopback: false,
             pricing: Pricing::default(),
             provisioner: ProvisionerKind::Local,
             reconcile_interval_secs: 60,

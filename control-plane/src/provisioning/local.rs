@@ -15,6 +15,7 @@ use tenant_app::mail::Mailer;
 use tenant_app::portal::{Portal, PortalSettings};
 use tenant_app::storage::LocalStore;
 
+use crate::clock::{Clock, SystemClock, portal_clock};
 use crate::provisioning::{Deployed, Provisioner, TenantDeployment};
 
 /// A portal that this process serves.
@@ -88,6 +89,9 @@ pub struct LocalProvisioner {
     whitelabel_mail_from: Option<String>,
     /// The control plane's bound on password checks: one for the whole process.
     passwords: tenant_app::security::passwords::PasswordGate,
+    /// The clock the portals' webhook workers go by: the control plane's.
+    clock: Arc<dyn Clock>,
+    webhooks_allow_loopback: bool,
 }
 
 impl LocalProvisioner {
@@ -109,12 +113,22 @@ impl LocalProvisioner {
             max_file_bytes,
             whitelabel_mail_from,
             passwords: Default::default(),
+            clock: Arc::new(SystemClock),
+            webhooks_allow_loopback: false,
         }
     }
 
     /// Shares the process's bound on password checks with the portals it runs.
     pub fn with_passwords(mut self, passwords: tenant_app::security::passwords::PasswordGate) -> LocalProvisioner {
         self.passwords = passwords;
+        self
+    }
+
+    /// The portals' webhooks go by `clock` (tests move it), and may reach
+    /// loopback addresses when `allow_loopback` (tests only).
+    pub fn with_webhooks(mut self, clock: Arc<dyn Clock>, allow_loopback: bool) -> LocalProvisioner {
+        self.clock = clock;
+        self.webhooks_allow_loopback = allow_loopback;
         self
     }
 }
@@ -159,6 +173,8 @@ impl Provisioner for LocalProvisioner {
             max_file_bytes: self.max_file_bytes,
             whitelabel_mail_from: self.whitelabel_mail_from.clone(),
             passwords: self.passwords.clone(),
+            clock: portal_clock(self.clock.clone()),
+            webhooks_allow_loopback: self.webhooks_allow_loopback,
         };
         let store = Arc::new(LocalStore::new(self.tenants_dir.join(&deployment.tenant_id).join("files")));
         let directory = (self.directories)(&deployment.tenant_id);

@@ -21,6 +21,7 @@ mod internal;
 mod layout;
 mod lock;
 mod messages;
+mod webhooks;
 
 use std::sync::{Arc, RwLock};
 
@@ -31,6 +32,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::branding::Branding;
+use crate::clock::Clock;
 use crate::crypto::Key;
 use crate::db::Db;
 use crate::domains::DomainDirectory;
@@ -64,6 +66,12 @@ pub struct PortalSettings {
     pub whitelabel_mail_from: Option<String>,
     /// The process's bound on concurrent password checks.
     pub passwords: crate::security::passwords::PasswordGate,
+    /// The time background work (webhook retries) goes by: the control plane's
+    /// clock when embedded, which tests move; the system clock standalone.
+    pub clock: Clock,
+    /// Webhooks may also go to loopback addresses and over plain HTTP (tests,
+    /// local development); never in production.
+    pub webhooks_allow_loopback: bool,
 }
 
 impl PortalSettings {
@@ -241,6 +249,7 @@ impl Portal {
             .merge(internal::routes())
             .merge(imports::routes(self.settings().max_file_bytes))
             .merge(messages::routes())
+            .merge(webhooks::routes())
             .route("/static/portal.css", get(crate::web::stylesheet))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))

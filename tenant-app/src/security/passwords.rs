@@ -32,6 +32,12 @@ impl Busy {
     pub const RETRY_AFTER_SECS: i64 = 5;
 }
 
+impl From<Busy> for crate::web::PageError {
+    fn from(_: Busy) -> Self {
+        crate::web::PageError::Busy { retry_after_secs: Busy::RETRY_AFTER_SECS }
+    }
+}
+
 /// The bound on concurrent password checks of one process, shared by every
 /// site it serves (the console, the billing area, every embedded portal).
 #[derive(Clone)]

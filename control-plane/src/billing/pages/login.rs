@@ -111,7 +111,7 @@ pub(super) async fn submit(
             let page = login_page(&billing, &csrf, StatusCode::TOO_MANY_REQUESTS, email, Some(message));
             with_retry_after(page, seconds)
         }
-        Outcome::Busy => return Err(PageError::Busy(passwords::Busy)),
+        Outcome::Busy => return Err(passwords::Busy.into()),
         Outcome::Refused => login_page(
             &billing,
             &csrf,

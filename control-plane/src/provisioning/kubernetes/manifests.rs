@@ -18,23 +18,23 @@ use k8s_openapi::api::core::v1::{
     ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule, IngressServiceBackend,
-    IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
-    NetworkPolicyPort, NetworkPolicySpec, ServiceBackendPort,
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
+    IngressTLS, NetworkPolicy, ServiceBackendPort,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::{EgressTarget, KubernetesSettings, PodSize};
+use crate::config::{KubernetesSettings, PodSize};
 use crate::provisioning::TenantDeployment;
+use crate::provisioning::kubernetes::network::network_policy;
 
 /// The name of every per-tenant object that exists once per namespace.
 pub const PORTAL: &str = "portal";
 pub const MAINTENANCE: &str = "maintenance";
 pub const DOCUMENTS: &str = "documents";
-const PORT: i32 = 8080;
+pub(super) const PORT: i32 = 8080;
 const TLS_SECRET: &str = "portal-tls";
 /// Served by the control plane on every portal host (web/broker_billing.rs).
 const BILLING_PATH: &str = "/makler/abrechnung";
@@ -83,11 +83,11 @@ pub fn labels(deployment: &TenantDeployment) -> BTreeMap<String, String> {
 }
 
 /// The pods' selector: stable across plan changes (selectors are immutable).
-fn pod_selector() -> BTreeMap<String, String> {
+pub(super) fn pod_selector() -> BTreeMap<String, String> {
     BTreeMap::from([("app.kubernetes.io/name".to_owned(), "ordo-portal".to_owned())])
 }
 
-fn meta(name: &str, namespace: &str, labels: &BTreeMap<String, String>) -> ObjectMeta {
+pub(super) fn meta(name: &str, namespace: &str, labels: &BTreeMap<String, String>) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_owned()),
         namespace: Some(namespace.to_owned()),
@@ -269,85 +269,6 @@ fn maintenance(ns: &str, labels: &BTreeMap<String, String>, settings: &Kubernete
             ..ServiceSpec::default()
         }),
         ..Service::default()
-    }
-}
-
-fn namespace_named(name: &str) -> LabelSelector {
-    LabelSelector {
-        match_labels: Some(BTreeMap::from([("kubernetes.io/metadata.name".to_owned(), name.to_owned())])),
-        ..LabelSelector::default()
-    }
-}
-
-fn tcp(port: i32) -> NetworkPolicyPort {
-    NetworkPolicyPort {
-        port: Some(IntOrString::Int(port)),
-        protocol: Some("TCP".into()),
-        ..NetworkPolicyPort::default()
-    }
-}
-
-fn egress_to(target: &EgressTarget) -> NetworkPolicyEgressRule {
-    let peer = match (&target.cidr, &target.namespace) {
-        (Some(cidr), _) => NetworkPolicyPeer {
-            ip_block: Some(IPBlock { cidr: cidr.clone(), ..IPBlock::default() }),
-            ..NetworkPolicyPeer::default()
-        },
-        (None, namespace) => NetworkPolicyPeer {
-            namespace_selector: Some(namespace_named(namespace.as_deref().unwrap_or_default())),
-            ..NetworkPolicyPeer::default()
-        },
-    };
-    NetworkPolicyEgressRule { to: Some(vec![peer]), ports: Some(vec![tcp(i32::from(target.port))]) }
-}
-
-fn network_policy(ns: &str, labels: &BTreeMap<String, String>, settings: &KubernetesSettings) -> NetworkPolicy {
-    let control_plane = NetworkPolicyPeer {
-        namespace_selector: Some(namespace_named(&settings.control_plane_namespace)),
-        pod_selector: Some(LabelSelector {
-            match_labels: Some(settings.control_plane_pod_labels.clone()),
-            ..LabelSelector::default()
-        }),
-        ..NetworkPolicyPeer::default()
-    };
-    let ingress_controller = NetworkPolicyPeer {
-        namespace_selector: Some(namespace_named(&settings.ingress_namespace)),
-        ..NetworkPolicyPeer::default()
-    };
-    let dns = NetworkPolicyEgressRule {
-        to: Some(vec![NetworkPolicyPeer {
-            namespace_selector: Some(namespace_named("kube-system")),
-            pod_selector: Some(LabelSelector {
-                match_labels: Some(BTreeMap::from([("k8s-app".to_owned(), "kube-dns".to_owned())])),
-                ..LabelSelector::default()
-            }),
-            ..NetworkPolicyPeer::default()
-        }]),
-        ports: Some(vec![
-            NetworkPolicyPort {
-                port: Some(IntOrString::Int(53)),
-                protocol: Some("UDP".into()),
-                ..NetworkPolicyPort::default()
-            },
-            tcp(53),
-        ]),
-    };
-    NetworkPolicy {
-        metadata: meta(PORTAL, ns, labels),
-        spec: Some(NetworkPolicySpec {
-            pod_selector: Some(LabelSelector { match_labels: Some(pod_selector()), ..LabelSelector::default() }),
-            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
-            ingress: Some(vec![NetworkPolicyIngressRule {
-                from: Some(vec![ingress_controller, control_plane.clone()]),
-                ports: Some(vec![tcp(PORT)]),
-            }]),
-            egress: Some(vec![
-                dns,
-                egress_to(&settings.database),
-                egress_to(&settings.smtp),
-                NetworkPolicyEgressRule { to: Some(vec![control_plane]), ports: None },
-            ]),
-        }),
     }
 }
 

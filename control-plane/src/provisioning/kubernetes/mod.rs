@@ -9,6 +9,7 @@
 //! throttling, server errors and lost connections.
 
 pub mod manifests;
+mod network;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
