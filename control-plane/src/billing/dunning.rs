@@ -52,7 +52,7 @@ pub async fn run(app: &AppState) -> anyhow::Result<String> {
         if days >= i64::from(settings.dunning_suspend_days) {
             if claim(app, &invoice, SUSPENDED).await? {
                 let reason = format!("{SUSPENSION_REASON}: Rechnung {number} ist seit {days} Tagen fällig.");
-                crate::provisioning::suspend(app, &invoice.tenant_id, &reason).await?;
+                crate::provisioning::suspend_with_own_notice(app, &invoice.tenant_id, &reason).await?;
                 notify(app, &invoice, SUSPENDED, suspension_mail(app, &invoice, days)).await?;
                 suspended += 1;
             }

@@ -284,12 +284,23 @@ async fn send_welcome(app: &AppState, tenant: &Tenant, token: &str) -> anyhow::R
 /// Stops a ready tenant's instance, keeping its data; its host names show the
 /// maintenance page until [`resume`].
 pub async fn suspend(app: &AppState, tenant_id: &str, reason: &str) -> anyhow::Result<()> {
+    suspend_and_tell(app, tenant_id, reason, true).await
+}
+
+/// As [`suspend`], for a caller that sends the broker its own, more specific
+/// notice (dunning names the open invoice and how to pay it), so that the
+/// broker gets one mail, not two.
+pub async fn suspend_with_own_notice(app: &AppState, tenant_id: &str, reason: &str) -> anyhow::Result<()> {
+    suspend_and_tell(app, tenant_id, reason, false).await
+}
+
+async fn suspend_and_tell(app: &AppState, tenant_id: &str, reason: &str, tell: bool) -> anyhow::Result<()> {
     let tenant = tenants::find(&app.db, tenant_id).await?.context("no such tenant")?;
     tenants::set_suspended(&app.db, tenant_id, Some(reason)).await?;
     tenants::record_event(&app.db, tenant_id, "suspended", reason).await?;
     if tenant.status == TenantStatus::Ready {
         app.provisioner.suspend(&deployment_for(app, &tenant).await?).await.context("stopping the instance")?;
-        if tenant.suspended_at.is_none() {
+        if tell && tenant.suspended_at.is_none() {
             tell_broker(app, &tenant, Some(reason)).await;
         }
     }
