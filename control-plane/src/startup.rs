@@ -145,6 +145,7 @@ pub async fn build_with_clock(config: Config, listen_port: u16, clock: Arc<dyn C
                 whitelabel_mail_from: config.whitelabel_mail_from.clone(),
                 smtp_url: config.smtp_url.clone(),
                 max_upload_mib: config.max_upload_mib,
+                api_requests_per_minute: config.api_requests_per_minute,
             };
             Some(KubernetesProvisioner::connect(config.kubernetes.clone(), environment).await?)
         }
@@ -157,15 +158,18 @@ pub async fn build_with_clock(config: Config, listen_port: u16, clock: Arc<dyn C
             None => {
                 let directories: DirectoryFactory =
                     Box::new(move |tenant_id| Arc::new(InProcessDirectory::new(state.clone(), tenant_id)));
-                Arc::new(LocalProvisioner::new(
-                    registry.clone(),
-                    directories,
-                    mailer.clone(),
-                    config.operator_name.clone(),
-                    tenants_dir.clone(),
-                    config.max_upload_mib * 1024 * 1024,
-                    config.whitelabel_mail_from.clone(),
-                ))
+                Arc::new(
+                    LocalProvisioner::new(
+                        registry.clone(),
+                        directories,
+                        mailer.clone(),
+                        config.operator_name.clone(),
+                        tenants_dir.clone(),
+                        config.max_upload_mib * 1024 * 1024,
+                        config.whitelabel_mail_from.clone(),
+                    )
+                    .with_api_requests_per_minute(config.api_requests_per_minute),
+                )
             }
         };
         AppInner {

@@ -38,6 +38,8 @@ pub struct TenantAppConfig {
     pub files_dir: PathBuf,
     /// The largest accepted upload, in MiB.
     pub max_upload_mib: usize,
+    /// Requests one API key may make per minute (the tenant REST API).
+    pub api_requests_per_minute: u32,
     pub mail_from: String,
     /// The sender address when whitelabelled; unset: `mail_from`.
     pub whitelabel_mail_from: Option<String>,
@@ -59,6 +61,7 @@ struct Defaults {
     mail_dir: &'static str,
     files_dir: &'static str,
     max_upload_mib: usize,
+    api_requests_per_minute: u32,
     mail_from: &'static str,
     log_format: &'static str,
     trust_proxy: bool,
@@ -75,6 +78,7 @@ impl TenantAppConfig {
             mail_dir: "./data/mail",
             files_dir: "./data/files",
             max_upload_mib: 20,
+            api_requests_per_minute: 600,
             mail_from: "portal@localhost.localdomain",
             log_format: "json",
             trust_proxy: false,

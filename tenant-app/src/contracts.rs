@@ -110,11 +110,15 @@ pub struct Contract {
     pub customer_id: String,
     pub sparte_id: String,
     pub sparte_name: String,
+    /// The Sparte's GDV line code (`"030"`), if it has one.
+    pub sparte_code: Option<String>,
     pub sparte_description: String,
     pub produkt_id: Option<String>,
     pub produkt_name: Option<String>,
     pub produkt_description: Option<String>,
     pub insurer: String,
+    /// The insurer's number (GDV VU-Nr) as the broker's files carry it; may be empty.
+    pub insurer_number: String,
     pub policy_number: String,
     pub premium: Cents,
     pub frequency: PaymentFrequency,
@@ -149,6 +153,7 @@ impl Contract {
         ContractForm {
             produkt_id: self.produkt_id.clone().unwrap_or_default(),
             insurer: self.insurer.clone(),
+            insurer_number: self.insurer_number.clone(),
             policy_number: self.policy_number.clone(),
             premium: format!("{},{:02}", self.premium.0 / 100, self.premium.0 % 100),
             payment_frequency: self.frequency.as_str().to_owned(),
@@ -179,6 +184,7 @@ pub fn yearly_premium(premium: Cents, frequency: PaymentFrequency) -> Option<Cen
 pub struct ContractForm {
     pub produkt_id: String,
     pub insurer: String,
+    pub insurer_number: String,
     pub policy_number: String,
     pub premium: String,
     pub payment_frequency: String,
@@ -189,11 +195,16 @@ pub struct ContractForm {
     pub notes: String,
 }
 
+/// The longest insurer number accepted (the GDV VU-Nr has five characters).
+pub const INSURER_NUMBER_MAX_CHARS: usize = 20;
+
 /// A valid contract, except that its Produkt's existence is checked on insert.
 #[derive(Debug, Clone)]
 pub struct NewContract {
-    pub produkt_id: String,
+    /// The Produkt; the portal's form always names one, the API may leave it out.
+    pub produkt_id: Option<String>,
     pub insurer: String,
+    pub insurer_number: String,
     pub policy_number: String,
     pub premium: Cents,
     pub frequency: PaymentFrequency,
@@ -205,13 +216,22 @@ pub struct NewContract {
 }
 
 impl NewContract {
+    /// The broker's form: a Produkt is required.
     pub fn parse(form: &ContractForm) -> Result<NewContract, FieldErrors> {
+        NewContract::parse_with(form, true)
+    }
+
+    /// The same rules, with the Produkt optional when `require_produkt` is false.
+    pub fn parse_with(form: &ContractForm, require_produkt: bool) -> Result<NewContract, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let produkt_id = form.produkt_id.trim().to_owned();
-        if produkt_id.is_empty() {
+        let produkt_id = Some(form.produkt_id.trim().to_owned()).filter(|id| !id.is_empty());
+        if require_produkt && produkt_id.is_none() {
             errors.add("produkt_id", "Bitte wählen Sie Sparte und Produkt.");
         }
         let insurer = required_text(&form.insurer, 200).map_err(|m| errors.add("insurer", m)).unwrap_or_default();
+        let insurer_number = optional_text(&form.insurer_number, INSURER_NUMBER_MAX_CHARS)
+            .map_err(|m| errors.add("insurer_number", m))
+            .unwrap_or_default();
         let policy_number =
             required_text(&form.policy_number, 60).map_err(|m| errors.add("policy_number", m)).unwrap_or_default();
         let premium = Cents::parse(&form.premium).map_err(|m| errors.add("premium", m)).unwrap_or_default();
@@ -240,6 +260,7 @@ impl NewContract {
         Ok(NewContract {
             produkt_id,
             insurer,
+            insurer_number,
             policy_number,
             premium,
             frequency: frequency.expect("checked"),
@@ -262,8 +283,8 @@ pub async fn create(
     let now = now();
     sqlx::query(
         "INSERT INTO contracts (id, customer_id, sparte_id, produkt_id, insurer, policy_number, premium_cents, \
-           payment_frequency, start_date, end_date, main_due_date, status, notes, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+           payment_frequency, start_date, end_date, main_due_date, status, notes, created_at, updated_at, insurer_number) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&id)
     .bind(customer_id)
@@ -280,6 +301,7 @@ pub async fn create(
     .bind(&contract.notes)
     .bind(now)
     .bind(now)
+    .bind(&contract.insurer_number)
     .execute(db.pool())
     .await?;
     Ok(id)
@@ -287,7 +309,7 @@ pub async fn create(
 
 const SELECT: &str = "SELECT k.id, k.customer_id, k.sparte_id, s.name, s.description, k.produkt_id, p.name, p.description, \
        k.insurer, k.policy_number, k.premium_cents, k.payment_frequency, k.start_date, k.end_date, \
-       k.main_due_date, k.status, k.notes \
+       k.main_due_date, k.status, k.notes, k.insurer_number, s.gdv_code \
      FROM contracts k JOIN sparten s ON s.id = k.sparte_id LEFT JOIN produkte p ON p.id = k.produkt_id";
 
 fn from_row(row: sqlx::any::AnyRow) -> Result<Contract, sqlx::Error> {
@@ -314,13 +336,15 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<Contract, sqlx::Error> {
         main_due_date: optional_date(14)?,
         status: ContractStatus::parse(&row.try_get::<String, _>(15)?).unwrap_or(ContractStatus::Active),
         notes: row.try_get(16)?,
+        insurer_number: row.try_get(17)?,
+        sparte_code: row.try_get(18)?,
     })
 }
 
 /// The columns of a contract, in the order of [`SELECT`], for the JSON form below.
 const COLUMN_LIST: &str = "k.id, k.customer_id, k.sparte_id, s.name, s.description, k.produkt_id, p.name, p.description, \
        k.insurer, k.policy_number, k.premium_cents, k.payment_frequency, k.start_date, k.end_date, \
-       k.main_due_date, k.status, k.notes";
+       k.main_due_date, k.status, k.notes, k.insurer_number, s.gdv_code";
 
 const JOINS: &str = "FROM contracts k JOIN sparten s ON s.id = k.sparte_id LEFT JOIN produkte p ON p.id = k.produkt_id";
 
@@ -351,7 +375,7 @@ pub async fn for_customer(db: &Db, customer_id: &str) -> Result<Vec<Contract>, s
 
 fn from_json(row: Vec<serde_json::Value>) -> Result<Contract, sqlx::Error> {
     let malformed = || sqlx::Error::Decode("contract row has an unexpected shape".into());
-    if row.len() != 17 {
+    if row.len() != 19 {
         return Err(malformed());
     }
     let text = |i: usize| row[i].as_str().map(str::to_owned).ok_or_else(malformed);
@@ -375,6 +399,8 @@ fn from_json(row: Vec<serde_json::Value>) -> Result<Contract, sqlx::Error> {
         main_due_date: optional(14).as_deref().and_then(date),
         status: ContractStatus::parse(&text(15)?).unwrap_or(ContractStatus::Active),
         notes: text(16)?,
+        insurer_number: text(17)?,
+        sparte_code: optional(18),
     })
 }
 
@@ -400,7 +426,7 @@ pub async fn update(db: &Db, id: &str, sparte_id: &str, contract: &NewContract) 
     sqlx::query(
         "UPDATE contracts SET sparte_id = $1, produkt_id = $2, insurer = $3, policy_number = $4, premium_cents = $5, \
            payment_frequency = $6, start_date = $7, end_date = $8, main_due_date = $9, status = $10, notes = $11, \
-           updated_at = $12 WHERE id = $13",
+           updated_at = $12, insurer_number = $13 WHERE id = $14",
     )
     .bind(sparte_id)
     .bind(&contract.produkt_id)
@@ -414,10 +440,77 @@ pub async fn update(db: &Db, id: &str, sparte_id: &str, contract: &NewContract) 
     .bind(contract.status.as_str())
     .bind(&contract.notes)
     .bind(now())
+    .bind(&contract.insurer_number)
     .bind(id)
     .execute(db.pool())
     .await?;
     Ok(())
+}
+
+/// Deletes a contract. Its documents stay with the customer and its message
+/// threads keep their messages; both just no longer point at it.
+pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("UPDATE documents SET contract_id = NULL WHERE contract_id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE message_threads SET contract_id = NULL WHERE contract_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let deleted = sqlx::query("DELETE FROM contracts WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(deleted.rows_affected() > 0)
+}
+
+/// Gives a contract to another customer (a change of policyholder). Its
+/// documents go with it; the old customer's messages about it stay theirs and
+/// no longer point at it.
+pub async fn move_to_customer(db: &Db, id: &str, customer_id: &str) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("UPDATE contracts SET customer_id = $1, updated_at = $2 WHERE id = $3")
+        .bind(customer_id)
+        .bind(now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE documents SET customer_id = $1 WHERE contract_id = $2 AND message_id IS NULL")
+        .bind(customer_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE message_threads SET contract_id = NULL WHERE contract_id = $1 AND customer_id <> $2")
+        .bind(id)
+        .bind(customer_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Which contracts a page of the API's list holds.
+#[derive(Debug, Clone, Default)]
+pub struct ContractFilter {
+    pub customer_id: Option<String>,
+    pub policy_number: Option<String>,
+}
+
+/// Contracts in id (creation) order after `after`, at most `limit`: keyset
+/// pagination, so a page costs the same however deep it is.
+pub async fn page(
+    db: &Db,
+    filter: &ContractFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Contract>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "{SELECT} WHERE k.id > $1 AND ($2 = '' OR k.customer_id = $2) AND ($3 = '' OR k.policy_number = $3) \
+         ORDER BY k.id LIMIT $4"
+    ))
+    .bind(after.unwrap_or(""))
+    .bind(filter.customer_id.as_deref().unwrap_or(""))
+    .bind(filter.policy_number.as_deref().unwrap_or(""))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter().map(from_row).collect()
 }
 
 /// Contracts of one Sparte, for the customer's overview.

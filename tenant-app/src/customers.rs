@@ -179,8 +179,7 @@ pub async fn search(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Customer>, sqlx::Error> {
-    let pattern =
-        format!("%{}%", query.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let pattern = like_pattern(query);
     let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM customers c WHERE ( \
            LOWER(first_name || ' ' || last_name) LIKE $1 ESCAPE '\\' \
@@ -193,6 +192,37 @@ pub async fn search(
     .bind(i64::from(archived))
     .bind(limit)
     .bind(offset)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// The SQL `LIKE` pattern that finds `query` anywhere, with its wildcards escaped.
+fn like_pattern(query: &str) -> String {
+    format!("%{}%", query.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
+/// Like [`search`], but in id (creation) order after `after`: the API's keyset
+/// pagination, which costs the same on every page.
+pub async fn page(
+    db: &Db,
+    query: &str,
+    archived: bool,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Customer>, sqlx::Error> {
+    let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM customers c WHERE c.id > $1 AND ($2 = '%%' OR \
+           LOWER(first_name || ' ' || last_name) LIKE $2 ESCAPE '\\' \
+           OR LOWER(COALESCE(email, '')) LIKE $2 ESCAPE '\\' \
+           OR EXISTS (SELECT 1 FROM contracts k WHERE k.customer_id = c.id AND LOWER(k.policy_number) LIKE $2 ESCAPE '\\')) \
+           AND (CASE WHEN archived_at IS NULL THEN 0 ELSE 1 END) = $3 \
+         ORDER BY c.id LIMIT $4"
+    ))
+    .bind(after.unwrap_or(""))
+    .bind(like_pattern(query))
+    .bind(i64::from(archived))
+    .bind(limit)
     .fetch_all(db.pool())
     .await?;
     Ok(rows.into_iter().map(from_row).collect())
@@ -262,21 +292,60 @@ pub async fn create_household(db: &Db, name: &str) -> Result<String, sqlx::Error
     Ok(id)
 }
 
-/// Puts a customer into a household, or takes them out with `None`. A household
-/// nobody belongs to any more is removed.
+/// Households in id order after `after`, at most `limit` (the API's pages).
+pub async fn household_page(db: &Db, after: Option<&str>, limit: i64) -> Result<Vec<Household>, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, name FROM households WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows.into_iter().map(|(id, name)| Household { id, name }).collect())
+}
+
+pub async fn rename_household(db: &Db, id: &str, name: &str) -> Result<bool, sqlx::Error> {
+    let updated =
+        sqlx::query("UPDATE households SET name = $1 WHERE id = $2").bind(name).bind(id).execute(db.pool()).await?;
+    Ok(updated.rows_affected() > 0)
+}
+
+/// Dissolves a household: its members stay, in no household.
+pub async fn dissolve_household(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("UPDATE customers SET household_id = NULL, updated_at = $1 WHERE household_id = $2")
+        .bind(now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let deleted = sqlx::query("DELETE FROM households WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(deleted.rows_affected() > 0)
+}
+
+/// Puts a customer into a household, or takes them out with `None`. The
+/// household they leave is removed once nobody belongs to it any more (one
+/// made through the API and not filled yet stays).
 pub async fn set_household(db: &Db, customer_id: &str, household_id: Option<&str>) -> Result<(), sqlx::Error> {
     let mut tx = db.pool().begin().await?;
+    let left: Option<Option<String>> = sqlx::query_scalar("SELECT household_id FROM customers WHERE id = $1")
+        .bind(customer_id)
+        .fetch_optional(&mut *tx)
+        .await?;
     sqlx::query("UPDATE customers SET household_id = $1, updated_at = $2 WHERE id = $3")
         .bind(household_id)
         .bind(now())
         .bind(customer_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "DELETE FROM households WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.household_id = households.id)",
-    )
-    .execute(&mut *tx)
-    .await?;
+    if let Some(left) = left.flatten().filter(|left| Some(left.as_str()) != household_id) {
+        sqlx::query(
+            "DELETE FROM households WHERE id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.household_id = households.id)",
+        )
+        .bind(left)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await
 }
 

@@ -155,6 +155,7 @@ pub const TENANT_MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (3, "needs analysis", include_str!("../../migrations/tenant/0003_analysis.sql")),
     (4, "emergency folder", include_str!("../../migrations/tenant/0004_emergency.sql")),
     (5, "audit trail", include_str!("../../migrations/tenant/0005_audit.sql")),
+    (7, "tenant api", include_str!("../../migrations/tenant/0007_tenant_api.sql")),
 ]);
 
 /// Seconds since the Unix epoch, UTC: how every instant is stored.

@@ -129,6 +129,29 @@ pub async fn for_customer(db: &Db, customer_id: &str) -> Result<Vec<Document>, s
     rows.into_iter().map(from_row).collect()
 }
 
+/// Documents of customers and contracts (no message photos, nothing of an
+/// emergency folder) in id order after `after`, optionally of one customer or
+/// one contract: the API's keyset pages.
+pub async fn page(
+    db: &Db,
+    customer_id: Option<&str>,
+    contract_id: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Document>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM documents WHERE id > $1 AND message_id IS NULL AND emergency_section IS NULL \
+           AND ($2 = '' OR customer_id = $2) AND ($3 = '' OR contract_id = $3) ORDER BY id LIMIT $4"
+    ))
+    .bind(after.unwrap_or(""))
+    .bind(customer_id.unwrap_or(""))
+    .bind(contract_id.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
 /// What the customer may see: of one contract, or (with `None`) their general documents.
 pub async fn visible_to_customer(
     db: &Db,

@@ -6,6 +6,7 @@
 //! SQL; `portal` holds the pages; the rest is plumbing the control plane shares.
 
 pub mod analysis;
+pub mod api_keys;
 pub mod audit;
 pub mod branding;
 pub mod calendar;

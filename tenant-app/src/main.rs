@@ -41,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
         secret: session_key,
         max_file_bytes: config.max_upload_mib * 1024 * 1024,
         whitelabel_mail_from: config.whitelabel_mail_from.clone(),
+        api_requests_per_minute: config.api_requests_per_minute,
     };
     let store = std::sync::Arc::new(LocalStore::new(config.files_dir.clone()));
     let plan = Plan::parse(&config.plan).context("ORDO_PLAN must be trial, pay_per_use, premium_starter or premium")?;

@@ -248,6 +248,28 @@ pub async fn inbox(db: &Db, statuses: &[ThreadStatus]) -> Result<Vec<Thread>, sq
     Ok(rows.into_iter().map(thread_from_row).collect())
 }
 
+/// Threads in id (creation) order after `after`, at most `limit`, optionally of
+/// one status and one customer: the API's keyset pages.
+pub async fn thread_page(
+    db: &Db,
+    status: Option<ThreadStatus>,
+    customer_id: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Thread>, sqlx::Error> {
+    let rows: Vec<ThreadRow> = sqlx::query_as(&format!(
+        "{THREAD_SELECT} WHERE t.id > $1 AND ($2 = '' OR t.status = $2) AND ($3 = '' OR t.customer_id = $3) \
+         ORDER BY t.id LIMIT $4"
+    ))
+    .bind(after.unwrap_or(""))
+    .bind(status.map(ThreadStatus::as_str).unwrap_or(""))
+    .bind(customer_id.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(thread_from_row).collect())
+}
+
 /// Threads waiting for the broker.
 pub async fn count_new(db: &Db) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM message_threads WHERE status = 'new'").fetch_one(db.pool()).await

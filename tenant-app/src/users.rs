@@ -104,6 +104,17 @@ pub async fn ensure_broker_admin(db: &Db, email: &EmailAddress, name: &str) -> R
     Ok(find_by_id(db, &id).await?.expect("just inserted"))
 }
 
+/// The portal's owner: its first broker account. What the API writes in the
+/// broker's name (replies, uploads) is authored by the owner.
+pub async fn owner(db: &Db) -> Result<Option<User>, sqlx::Error> {
+    let row: Option<UserRow> =
+        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE role = $1 ORDER BY created_at, id LIMIT 1"))
+            .bind(Role::Broker.as_str())
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.map(user_from_row))
+}
+
 /// Creates the login of a customer, or re-enables and returns the existing one.
 pub async fn ensure_customer_login(
     db: &Db,

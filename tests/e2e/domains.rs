@@ -312,6 +312,7 @@ async fn a_standalone_portal_keeps_the_input_while_the_control_plane_is_away() {
         secret,
         max_file_bytes: 1024 * 1024,
         whitelabel_mail_from: None,
+        api_requests_per_minute: 600,
     };
     let mailer = Mailer::new(&MailTransport::Files(dir.path().join("mail")), "portal@example.de").unwrap();
     let portal = instance::start(

@@ -80,6 +80,7 @@ pub fn environment() -> InstanceEnvironment {
         whitelabel_mail_from: Some("portal@mail.example".into()),
         smtp_url: Some(SecretString::from("smtp://mailer:secret@smtp.example:587")),
         max_upload_mib: 20,
+        api_requests_per_minute: 600,
     }
 }
 

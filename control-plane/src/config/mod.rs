@@ -64,6 +64,8 @@ pub struct Config {
     pub trust_proxy: bool,
     /// The largest document or photo a portal accepts, in MiB.
     pub max_upload_mib: usize,
+    /// Requests one API key may make per minute in a portal's REST API.
+    pub api_requests_per_minute: u32,
     /// The name servers that check brokers' own domains: `ip` or `ip:port`, separated
     /// by commas. Empty: those of the system (`/etc/resolv.conf`).
     pub dns_servers: String,
@@ -136,6 +138,7 @@ struct Defaults {
     signup_limit_per_hour: i64,
     trust_proxy: bool,
     max_upload_mib: usize,
+    api_requests_per_minute: u32,
     dns_servers: &'static str,
     domain_check_interval_secs: u64,
     domain_check_tolerance: i64,
@@ -165,6 +168,7 @@ impl Config {
             signup_limit_per_hour: 10,
             trust_proxy: false,
             max_upload_mib: 20,
+            api_requests_per_minute: 600,
             dns_servers: "",
             domain_check_interval_secs: 600,
             domain_check_tolerance: 3,
@@ -206,6 +210,9 @@ impl Config {
             if address.parse::<lettre::Address>().is_err() {
                 return Err(format!("{address} is not an e-mail address"));
             }
+        }
+        if self.api_requests_per_minute == 0 {
+            return Err("api_requests_per_minute must be at least 1".into());
         }
         if !(1..=200).contains(&self.max_upload_mib) {
             return Err("max_upload_mib must be between 1 and 200".into());

@@ -86,6 +86,7 @@ pub struct LocalProvisioner {
     tenants_dir: PathBuf,
     max_file_bytes: usize,
     whitelabel_mail_from: Option<String>,
+    api_requests_per_minute: u32,
 }
 
 impl LocalProvisioner {
@@ -106,9 +107,19 @@ impl LocalProvisioner {
             tenants_dir,
             max_file_bytes,
             whitelabel_mail_from,
+            api_requests_per_minute: DEFAULT_API_REQUESTS_PER_MINUTE,
         }
     }
+
+    /// The rate limit of every portal's API keys (`api_requests_per_minute`).
+    pub fn with_api_requests_per_minute(mut self, per_minute: u32) -> LocalProvisioner {
+        self.api_requests_per_minute = per_minute;
+        self
+    }
 }
+
+/// The rate limit per API key unless configured otherwise.
+pub const DEFAULT_API_REQUESTS_PER_MINUTE: u32 = 600;
 
 impl LocalProvisioner {
     async fn stop(&self, slug: &str) {
@@ -149,6 +160,7 @@ impl Provisioner for LocalProvisioner {
             secret: deployment.session_key.clone(),
             max_file_bytes: self.max_file_bytes,
             whitelabel_mail_from: self.whitelabel_mail_from.clone(),
+            api_requests_per_minute: self.api_requests_per_minute,
         };
         let store = Arc::new(LocalStore::new(self.tenants_dir.join(&deployment.tenant_id).join("files")));
         let directory = (self.directories)(&deployment.tenant_id);

@@ -6,6 +6,7 @@
 //! running `provision` again — after a crash, a restart or a failure — continues
 //! where it stopped. Where the instance runs is the [`Provisioner`]'s business.
 
+pub mod api_keys;
 pub mod kubernetes;
 pub mod local;
 
@@ -70,6 +71,12 @@ pub trait Provisioner: Send + Sync + 'static {
     async fn suspend(&self, deployment: &TenantDeployment) -> anyhow::Result<Deployed>;
     /// Removes the instance; its database is removed separately.
     async fn remove(&self, tenant_id: &str, slug: &str) -> anyhow::Result<()>;
+    /// Where the control plane reaches a portal running as its own process
+    /// (its internal API, `http://…` without a trailing slash); `None` for
+    /// portals served by this process.
+    fn internal_url(&self, _slug: &str) -> Option<String> {
+        None
+    }
 }
 
 /// The tenants that a task of this process is provisioning, so that two tasks

@@ -23,7 +23,10 @@ pub fn public_routes() -> Router<AppState> {
 }
 
 pub fn admin_routes() -> Router<AppState> {
-    Router::new().route("/api/v1/tenants", get(list_tenants)).route("/api/v1/tenants/{id}", get(get_tenant))
+    Router::new()
+        .route("/api/v1/tenants", get(list_tenants))
+        .route("/api/v1/tenants/{id}", get(get_tenant))
+        .route("/api/v1/tenants/{id}/api-keys", post(create_api_key))
 }
 
 /// The OpenAPI document, served on the public and the admin host.
@@ -93,7 +96,7 @@ pub(super) fn unauthorized(detail: &'static str) -> Response {
 }
 
 /// An operator authenticated by `Authorization: Bearer <token>`.
-pub struct ApiOperator(#[allow(dead_code)] pub Operator);
+pub struct ApiOperator(pub Operator);
 
 impl FromRequestParts<AppState> for ApiOperator {
     type Rejection = Response;
@@ -239,4 +242,41 @@ async fn get_tenant(
         .await?
         .ok_or_else(|| ApiError::Problem(Problem::new(StatusCode::NOT_FOUND, "No such tenant")))?;
     Ok(Json(view(&app, tenant).await?))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiKeyRequest {
+    name: String,
+}
+
+/// An API key for the tenant's portal, made while setting up an integration:
+/// 201 with the key, shown this once. The broker sees it in their list.
+async fn create_api_key(
+    State(app): State<AppState>,
+    ApiOperator(operator): ApiOperator,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ApiKeyRequest>,
+) -> Result<Response, ApiError> {
+    use crate::provisioning::api_keys::{self, IssueError};
+    let tenant = tenants::find(&app.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::Problem(Problem::new(StatusCode::NOT_FOUND, "No such tenant")))?;
+    match api_keys::issue(&app, &tenant, &request.name, &operator.email).await {
+        Ok(created) => {
+            app.audit(&operator.email, "create_api_key", &format!("tenant:{id}")).await?;
+            tracing::info!(tenant_id = %id, key_id = %created.id, "API key made for a tenant");
+            Ok((StatusCode::CREATED, Json(created)).into_response())
+        }
+        Err(IssueError::Refused(message)) => {
+            let mut errors = tenant_app::web::FieldErrors::default();
+            errors.add("name", message);
+            Err(ApiError::Problem(Problem::validation(errors)))
+        }
+        Err(IssueError::NotRunning) => Err(ApiError::Problem(
+            Problem::new(StatusCode::CONFLICT, "Portal not running")
+                .detail("The tenant's portal is not ready or is suspended; keys can be made once it serves."),
+        )),
+        Err(IssueError::Failed(err)) => Err(ApiError::Internal(err)),
+    }
 }

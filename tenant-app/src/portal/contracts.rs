@@ -92,7 +92,7 @@ async fn parse(portal: &Portal, form: &ContractForm) -> Result<Result<(NewContra
         Ok(contract) => contract,
         Err(errors) => return Ok(Err(errors)),
     };
-    match catalog::find_produkt(portal.db(), &contract.produkt_id).await? {
+    match catalog::find_produkt(portal.db(), contract.produkt_id.as_deref().unwrap_or_default()).await? {
         Some(produkt) => Ok(Ok((contract, produkt.sparte_id))),
         None => {
             let mut errors = FieldErrors::default();

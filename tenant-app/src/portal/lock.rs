@@ -46,6 +46,12 @@ pub async fn gate(State(portal): State<Portal>, request: Request, next: Next) ->
     if !portal.entitlements().trial_ended || open(request.uri().path()) {
         return next.run(request).await;
     }
+    // API clients get a problem body, not a page.
+    if request.uri().path().starts_with("/api/") {
+        return crate::web::Problem::new(StatusCode::FORBIDDEN, "Portal locked")
+            .detail("The trial has ended without an order; the broker can order a plan under /makler/abrechnung.")
+            .into_response();
+    }
     let (mut parts, _body) = request.into_parts();
     // Set by the CSRF layer, which runs before this one.
     let Some(csrf) = parts.extensions.get::<CsrfToken>().cloned() else {

@@ -116,7 +116,7 @@ async fn notify_broker(portal: &Portal, thread: &Thread) -> Result<(), PageError
 }
 
 /// Tells the customer that the broker answered; the mail holds only a link.
-async fn notify_customer(portal: &Portal, thread: &Thread) -> Result<(), PageError> {
+pub(super) async fn notify_customer(portal: &Portal, thread: &Thread) -> Result<(), PageError> {
     let Some(customer) = customers::find(portal.db(), &thread.customer_id).await? else {
         return Ok(());
     };

@@ -5,6 +5,7 @@
 //! process, the embedded default).
 
 mod analysis;
+pub mod api;
 mod app_shell;
 mod auth;
 mod branding;
@@ -16,6 +17,7 @@ mod documents;
 mod domains;
 mod emergency;
 mod folder;
+mod interfaces;
 mod internal;
 mod layout;
 mod lock;
@@ -40,6 +42,7 @@ use crate::security::throttle::LoginThrottle;
 use crate::storage::DocumentStore;
 
 pub use auth::{BrokerUser, CustomerUser};
+pub use internal::issue_for_operator;
 // Lives in `security::internal_api`; this path stays because tests/e2e/limits.rs uses it.
 pub use crate::security::internal_api::internal_token;
 
@@ -61,6 +64,8 @@ pub struct PortalSettings {
     /// The sender address of a whitelabelled portal's mail, if the operator set one
     /// (a neutral address; otherwise the mailer's own).
     pub whitelabel_mail_from: Option<String>,
+    /// Requests one API key may make per minute; more are answered with 429.
+    pub api_requests_per_minute: u32,
 }
 
 impl PortalSettings {
@@ -109,6 +114,7 @@ struct PortalInner {
     branding: RwLock<Branding>,
     cache: cache::ReadCache,
     throttle: LoginThrottle,
+    api_limiter: api::RateLimiter,
     /// The control plane's records of this tenant's own domains; `None` where no
     /// control plane is configured (a standalone portal without one).
     domains: Option<Arc<dyn DomainDirectory>>,
@@ -138,6 +144,7 @@ impl Portal {
                 branding,
                 cache,
                 throttle,
+                api_limiter: api::RateLimiter::default(),
                 domains,
             }),
         }
@@ -193,6 +200,10 @@ impl Portal {
         &self.inner.throttle
     }
 
+    pub(crate) fn api_limiter(&self) -> &api::RateLimiter {
+        &self.inner.api_limiter
+    }
+
     /// The portal's routes. The caller adds the request layers (ids, tracing,
     /// security headers) once for its whole server.
     pub fn router(&self) -> Router {
@@ -213,6 +224,8 @@ impl Portal {
             .merge(domains::routes())
             .merge(emergency::routes(self.settings().max_file_bytes))
             .merge(internal::routes())
+            .merge(interfaces::routes())
+            .merge(api::routes(self))
             .merge(messages::routes(self.settings().max_file_bytes))
             .route("/static/portal.css", get(crate::web::stylesheet))
             .route("/healthz", get(healthz))

@@ -49,6 +49,8 @@ pub struct InstanceEnvironment {
     pub whitelabel_mail_from: Option<String>,
     pub smtp_url: Option<SecretString>,
     pub max_upload_mib: usize,
+    /// Requests one API key may make per minute in a portal's API.
+    pub api_requests_per_minute: u32,
 }
 
 /// Whether the portal serves or is parked behind the maintenance page.
@@ -394,6 +396,7 @@ fn portal_deployment(
         env("ORDO_MAIL_DIR", "/data/mail"),
         env("ORDO_MAIL_FROM", &environment.mail_from),
         env("ORDO_MAX_UPLOAD_MIB", environment.max_upload_mib.to_string()),
+        env("ORDO_API_REQUESTS_PER_MINUTE", environment.api_requests_per_minute.to_string()),
         env("ORDO_TRUST_PROXY", "true"),
         // The portal reaches the control plane (own domains) inside the cluster.
         env(

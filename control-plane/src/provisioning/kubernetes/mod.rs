@@ -299,6 +299,11 @@ impl Provisioner for KubernetesProvisioner {
         Ok(Deployed { repaired: changes.repaired })
     }
 
+    /// The tenant's Service inside the cluster; the NetworkPolicy admits the control plane.
+    fn internal_url(&self, slug: &str) -> Option<String> {
+        Some(format!("http://{}.{}.svc.cluster.local", PORTAL, self.settings.namespace(slug)))
+    }
+
     async fn suspend(&self, deployment: &TenantDeployment) -> anyhow::Result<Deployed> {
         let namespace = self.settings.namespace(&deployment.slug);
         let (changes, _) = self.apply_tenant(deployment, Mode::Suspended).await?;
