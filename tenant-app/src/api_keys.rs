@@ -301,7 +301,9 @@ mod tests {
     async fn database() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("portal.db").display());
-        let db = crate::instance::open_database(&url).await.unwrap();
+        // Not `instance::open_database`: that would make this module depend on the portal.
+        let db = Db::connect(&url, crate::db::PoolSize::of(1)).await.unwrap();
+        db.migrate(crate::db::TENANT_MIGRATIONS).await.unwrap();
         (dir, db)
     }
 

@@ -92,7 +92,9 @@ mod tests {
     async fn entries_are_read_back_newest_first_in_pages() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("portal.db").display());
-        let db = crate::instance::open_database(&url).await.unwrap();
+        // Not `instance::open_database`: that would make this module depend on the portal.
+        let db = Db::connect(&url, crate::db::PoolSize::of(1)).await.unwrap();
+        db.migrate(crate::db::TENANT_MIGRATIONS).await.unwrap();
         let owner = Actor::user("u1", "Erika Muster");
         for n in 0..3 {
             record(&db, &owner, "customer_created", &format!("customer:{n}"), &format!("Kunde {n}")).await.unwrap();

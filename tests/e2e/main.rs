@@ -28,4 +28,5 @@ mod signup;
 mod smtp;
 mod stripe;
 mod suspension;
+mod tenant_api;
 mod trials;

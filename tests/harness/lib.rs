@@ -8,6 +8,7 @@
 
 pub mod dns;
 pub mod einvoice;
+pub mod tenant_api;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -96,6 +96,9 @@ async fn handle(portal: &Portal, request: Request, next: Next) -> Result<Respons
     }
 }
 
+/// request hash, status, body, location
+type KeptRow = (String, Option<i64>, Option<String>, Option<String>);
+
 async fn claim(db: &Db, key_id: &str, key: &str, request_hash: &str) -> Result<Claim, ApiError> {
     let now = now();
     sqlx::query("DELETE FROM api_idempotency WHERE created_at < $1 OR (status IS NULL AND created_at < $2)")
@@ -117,7 +120,7 @@ async fn claim(db: &Db, key_id: &str, key: &str, request_hash: &str) -> Result<C
         Err(err) if is_unique_violation(&err) => {}
         Err(err) => return Err(err.into()),
     }
-    let existing: Option<(String, Option<i64>, Option<String>, Option<String>)> = sqlx::query_as(
+    let existing: Option<KeptRow> = sqlx::query_as(
         "SELECT request_hash, status, body, location FROM api_idempotency WHERE key_id = $1 AND idempotency_key = $2",
     )
     .bind(key_id)
