@@ -140,11 +140,21 @@ fn from_row(row: CustomerRow) -> Customer {
 }
 
 pub async fn create(db: &Db, customer: &NewCustomer) -> Result<String, sqlx::Error> {
+    create_in_household(db, customer, None).await
+}
+
+/// Creates a customer who belongs to a household from the start (one statement,
+/// so a household removed meanwhile fails it as a foreign key violation).
+pub async fn create_in_household(
+    db: &Db,
+    customer: &NewCustomer,
+    household_id: Option<&str>,
+) -> Result<String, sqlx::Error> {
     let id = new_id();
     let now = now();
     sqlx::query(
-        "INSERT INTO customers (id, first_name, last_name, email, phone, birth_date, street, postal_code, city, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO customers (id, first_name, last_name, email, phone, birth_date, street, postal_code, city, created_at, updated_at, household_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&id)
     .bind(&customer.first_name)
@@ -157,6 +167,7 @@ pub async fn create(db: &Db, customer: &NewCustomer) -> Result<String, sqlx::Err
     .bind(&customer.city)
     .bind(now)
     .bind(now)
+    .bind(household_id)
     .execute(db.pool())
     .await?;
     Ok(id)

@@ -168,6 +168,15 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
+/// Is this error a violated foreign key (a row that names one that is gone)?
+/// PostgreSQL `23503`, SQLite `787`.
+pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("23503") | Some("787")),
+        _ => false,
+    }
+}
+
 /// Is this error a violation of a UNIQUE constraint? Both engines report it with
 /// SQLSTATE-like codes: PostgreSQL `23505`, SQLite `2067`/`1555`.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {

@@ -14,17 +14,22 @@ pub async fn hello_world(port: u16) {
     axum::serve(listener, app).await.expect("serve");
 }
 
-struct Load {
-    requests_per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: String,
+pub struct Load {
+    pub requests_per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub errors: String,
 }
 
 /// Runs wrk with 2 threads and 64 connections and reads its summary.
 fn wrk(url: &str, headers: &[String], seconds: u64) -> Load {
+    wrk_with(url, headers, seconds, 64)
+}
+
+/// Runs wrk with 2 threads and `connections` connections and reads its summary.
+pub fn wrk_with(url: &str, headers: &[String], seconds: u64, connections: u32) -> Load {
     let mut command = Command::new("wrk");
-    command.args(["-t2", "-c64", &format!("-d{seconds}s"), "--latency"]);
+    command.args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency"]);
     for header in headers {
         command.args(["-H", header]);
     }

@@ -6,6 +6,7 @@
 //! target/release/ordo-bench provisioning [--tenants 50]   # sign-up latency, memory per tenant
 //! target/release/ordo-bench dashboard [--seconds 10]      # customer dashboard under load (needs wrk)
 //! target/release/ordo-bench invoices --tenants 10000      # the monthly invoice run, in process
+//! target/release/ordo-bench api [--seconds 10]            # the tenant API's lists under load (needs wrk)
 //! ```
 //! `provisioning` and `invoices` also measure PostgreSQL when `ORDO_TEST_DATABASE_URL` is set.
 
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+mod api;
 mod dashboard;
 mod invoices;
 
@@ -21,7 +23,9 @@ struct Args {
     command: String,
     tenants: usize,
     seconds: u64,
-    contracts: usize,
+    /// `None`: the command's own default (30 for the dashboard, 5,000 for the API).
+    contracts: Option<usize>,
+    customers: usize,
     port: u16,
     binary: String,
 }
@@ -31,7 +35,8 @@ fn args() -> Args {
         command: "provisioning".into(),
         tenants: 50,
         seconds: 10,
-        contracts: 30,
+        contracts: None,
+        customers: 1000,
         port: 0,
         binary: "target/release/control-plane".into(),
     };
@@ -43,7 +48,8 @@ fn args() -> Args {
         match flag.as_str() {
             "--tenants" => args.tenants = it.next().and_then(|v| v.parse().ok()).expect("--tenants N"),
             "--seconds" => args.seconds = it.next().and_then(|v| v.parse().ok()).expect("--seconds N"),
-            "--contracts" => args.contracts = it.next().and_then(|v| v.parse().ok()).expect("--contracts N"),
+            "--contracts" => args.contracts = Some(it.next().and_then(|v| v.parse().ok()).expect("--contracts N")),
+            "--customers" => args.customers = it.next().and_then(|v| v.parse().ok()).expect("--customers N"),
             "--port" => args.port = it.next().and_then(|v| v.parse().ok()).expect("--port N"),
             "--binary" => args.binary = it.next().expect("--binary PATH"),
             other => panic!("unknown argument {other}"),
@@ -162,10 +168,11 @@ async fn main() {
     let args = args();
     match args.command.as_str() {
         "provisioning" => provisioning(&args).await,
-        "dashboard" => dashboard::run(&args.binary, args.seconds, args.contracts).await,
+        "dashboard" => dashboard::run(&args.binary, args.seconds, args.contracts.unwrap_or(30)).await,
+        "api" => api::run(&args.binary, args.seconds, args.customers, args.contracts.unwrap_or(5000)).await,
         "hello" => dashboard::hello_world(args.port).await,
         "invoices" => invoices::run(args.tenants).await,
-        other => panic!("unknown command {other}: provisioning, dashboard, invoices"),
+        other => panic!("unknown command {other}: provisioning, dashboard, invoices, api"),
     }
 }
 

@@ -206,7 +206,7 @@ async fn customers_and_households_through_the_api(backend: Backend) {
         (Some("Muster-Schmidt"), json!([erika]))
     );
     let stranger = json!({"first_name": "A", "last_name": "B", "household_id": "0190f5a3c2b47c3e8d1f2a3b4c5d6e7f"});
-    api.post("/customers", &stranger).await.assert_problem(StatusCode::NOT_FOUND);
+    api.post("/customers", &stranger).await.assert_problem(StatusCode::CONFLICT);
     api.post("/households", &json!({"name": "  "})).await.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(api.all("/households", 10).await.len(), 1);
     assert_eq!(api.delete(&format!("/households/{household_id}")).await.status, StatusCode::NO_CONTENT);
@@ -259,7 +259,7 @@ async fn contracts_through_the_api(backend: Backend) {
     let found = api.all("/contracts?policy_number=PH-1", 10).await;
     assert_eq!((found.len(), found[0]["id"].as_str()), (1, Some(id.as_str())));
 
-    // Refusals: each bad field named; unknown references are 404.
+    // Refusals: each bad field named; a customer or Sparte that does not exist is a conflict (409).
     let mut bad = contract(&max, "040", "");
     bad["start_date"] = json!("2026-05-01");
     bad["end_date"] = json!("2026-01-01");
@@ -271,10 +271,13 @@ async fn contracts_through_the_api(backend: Backend) {
     for field in ["policy_number", "end_date", "premium_cents", "payment_frequency", "status"] {
         assert!(problem["errors"][field].is_string(), "{field}: {problem}");
     }
-    api.post("/contracts", &contract(&max, "999", "X-1")).await.assert_problem(StatusCode::NOT_FOUND);
+    api.post("/contracts", &contract(&max, "999", "X-1")).await.assert_problem(StatusCode::CONFLICT);
     api.post("/contracts", &contract("0190f5a3c2b47c3e8d1f2a3b4c5d6e7f", "040", "X-1"))
         .await
-        .assert_problem(StatusCode::NOT_FOUND);
+        .assert_problem(StatusCode::CONFLICT);
+    let mut disagree = contract(&max, "040", "X-1");
+    disagree["sparte"] = json!("Verbundene Hausrat");
+    api.post("/contracts", &disagree).await.assert_problem(StatusCode::CONFLICT);
     let mut code_only = contract(&max, "40", "X-1");
     code_only["produkt"] = Value::Null;
     api.post("/contracts", &code_only).await.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
@@ -358,26 +361,30 @@ async fn documents_and_messages_through_the_api(backend: Backend) {
     let contract_id = api.create_contract(&max, "130", "HR-1").await;
 
     // Uploads to a customer and to a contract, checked by content.
-    let general =
-        api.upload(&[("customer_id", &max), ("visible_to_customer", "true")], "Police.pdf", PDF.to_vec()).await;
+    let to_max = format!("customers/{max}");
+    let general = api.upload(&to_max, &[("visible_to_customer", "true")], "Police.pdf", PDF.to_vec()).await;
     assert_eq!(general.status, StatusCode::CREATED, "{}", general.body);
     assert_eq!(
         (general.body["content_type"].as_str(), general.body["visible_to_customer"].as_bool()),
         (Some("application/pdf"), Some(true))
     );
-    let of_contract = api.upload(&[("contract_id", &contract_id)], "../../Nachtrag.pdf", PDF.to_vec()).await;
+    let of_contract = api.upload(&format!("contracts/{contract_id}"), &[], "../../Nachtrag.pdf", PDF.to_vec()).await;
     assert_eq!(of_contract.status, StatusCode::CREATED, "{}", of_contract.body);
     assert_eq!(
         (of_contract.body["customer_id"].as_str(), of_contract.body["file_name"].as_str()),
         (Some(max.as_str()), Some("Nachtrag.pdf"))
     );
     assert_eq!(of_contract.body["visible_to_customer"], false);
-    let script = api.upload(&[("customer_id", &max)], "bild.jpg", b"<script>alert(1)</script>".to_vec()).await;
+    let script = api.upload(&to_max, &[], "bild.jpg", b"<script>alert(1)</script>".to_vec()).await;
     assert!(script.assert_problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"]["file"].is_string());
-    api.upload(&[], "Police.pdf", PDF.to_vec()).await.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
-    api.upload(&[("customer_id", &max), ("visible_to_customer", "ja")], "a.pdf", PDF.to_vec())
-        .await
-        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = "customers/0190f5a3c2b47c3e8d1f2a3b4c5d6e7f";
+    api.upload(unknown, &[], "Police.pdf", PDF.to_vec()).await.assert_problem(StatusCode::NOT_FOUND);
+    let extra = [("customer_id", max.as_str())];
+    api.upload(&to_max, &extra, "a.pdf", PDF.to_vec()).await.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let flag = [("visible_to_customer", "ja")];
+    api.upload(&to_max, &flag, "a.pdf", PDF.to_vec()).await.assert_problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let not_multipart = api.send(api.client.post(api.url(&format!("/{to_max}/documents"))).body("x")).await;
+    not_multipart.assert_problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(api.all(&format!("/documents?customer_id={max}"), 1).await.len(), 2);
     assert_eq!(api.all(&format!("/documents?contract_id={contract_id}"), 10).await.len(), 1);
     let download = api

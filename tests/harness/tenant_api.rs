@@ -92,14 +92,15 @@ impl ApiClient {
         self.send(self.client.delete(self.url(path))).await
     }
 
-    /// Uploads a file as multipart with extra text fields.
-    pub async fn upload(&self, fields: &[(&str, &str)], file_name: &str, bytes: Vec<u8>) -> Answer {
+    /// Uploads a file as multipart with extra text fields to `owner`
+    /// (`customers/{id}` or `contracts/{id}`).
+    pub async fn upload(&self, owner: &str, fields: &[(&str, &str)], file_name: &str, bytes: Vec<u8>) -> Answer {
         let mut form = Form::new();
         for (name, value) in fields {
             form = form.text(name.to_string(), value.to_string());
         }
         form = form.part("file", Part::bytes(bytes).file_name(file_name.to_owned()));
-        self.send(self.client.post(self.url("/documents")).multipart(form)).await
+        self.send(self.client.post(self.url(&format!("/{owner}/documents"))).multipart(form)).await
     }
 
     /// Creates a customer; returns its id.

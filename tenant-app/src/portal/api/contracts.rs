@@ -126,6 +126,7 @@ struct ContractInput {
     #[serde(default)]
     main_due_date: Option<String>,
     payment_frequency: String,
+    #[serde(deserialize_with = "fields::integer")]
     premium_cents: i64,
     #[serde(default = "active")]
     status: String,
@@ -204,7 +205,9 @@ async fn parse(portal: &Portal, client: &ApiClient, input: &ContractInput) -> Re
         return Err(ApiError::invalid(errors));
     }
     let mut contract = parsed.expect("checked");
-    crate::portal::api::customers::load(portal, &input.customer_id).await?;
+    if crate::customers::find(portal.db(), &input.customer_id).await?.is_none() {
+        return Err(ApiError::unknown_reference("No such customer"));
+    }
     let sparte = find_sparte(portal, input.sparte_code.as_deref(), input.sparte.as_deref()).await?;
     contract.produkt_id = match produkt {
         None => None,
@@ -229,7 +232,7 @@ async fn find_sparte(portal: &Portal, code: Option<&str>, name: Option<&str>) ->
         (Some(a), Some(b)) => a.and(b),
         (None, None) => None,
     };
-    found.cloned().ok_or_else(|| ApiError::not_found("No such Sparte in the catalog"))
+    found.cloned().ok_or_else(|| ApiError::unknown_reference("No such Sparte in the catalog"))
 }
 
 /// The Produkt of this name under the Sparte, added if it has none yet.

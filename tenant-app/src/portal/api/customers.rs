@@ -158,7 +158,7 @@ async fn parse(portal: &Portal, input: &CustomerInput) -> Result<NewCustomer, Ap
     if let Some(household_id) = &input.household_id
         && customers::find_household(portal.db(), household_id).await?.is_none()
     {
-        return Err(ApiError::not_found("No such household"));
+        return Err(ApiError::unknown_reference("No such household"));
     }
     Ok(parsed.expect("checked"))
 }
@@ -169,10 +169,9 @@ async fn create(State(portal): State<Portal>, client: ApiClient, ApiJson(input):
     if let Err(reason) = usage::check_new_contact(portal.entitlements().plan, usage) {
         return Err(ApiError::forbidden("Contact limit of the plan reached", reason));
     }
-    let id = customers::create(portal.db(), &customer).await?;
-    if input.household_id.is_some() {
-        customers::set_household(portal.db(), &id, input.household_id.as_deref()).await?;
-    }
+    let id = customers::create_in_household(portal.db(), &customer, input.household_id.as_deref())
+        .await
+        .map_err(household_gone)?;
     let subject = format!("customer:{id}");
     let name = format!("{} {}", customer.first_name, customer.last_name);
     audit::record(portal.db(), &client.actor(), "customer_created", &subject, &name).await?;
@@ -207,13 +206,22 @@ async fn update(
             Err(err) => return Err(err.into()),
         }
     }
-    customers::update(portal.db(), &id, &customer).await?;
     if existing.household_id != input.household_id {
-        customers::set_household(portal.db(), &id, input.household_id.as_deref()).await?;
+        customers::set_household(portal.db(), &id, input.household_id.as_deref()).await.map_err(household_gone)?;
     }
+    customers::update(portal.db(), &id, &customer).await?;
     let name = format!("{} {}", customer.first_name, customer.last_name);
     audit::record(portal.db(), &client.actor(), "customer_updated", &format!("customer:{id}"), &name).await?;
     ok(&CustomerView::from(load(&portal, &id).await?))
+}
+
+/// A household dissolved between the check and the write is as unknown as one never made.
+fn household_gone(err: sqlx::Error) -> ApiError {
+    if crate::db::is_foreign_key_violation(&err) {
+        ApiError::unknown_reference("No such household")
+    } else {
+        err.into()
+    }
 }
 
 async fn archive(State(portal): State<Portal>, client: ApiClient, ApiPath(id): ApiPath<String>) -> ApiResult {

@@ -4,7 +4,7 @@
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiClient, ApiError, ApiPath, ApiQuery, ApiResult, Page, PageRequest, created, fields, ok, timestamp};
@@ -18,7 +18,9 @@ use crate::{contracts, usage, users};
 pub fn routes(max_file_bytes: usize) -> Router<Portal> {
     let body_limit = DefaultBodyLimit::max(max_file_bytes.saturating_add(64 * 1024));
     Router::new()
-        .route("/documents", get(list).post(upload).layer(body_limit))
+        .route("/documents", get(list))
+        .route("/customers/{id}/documents", post(upload_to_customer).layer(body_limit))
+        .route("/contracts/{id}/documents", post(upload_to_contract).layer(body_limit))
         .route("/documents/{id}", get(show))
         .route("/documents/{id}/content", get(content))
 }
@@ -107,7 +109,54 @@ fn flag(errors: &mut FieldErrors, value: Option<&String>) -> bool {
     }
 }
 
-async fn upload(State(portal): State<Portal>, client: ApiClient, multipart: Multipart) -> ApiResult {
+type MultipartBody = Result<Multipart, axum::extract::multipart::MultipartRejection>;
+
+async fn upload_to_customer(
+    State(portal): State<Portal>,
+    client: ApiClient,
+    ApiPath(id): ApiPath<String>,
+    headers: axum::http::HeaderMap,
+    multipart: MultipartBody,
+) -> ApiResult {
+    let customer = super::customers::load(&portal, &id).await?;
+    upload(&portal, &client, &headers, multipart, customer.id, None).await
+}
+
+async fn upload_to_contract(
+    State(portal): State<Portal>,
+    client: ApiClient,
+    ApiPath(id): ApiPath<String>,
+    headers: axum::http::HeaderMap,
+    multipart: MultipartBody,
+) -> ApiResult {
+    let found = if fields::is_id(&id) { contracts::find(portal.db(), &id).await? } else { None };
+    let contract = found.ok_or_else(|| ApiError::not_found("No such contract"))?;
+    upload(&portal, &client, &headers, multipart, contract.customer_id, Some(contract.id)).await
+}
+
+/// A multipart body with one `file` and optionally `visible_to_customer`.
+async fn upload(
+    portal: &Portal,
+    client: &ApiClient,
+    headers: &axum::http::HeaderMap,
+    multipart: MultipartBody,
+    customer_id: String,
+    contract_id: Option<String>,
+) -> ApiResult {
+    let multipart = multipart.map_err(|rejection| {
+        let is_multipart = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        let status = if is_multipart {
+            axum::http::StatusCode::BAD_REQUEST
+        } else {
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE
+        };
+        ApiError::Problem(
+            crate::web::Problem::new(status, "Expected multipart/form-data").detail(rejection.body_text()),
+        )
+    })?;
     let max = portal.settings().max_file_bytes;
     let form = MultipartForm::read(multipart, max).await.map_err(|_| {
         ApiError::Problem(crate::web::Problem::new(
@@ -116,17 +165,8 @@ async fn upload(State(portal): State<Portal>, client: ApiClient, multipart: Mult
         ))
     })?;
     let mut errors = FieldErrors::default();
-    for name in form.fields.keys() {
-        if !["customer_id", "contract_id", "visible_to_customer"].contains(&name.as_str()) {
-            errors.add("file", format!("unknown field {name:?}"));
-        }
-    }
-    let customer_id = form.fields.get("customer_id").cloned();
-    let contract_id = form.fields.get("contract_id").cloned();
-    fields::optional_id(&mut errors, "customer_id", customer_id.as_deref());
-    fields::optional_id(&mut errors, "contract_id", contract_id.as_deref());
-    if customer_id.is_none() && contract_id.is_none() {
-        errors.add("customer_id", "name the customer_id or the contract_id the document belongs to");
+    if let Some(name) = form.fields.keys().find(|name| name.as_str() != "visible_to_customer") {
+        errors.add("file", format!("unknown field {name:?}; send `file` and `visible_to_customer`"));
     }
     let visible = flag(&mut errors, form.fields.get("visible_to_customer"));
     if let Some(refused) = form.refused.first() {
@@ -137,26 +177,6 @@ async fn upload(State(portal): State<Portal>, client: ApiClient, multipart: Mult
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    // A contract names its customer; one given too must be the same.
-    let (customer_id, contract_id) = match contract_id {
-        Some(contract_id) => {
-            let contract = contracts::find(portal.db(), &contract_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("No such contract"))?;
-            if customer_id.as_ref().is_some_and(|c| *c != contract.customer_id) {
-                return Err(ApiError::conflict(
-                    "Contract of another customer",
-                    "The contract belongs to another customer than customer_id.",
-                ));
-            }
-            (contract.customer_id, Some(contract.id))
-        }
-        None => {
-            let customer_id = customer_id.expect("checked");
-            super::customers::load(&portal, &customer_id).await?;
-            (customer_id, None)
-        }
-    };
     let file = &form.files[0];
     let usage = usage::measure(portal.db()).await?;
     if let Err(reason) = usage::check_storage(portal.entitlements().plan, usage, file.bytes.len() as i64) {
@@ -168,5 +188,5 @@ async fn upload(State(portal): State<Portal>, client: ApiClient, multipart: Mult
     let id = documents::create(portal.db(), portal.store(), &placement, &owner.id, file).await?;
     let subject = format!("document:{id}");
     audit::record(portal.db(), &client.actor(), "document_uploaded", &subject, &file.file_name).await?;
-    created(format!("/api/v1/documents/{id}"), &DocumentView::from(load(&portal, &id).await?))
+    created(format!("/api/v1/documents/{id}"), &DocumentView::from(load(portal, &id).await?))
 }

@@ -65,6 +65,18 @@ pub fn optional_date(errors: &mut FieldErrors, field: &'static str, value: Optio
     }
 }
 
+/// An integer as JSON Schema counts them: `12` and also `12.0`.
+pub fn integer<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = <serde_json::Number as serde::Deserialize>::deserialize(deserializer)?;
+    if let Some(n) = number.as_i64() {
+        return Ok(n);
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f <= i64::MAX as f64 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!("invalid type: {number}, expected an integer"))),
+    }
+}
+
 /// Moves the domain's field errors (German sentences for forms) under the API's
 /// field names where they differ.
 pub fn rename(errors: FieldErrors, renames: &[(&'static str, &'static str)], into: &mut FieldErrors) {

@@ -87,6 +87,13 @@ impl ApiError {
         ApiError::invalid(errors)
     }
 
+    /// A resource that a body names (a customer, a household, a Sparte) does not
+    /// exist: 409, since the request conflicts with the data as it is (the
+    /// resource in the path may well exist).
+    pub fn unknown_reference(title: &str) -> ApiError {
+        ApiError::Problem(Problem::new(StatusCode::CONFLICT, title))
+    }
+
     pub fn forbidden(title: &str, detail: impl Into<String>) -> ApiError {
         ApiError::Problem(Problem::new(StatusCode::FORBIDDEN, title).detail(detail))
     }
