@@ -44,35 +44,70 @@ impl fmt::Display for EmailAddress {
 pub struct Cents(pub i64);
 
 impl Cents {
-    /// Parses German notation: `1.234,56`, `1234,5`, `99` (euros), and also a
-    /// plain `1234.56` as typed on many phones.
+    /// Parses an amount typed by a person, in German or in plain decimal
+    /// notation, and refuses whatever could be read two ways:
+    ///
+    /// - `295`, `295,12`, `295,1`, `1.234,56`, `1.234.567,00`: German (dots group
+    ///   thousands in threes, a comma starts one or two decimals);
+    /// - `295.12`, `295.1`, `1234.56`: a single dot followed by one or two
+    ///   decimals is a decimal point;
+    /// - `1.234.567`: two or more dots that all group thousands;
+    /// - an optional `€` or `EUR` after the number.
+    ///
+    /// Refused as ambiguous: `0.123` and `1.234` (a thousands group or three
+    /// decimals?), `1,234` and `1,234.56` (English notation or three decimals?),
+    /// `295.12.0`, `1,2,3`, groups of other than three digits, and more than
+    /// two decimals.
     pub fn parse(input: &str) -> Result<Cents, &'static str> {
         const INVALID: &str = "Bitte geben Sie einen Betrag wie 49,90 an.";
-        let text = input.trim().trim_end_matches('€').trim().replace(' ', "");
+        const AMBIGUOUS: &str = "Dieser Betrag ist nicht eindeutig. Bitte mit Komma und höchstens zwei Nachkommastellen angeben, z. B. 1.234,56.";
+        let text = input.trim();
+        let text = text.strip_suffix('€').or_else(|| text.strip_suffix("EUR")).unwrap_or(text).trim_end();
         if text.is_empty() {
             return Err("Bitte geben Sie einen Betrag an.");
         }
         if text.starts_with('-') {
             return Err("Der Betrag darf nicht negativ sein.");
         }
-        let (euros, cents) = match (text.rfind(','), text.rfind('.')) {
-            (Some(comma), _) => (text[..comma].replace('.', ""), &text[comma + 1..]),
-            // A single dot followed by one or two digits is a decimal point.
-            (None, Some(dot)) if text.len() - dot - 1 <= 2 && text.matches('.').count() == 1 => {
-                (text[..dot].to_owned(), &text[dot + 1..])
-            }
-            (None, Some(_)) => (text.replace('.', ""), ""),
-            (None, None) => (text.clone(), ""),
-        };
-        if euros.is_empty() || !euros.bytes().all(|b| b.is_ascii_digit()) || !cents.bytes().all(|b| b.is_ascii_digit())
-        {
+        if !text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',') {
             return Err(INVALID);
         }
-        if cents.len() > 2 {
-            return Err("Bitte höchstens zwei Nachkommastellen angeben.");
-        }
-        let euros: i64 = euros.parse().map_err(|_| INVALID)?;
-        let cents: i64 = format!("{cents:0<2}").parse().map_err(|_| INVALID)?;
+        let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        // Euros written with dots between groups of three: `1.234.567`.
+        let grouped = |part: &str| {
+            let mut groups = part.split('.');
+            let first = groups.next().unwrap_or_default();
+            digits(first) && first.len() <= 3 && groups.all(|group| group.len() == 3 && digits(group))
+        };
+        let commas = text.matches(',').count();
+        let dots = text.matches('.').count();
+        let (euros, decimals): (String, &str) = match (commas, dots) {
+            (0, 0) => (text.to_owned(), ""),
+            (1, _) => {
+                let (euros, decimals) = text.split_once(',').expect("one comma");
+                if decimals.len() > 2 || decimals.contains('.') {
+                    return Err(AMBIGUOUS);
+                }
+                if !digits(decimals) || !(digits(euros) || grouped(euros)) {
+                    return Err(INVALID);
+                }
+                (euros.replace('.', ""), decimals)
+            }
+            (0, 1) => {
+                let (euros, decimals) = text.split_once('.').expect("one dot");
+                if !digits(euros) || !digits(decimals) {
+                    return Err(INVALID);
+                }
+                if decimals.len() > 2 {
+                    return Err(AMBIGUOUS);
+                }
+                (euros.to_owned(), decimals)
+            }
+            (0, _) if grouped(text) => (text.replace('.', ""), ""),
+            _ => return Err(AMBIGUOUS),
+        };
+        let euros: i64 = euros.parse().map_err(|_| "Der Betrag ist zu groß.")?;
+        let cents: i64 = format!("{decimals:0<2}").parse().map_err(|_| INVALID)?;
         euros
             .checked_mul(100)
             .and_then(|e| e.checked_add(cents))
@@ -189,14 +224,57 @@ mod tests {
 
     #[test]
     fn amounts_parse_in_german_and_plain_notation() {
-        assert_eq!(Cents::parse("49,90"), Ok(Cents(4990)));
-        assert_eq!(Cents::parse("1.234,5"), Ok(Cents(123450)));
-        assert_eq!(Cents::parse("1234.56"), Ok(Cents(123456)));
-        assert_eq!(Cents::parse("1.234"), Ok(Cents(123400)));
-        assert_eq!(Cents::parse("12 €"), Ok(Cents(1200)));
-        for bad in ["", "-5", "abc", "1,234", "1,2,3"] {
-            assert!(Cents::parse(bad).is_err(), "{bad} accepted");
+        for (input, cents) in [
+            ("295,12", 29_512),
+            ("295.12", 29_512),
+            ("1.234,56", 123_456),
+            ("1234,56", 123_456),
+            ("1234.56", 123_456),
+            ("49,9", 4_990),
+            ("49.9", 4_990),
+            ("0,05", 5),
+            ("0.50", 50),
+            ("99", 9_900),
+            ("1.234.567", 123_456_700),
+            ("1.234.567,89", 123_456_789),
+            ("12 €", 1_200),
+            (" 318,92€ ", 31_892),
+            ("318,92 EUR", 31_892),
+            ("0", 0),
+            ("100000000", 10_000_000_000),
+        ] {
+            assert_eq!(Cents::parse(input), Ok(Cents(cents)), "{input}");
         }
+    }
+
+    #[test]
+    fn ambiguous_amounts_are_refused() {
+        let ambiguous = Cents::parse("295.12.0").unwrap_err();
+        assert!(ambiguous.contains("nicht eindeutig"), "{ambiguous}");
+        for input in [
+            "295.12.0",
+            "0.123",
+            "1.234",
+            "1,2,3",
+            "1,234",
+            "1,234.56",
+            "1.234,567",
+            "12.34,56",
+            "1.23.456",
+            "295,123",
+            "1.2345",
+            "1,23.4",
+        ] {
+            assert!(Cents::parse(input).is_err(), "{input} accepted as {:?}", Cents::parse(input));
+        }
+        for input in ["", " ", "€", "-5", "-0,50", "abc", "12a", "1 234,56", ",50", ".50", "295,", "295.", "+5", "1e3"]
+        {
+            assert!(Cents::parse(input).is_err(), "{input} accepted as {:?}", Cents::parse(input));
+        }
+        assert_eq!(Cents::parse("100000000,01"), Err("Der Betrag ist zu groß."));
+        assert_eq!(Cents::parse("99999999999999999999999"), Err("Der Betrag ist zu groß."));
+        assert_eq!(Cents::parse(""), Err("Bitte geben Sie einen Betrag an."));
+        assert_eq!(Cents::parse("-5"), Err("Der Betrag darf nicht negativ sein."));
     }
 
     #[test]
