@@ -40,6 +40,7 @@ pub const MIGRATIONS: EmbeddedMigrations = EmbeddedMigrations(&[
     (7, "orders", include_str!("../../migrations/control-plane/0007_orders.sql")),
     (8, "stripe", include_str!("../../migrations/control-plane/0008_stripe.sql")),
     (9, "credited amounts", include_str!("../../migrations/control-plane/0009_credited.sql")),
+    (11, "money", include_str!("../../migrations/control-plane/0011_money.sql")),
 ]);
 
 /// The control plane's database URL: configured, or a SQLite file in the data directory.
@@ -114,8 +115,9 @@ pub async fn build(config: Config, listen_port: u16) -> anyhow::Result<AppState>
 
 /// As [`build`], going by `clock` (tests move it).
 pub async fn build_with_clock(config: Config, listen_port: u16, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    // Billing refuses to start on settings that cannot name the seller on an invoice.
-    config.billing.seller().map_err(anyhow::Error::msg).context("billing settings")?;
+    // Billing refuses to start on settings that cannot produce a valid invoice
+    // and e-invoice (the seller's identifiers, addresses, bank account…).
+    config.billing.check().map_err(anyhow::Error::msg).context("billing settings")?;
     let db = open_database(&config).await?;
     let master_key = master_keys(&config, db.backend())?;
     let hosts = Hosts::new(&config.public_scheme, &config.base_domain, config.public_port.unwrap_or(listen_port));

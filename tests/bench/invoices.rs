@@ -57,7 +57,7 @@ async fn measure(backend: &str, database_url: Option<&str>, tenants: usize) {
     println!("  {backend}: seeded in {:.1} s", seeded.elapsed().as_secs_f64());
 
     let started = Instant::now();
-    let drafted = run::draft_period(&app, run::previous_month(app.clock.berlin_today())).await.unwrap();
+    let drafted = run::draft_period(&app, run::previous_month(app.clock.berlin_today())).await.unwrap().len();
     let draft_time = started.elapsed();
     let issued = invoices::finalise_all(&app).await.unwrap();
     let total = started.elapsed();
@@ -70,7 +70,7 @@ async fn measure(backend: &str, database_url: Option<&str>, tenants: usize) {
     );
     // Rerunning finds everything done.
     let again = Instant::now();
-    assert_eq!(run::draft_period(&app, run::previous_month(app.clock.berlin_today())).await.unwrap(), 0);
+    assert!(run::draft_period(&app, run::previous_month(app.clock.berlin_today())).await.unwrap().is_empty());
     println!("  {backend}: a second run makes nothing new, in {:.2} s", again.elapsed().as_secs_f64());
 
     let ids: Vec<String> =

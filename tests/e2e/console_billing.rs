@@ -6,9 +6,9 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
 use control_plane::billing::document::{ServicePeriod, Unit};
-use control_plane::billing::invoices::{self, BuyerSnapshot, Draft, Kind, Line};
+use control_plane::billing::invoices::{self, BuyerSnapshot, Draft, Kind, Line, LineKind};
 use control_plane::billing::money::Cents;
-use control_plane::billing::{run, subscriptions};
+use control_plane::billing::{charges, run, subscriptions};
 use control_plane::tenants::{self, Tenant};
 use ordo_tests::{Backend, TestApp, both_backends, get_page, location, post_form};
 use reqwest::StatusCode;
@@ -46,7 +46,9 @@ async fn seed(app: &TestApp) -> (Tenant, Tenant) {
     for (d, contacts) in [("2026-10-31", 90), ("2026-11-01", 40), ("2026-11-17", 42), ("2026-12-01", 99)] {
         control_plane::usage::record(db, &muster.id, day(d), Usage { contacts, stored_bytes: 0 }, 0).await.unwrap();
     }
-    run::add_charge(db, &muster.id, "Einrichtungsgebühr", Cents(19_900), day("2026-10-20"), 0).await.unwrap();
+    charges::add_charge(db, &muster.id, LineKind::Setup, "Einrichtungsgebühr", Cents(19_900), day("2026-10-20"), 0)
+        .await
+        .unwrap();
     subscriptions::start(db, &premium.id, Plan::Premium, false, day("2026-11-12"), 0).await.unwrap();
     subscriptions::start(db, &probe.id, Plan::Trial, false, day("2026-10-02"), 0).await.unwrap();
     sqlx::query("UPDATE tenants SET status = 'deleted' WHERE id = $1")
@@ -268,7 +270,13 @@ async fn the_operator_follows_the_money(backend: Backend) {
     assert!(app.mails().iter().any(|m| m.subject == "Ihre Gutschrift 2026-000003"));
 
     // A draft left by an interrupted run shows as such and has no documents yet.
-    let lines = [Line { description: "Nachberechnung".into(), quantity: 1, unit: Unit::Piece, unit_price: Cents(500) }];
+    let lines = [Line {
+        kind: LineKind::Other,
+        description: "Nachberechnung".into(),
+        quantity: 1,
+        unit: Unit::Piece,
+        unit_price: Cents(500),
+    }];
     let buyer = BuyerSnapshot::of(&muster);
     let mut conn = app.state.db.pool().acquire().await.unwrap();
     let draft = Draft {
@@ -280,6 +288,7 @@ async fn the_operator_follows_the_money(backend: Backend) {
         lines: &lines,
         notes: &[],
         corrects: None,
+        prepaid: Cents(0),
     };
     let draft = invoices::insert_draft(&mut conn, &draft, app.state.clock.timestamp()).await.unwrap();
     drop(conn);

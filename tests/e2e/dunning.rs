@@ -74,16 +74,9 @@ async fn an_unpaid_invoice_is_dunned_and_the_portal_suspended_until_paid(backend
     assert!(suspended.suspended_reason.unwrap().starts_with("Zahlungsverzug"));
 
     // The money arrives; the portal is back at once.
-    let paid = control_plane::billing::settlement::record_payment(
-        &app.state,
-        &invoice.id,
-        invoice.gross,
-        "bank",
-        "KA-99",
-        "2027-01-15".parse().unwrap(),
-        "ops@example.de",
-    );
-    assert!(paid.await.unwrap());
+    let open = ordo_tests::money::invoice(&app, &invoice.id).await.open_amount();
+    let paid = ordo_tests::money::pay(&app, &invoice.id, open, "KA-99", "2027-01-15").await.unwrap();
+    assert!(paid.paid);
     assert_eq!(broker.page("/makler/kunden").await.0, StatusCode::OK);
     assert!(tenants::find(&app.state.db, &tenant.id).await.unwrap().unwrap().suspended_at.is_none());
     app.stop().await;

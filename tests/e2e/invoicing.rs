@@ -5,11 +5,13 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
 use control_plane::billing::document::{ServicePeriod, Unit};
-use control_plane::billing::invoices::{self, BuyerSnapshot, Draft, Kind, Line};
+use control_plane::billing::invoices::{self, BuyerSnapshot, Draft, Kind, Line, LineKind};
 use control_plane::billing::money::Cents;
-use control_plane::billing::{run, subscriptions};
+use control_plane::billing::refusal::{BillingError, Refusal};
+use control_plane::billing::{charges, run, subscriptions};
 use control_plane::scheduler::Job;
 use control_plane::tenants;
+use ordo_tests::money::pay;
 use ordo_tests::{Backend, TestApp, both_backends};
 use tenant_app::plans::Plan;
 use tenant_app::usage::Usage;
@@ -43,16 +45,28 @@ async fn the_monthly_run_invoices_each_tenant_once(backend: Backend) {
     {
         control_plane::usage::record(db, &muster.id, day(d), Usage { contacts, stored_bytes: 0 }, 0).await.unwrap();
     }
-    run::add_charge(db, &muster.id, "Einrichtungsgebühr", Cents(19_900), day("2026-10-20"), 0).await.unwrap();
+    charges::add_charge(db, &muster.id, LineKind::Setup, "Einrichtungsgebühr", Cents(19_900), day("2026-10-20"), 0)
+        .await
+        .unwrap();
     // Premium from 12 November; a charge dated December waits for the next run.
     subscriptions::start(db, &premium.id, Plan::Premium, false, day("2026-11-12"), 0).await.unwrap();
-    run::add_charge(db, &premium.id, "Testphase-Verlängerung", Cents(7_490), day("2026-12-03"), 0).await.unwrap();
+    charges::add_charge(
+        db,
+        &premium.id,
+        LineKind::TrialExtension,
+        "Testphase-Verlängerung",
+        Cents(7_490),
+        day("2026-12-03"),
+        0,
+    )
+    .await
+    .unwrap();
 
     // A crash after the drafts were written, before numbering: the next run numbers them, once.
     app.clock.set(berlin("2026-12-01", 4));
     let period = run::previous_month(day("2026-12-01"));
-    assert_eq!(run::draft_period(&app.state, period).await.unwrap(), 2);
-    assert_eq!(run::draft_period(&app.state, period).await.unwrap(), 0, "drafting again adds nothing");
+    assert_eq!(run::draft_period(&app.state, period).await.unwrap().len(), 2);
+    assert!(run::draft_period(&app.state, period).await.unwrap().is_empty(), "drafting again adds nothing");
     let ran = app.run_jobs_at(berlin("2026-12-01", 4)).await;
     let monthly = ran.iter().find(|r| r.job == Job::MonthlyInvoices).expect("the monthly run is due");
     assert_eq!(monthly.outcome.as_deref(), Ok("0 drafted, 2 issued, 2 e-mailed"));
@@ -101,40 +115,16 @@ async fn the_monthly_run_invoices_each_tenant_once(backend: Backend) {
     assert!(pdf.starts_with(b"%PDF-"));
     let xml = String::from_utf8(invoices::xrechnung(&app.state, invoice).await.unwrap()).unwrap();
     assert!(xml.contains("<ram:GrandTotalAmount>318.92</ram:GrandTotalAmount>"), "{xml}");
-    assert!(xml.contains("xrechnung_3.0") && xml.contains("K-muster-makler"));
+    assert!(xml.contains("xrechnung_3.0") && xml.contains("<ram:BuyerReference>K-000001</ram:BuyerReference>"));
     ordo_tests::einvoice::validate_stored(&app.state, invoice).await;
 
-    // A bank transfer in two parts; recording a statement line twice changes nothing.
-    let first = control_plane::billing::settlement::record_payment(
-        &app.state,
-        &invoice.id,
-        Cents(30_000),
-        "bank",
-        "KA-4711",
-        day("2026-12-10"),
-        "ops@example.de",
-    );
-    assert!(!first.await.unwrap());
-    let again = control_plane::billing::settlement::record_payment(
-        &app.state,
-        &invoice.id,
-        Cents(30_000),
-        "bank",
-        "KA-4711",
-        day("2026-12-10"),
-        "ops@example.de",
-    );
-    assert!(!again.await.unwrap(), "the same payment counts once");
-    let rest = control_plane::billing::settlement::record_payment(
-        &app.state,
-        &invoice.id,
-        Cents(1_892),
-        "bank",
-        "KA-4712",
-        day("2026-12-11"),
-        "ops@example.de",
-    );
-    assert!(rest.await.unwrap());
+    // A bank transfer in two parts; the same statement line is refused the second time.
+    let first = pay(&app, &invoice.id, Cents(30_000), "KA-4711", "2026-12-10").await.unwrap();
+    assert!(!first.paid);
+    let again = pay(&app, &invoice.id, Cents(30_000), "KA-4711", "2026-12-10").await;
+    assert!(matches!(again, Err(BillingError::Refused(Refusal::DuplicateReference))), "the same payment counts once");
+    let rest = pay(&app, &invoice.id, Cents(1_892), "KA-4712", "2026-12-11").await.unwrap();
+    assert!(rest.paid && rest.excess == Cents(0));
     let paid = invoices::find(db, &invoice.id).await.unwrap().unwrap();
     assert_eq!(paid.paid, Cents(31_892));
     assert!(paid.is_paid());
@@ -163,12 +153,7 @@ async fn the_monthly_run_invoices_each_tenant_once(backend: Backend) {
         "ops@example.de",
     )
     .await;
-    assert!(matches!(
-        too_much,
-        Err(control_plane::billing::refusal::BillingError::Refused(control_plane::billing::refusal::Refusal::TooMuch(
-            Cents(11_603)
-        )))
-    ));
+    assert!(matches!(too_much, Err(BillingError::Refused(Refusal::TooMuch(Cents(11_603))))));
     ordo_tests::einvoice::validate_stored(&app.state, &credit).await;
     assert!(app.mails().iter().any(|m| m.subject == "Ihre Gutschrift 2026-000003"));
     app.stop().await;
@@ -179,7 +164,13 @@ async fn numbers_have_no_gaps_under_concurrent_finalising(backend: Backend) {
     app.sign_up("Erika Muster", Some("Muster Makler"), "erika@example.de").await;
     let tenant = tenants::find_by_slug(&app.state.db, "muster-makler").await.unwrap().unwrap();
     let buyer = BuyerSnapshot::of(&tenant);
-    let lines = [Line { description: "Leistung".into(), quantity: 1, unit: Unit::Piece, unit_price: Cents(100) }];
+    let lines = [Line {
+        kind: LineKind::Other,
+        description: "Leistung".into(),
+        quantity: 1,
+        unit: Unit::Piece,
+        unit_price: Cents(100),
+    }];
     let period = ServicePeriod { start: day("2026-11-01"), end: day("2026-11-30") };
     let draft = Draft {
         tenant_id: &tenant.id,
@@ -190,6 +181,7 @@ async fn numbers_have_no_gaps_under_concurrent_finalising(backend: Backend) {
         lines: &lines,
         notes: &[],
         corrects: None,
+        prepaid: Cents(0),
     };
     let mut conn = app.state.db.pool().acquire().await.unwrap();
     for _ in 0..40 {

@@ -141,18 +141,8 @@ async fn a_broker_goes_from_trial_to_a_paid_invoice(backend: Backend) {
     assert!(xml.contains("916.90"));
 
     // Paid by bank transfer: the operator records it, the broker sees it.
-    let paid = control_plane::billing::settlement::record_payment(
-        &app.state,
-        &invoice.id,
-        invoice.gross,
-        "bank",
-        "KA-0001",
-        "2026-12-08".parse().unwrap(),
-        "ops@example.de",
-    )
-    .await
-    .unwrap();
-    assert!(paid);
+    let paid = ordo_tests::money::pay(&app, &invoice.id, invoice.gross, "KA-0001", "2026-12-08").await.unwrap();
+    assert!(paid.paid);
     let (_, billing) = broker.page("/makler/abrechnung").await;
     assert!(billing.contains(">bezahlt<"), "{billing}");
 

@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
-use control_plane::billing::invoices::{self, Invoice};
+use control_plane::billing::invoices::{self, Invoice, LineKind};
 use control_plane::billing::money::Cents;
-use control_plane::billing::{run, stripe};
+use control_plane::billing::{charges, run, stripe};
 use control_plane::clock::Clock;
 use control_plane::tenants;
 use hmac::{Hmac, Mac};
@@ -89,7 +89,10 @@ async fn invoice_for(app: &TestApp, slug: &str) -> (Invoice, run::RunReport) {
     let tenant = tenants::find_by_slug(&app.state.db, slug).await.unwrap().unwrap();
     let today = app.clock.berlin_today();
     let last_month = run::previous_month(today);
-    run::add_charge(&app.state.db, &tenant.id, "Einrichtungsgebühr", Cents(19_900), last_month.start, 0).await.unwrap();
+    let setup = "Einrichtungsgebühr";
+    charges::add_charge(&app.state.db, &tenant.id, LineKind::Setup, setup, Cents(19_900), last_month.start, 0)
+        .await
+        .unwrap();
     let report = run::run_monthly(&app.state, app.clock.now()).await.unwrap();
     let invoice = invoices::for_tenant(&app.state.db, &tenant.id).await.unwrap().remove(0);
     assert!(invoice.issued && !invoice.is_paid());

@@ -8,6 +8,7 @@
 
 pub mod dns;
 pub mod einvoice;
+pub mod money;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -43,13 +43,26 @@ pub async fn actions(db: &Db) -> anyhow::Result<Vec<String>> {
 
 /// Appends an entry: who did what to which subject, at `at`.
 pub async fn record(db: &Db, at: i64, actor: &str, action: &str, subject: &str) -> Result<(), sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    record_in(&mut conn, at, actor, action, subject).await
+}
+
+/// As [`record`], inside the caller's transaction: the entry exists exactly
+/// when what it describes was committed.
+pub async fn record_in(
+    conn: &mut sqlx::AnyConnection,
+    at: i64,
+    actor: &str,
+    action: &str,
+    subject: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO audit_log (id, at, actor, action, subject) VALUES ($1, $2, $3, $4, $5)")
         .bind(new_id())
         .bind(at)
         .bind(actor)
         .bind(action)
         .bind(subject)
-        .execute(db.pool())
+        .execute(conn)
         .await?;
     Ok(())
 }

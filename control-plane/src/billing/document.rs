@@ -59,6 +59,23 @@ pub struct Contact {
     pub email: EmailAddress,
 }
 
+/// The seller's commercial register entry: its legal registration
+/// identifier on e-invoices (BT-30).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// E.g. "Amtsgericht Berlin-Charlottenburg".
+    pub court: String,
+    /// E.g. "HRB 123456 B".
+    pub number: String,
+}
+
+impl Registration {
+    /// The identifier as written in BT-30 and printed: number and court.
+    pub fn identifier(&self) -> String {
+        format!("{}, {}", self.number, self.court)
+    }
+}
+
 /// The supplier: the operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seller {
@@ -68,11 +85,14 @@ pub struct Seller {
     pub vat_id: Option<String>,
     /// Steuernummer (BT-32). § 14 UStG needs this or the VAT id.
     pub tax_number: Option<String>,
+    /// Handelsregister entry (BT-30). EN 16931 needs this or the VAT id
+    /// (BR-CO-26): a tax number alone does not identify the seller.
+    pub registration: Option<Registration>,
     /// The seller's electronic address (BT-34), and the e-mail printed on the invoice.
     pub email: EmailAddress,
     pub contact: Contact,
     pub bank: BankAccount,
-    /// Register court and number, managing directors…: printed in the footer.
+    /// Further footer lines, e.g. the managing directors.
     pub legal_info: Vec<String>,
 }
 
@@ -175,6 +195,9 @@ pub struct InvoiceContent {
     /// Free-text notes (BT-22), printed under the lines, e.g. how usage is counted.
     pub notes: Vec<String>,
     pub payment: PaymentTerms,
+    /// Paid already (BT-113): the buyer's credit balance used on the invoice.
+    /// The amount due (BT-115) is the gross less this.
+    pub prepaid: Cents,
 }
 
 /// A checked invoice or credit note with its derived totals.
@@ -202,6 +225,12 @@ impl InvoiceDocument {
         if totals.gross.0 < 0 {
             return Err(error("lines", "the total is negative: credit amounts belong on a credit note"));
         }
+        if content.prepaid.0 < 0 || content.prepaid > totals.gross {
+            return Err(error("prepaid", "the amount paid already lies between nothing and the gross total"));
+        }
+        if content.prepaid.0 != 0 && matches!(content.kind, DocumentKind::CreditNote { .. }) {
+            return Err(error("prepaid", "nothing is paid on a credit note"));
+        }
         Ok(InvoiceDocument { content, totals })
     }
 
@@ -211,6 +240,11 @@ impl InvoiceDocument {
 
     pub fn totals(&self) -> &Totals {
         &self.totals
+    }
+
+    /// What the buyer is asked to pay (BT-115): the gross less what was paid already.
+    pub fn due(&self) -> Cents {
+        self.totals.gross - self.content.prepaid
     }
 
     /// UNTDID 1001 document type code (BT-3).
@@ -283,11 +317,22 @@ fn check(content: &InvoiceContent) -> Result<(), DocumentError> {
     Ok(())
 }
 
-fn check_seller(seller: &Seller) -> Result<(), DocumentError> {
+/// What every invoice needs of its seller; also checked when billing starts.
+pub fn check_seller(seller: &Seller) -> Result<(), DocumentError> {
     text("seller.name", &seller.name, 200)?;
     address("seller.address", &seller.address)?;
     if seller.vat_id.is_none() && seller.tax_number.is_none() {
         return Err(error("seller", "§ 14 UStG requires the VAT id or the tax number"));
+    }
+    if seller.vat_id.is_none() && seller.registration.is_none() {
+        return Err(error(
+            "seller",
+            "EN 16931 (BR-CO-26) requires the VAT id or the commercial register entry; a tax number alone is not enough",
+        ));
+    }
+    if let Some(registration) = &seller.registration {
+        text("seller.registration.court", &registration.court, 100)?;
+        text("seller.registration.number", &registration.number, 50)?;
     }
     if let Some(vat_id) = &seller.vat_id {
         check_vat_id("seller.vat_id", vat_id)?;
@@ -377,6 +422,10 @@ pub(crate) mod sample {
                 },
                 vat_id: Some("DE123456789".into()),
                 tax_number: Some("37/123/45678".into()),
+                registration: Some(Registration {
+                    court: "Amtsgericht Berlin-Charlottenburg".into(),
+                    number: "HRB 123456 B".into(),
+                }),
                 email: EmailAddress::parse("rechnung@ordo.example").unwrap(),
                 contact: Contact {
                     name: "Buchhaltung".into(),
@@ -389,10 +438,7 @@ pub(crate) mod sample {
                     bic: Some(Bic::parse("COBADEFFXXX").unwrap()),
                     bank_name: Some("Commerzbank".into()),
                 },
-                legal_info: vec![
-                    "Amtsgericht Berlin-Charlottenburg HRB 123456 B".into(),
-                    "Geschäftsführerin: Anna Beispiel".into(),
-                ],
+                legal_info: vec!["Geschäftsführerin: Anna Beispiel".into()],
             },
             buyer: Buyer {
                 name: "Versicherungsmakler Müller & Söhne <GmbH>".into(),
@@ -434,6 +480,7 @@ pub(crate) mod sample {
                 text: "Zahlbar ohne Abzug bis zum 15.12.2026.".into(),
                 means: PaymentMeans::CreditTransfer,
             },
+            prepaid: Cents(0),
         }
     }
 
@@ -495,9 +542,16 @@ mod tests {
         assert_eq!(refused(|c| c.payment.due_date = date("2026-11-30")).field, "payment.due_date");
         assert_eq!(refused(|c| c.buyer.address.country = "Deutschland".into()).field, "buyer.address.country");
         assert_eq!(refused(|c| c.seller.vat_id = Some("123".into())).field, "seller.vat_id");
-        // Only the tax number is enough.
+        // The tax number with the register entry is enough (§ 14 UStG, BR-CO-26), and so is the VAT id alone.
         let mut content = content();
         content.seller.vat_id = None;
+        assert!(InvoiceDocument::new(content.clone()).is_ok());
+        // The tax number alone is not: it does not identify the seller of an e-invoice.
+        content.seller.registration = None;
+        let error = InvoiceDocument::new(content).unwrap_err();
+        assert!(error.field == "seller" && error.problem.contains("BR-CO-26"), "{error}");
+        let mut content = sample::content();
+        (content.seller.tax_number, content.seller.registration) = (None, None);
         assert!(InvoiceDocument::new(content).is_ok());
     }
 

@@ -194,6 +194,12 @@ fn agreement(xml: &mut XmlWriter, invoice: &InvoiceDocument) -> io::Result<()> {
         }
         xml.create_element("ram:SellerTradeParty").write_inner_content(|xml| {
             text(xml, "ram:Name", &seller.name)?;
+            // The legal registration identifier (BT-30): the commercial register
+            // entry. No scheme (BT-30-1): ISO 6523 lists none for a Handelsregister.
+            if let Some(registration) = &seller.registration {
+                xml.create_element("ram:SpecifiedLegalOrganization")
+                    .write_inner_content(|xml| text(xml, "ram:ID", &registration.identifier()))?;
+            }
             xml.create_element("ram:DefinedTradeContact").write_inner_content(|xml| {
                 text(xml, "ram:PersonName", &seller.contact.name)?;
                 xml.create_element("ram:TelephoneUniversalCommunication")
@@ -286,7 +292,11 @@ fn settlement(xml: &mut XmlWriter, invoice: &InvoiceDocument) -> io::Result<()> 
             text(xml, "ram:TaxBasisTotalAmount", &totals.net.decimal())?;
             text_with(xml, "ram:TaxTotalAmount", ("currencyID", CURRENCY), &totals.vat.decimal())?;
             text(xml, "ram:GrandTotalAmount", &totals.gross.decimal())?;
-            text(xml, "ram:DuePayableAmount", &totals.gross.decimal())
+            // The credit balance used on the invoice (BT-113); due is the rest (BR-CO-16).
+            if content.prepaid.0 != 0 {
+                text(xml, "ram:TotalPrepaidAmount", &content.prepaid.decimal())?;
+            }
+            text(xml, "ram:DuePayableAmount", &invoice.due().decimal())
         })?;
         if let DocumentKind::CreditNote { corrects } = &content.kind {
             xml.create_element("ram:InvoiceReferencedDocument").write_inner_content(|xml| {
@@ -303,6 +313,7 @@ fn settlement(xml: &mut XmlWriter, invoice: &InvoiceDocument) -> io::Result<()> 
 mod tests {
     use super::*;
     use crate::billing::document::sample;
+    use crate::billing::money::Cents;
 
     fn xml(invoice: &InvoiceDocument, flavour: Flavour) -> String {
         String::from_utf8(cii_xml(invoice, flavour).unwrap()).unwrap()
@@ -327,10 +338,31 @@ mod tests {
             "<ram:ID schemeID=\"VA\">DE123456789</ram:ID>",
             "<ram:URIID schemeID=\"EM\">buero@mueller-makler.example</ram:URIID>",
             "<ram:Content>Abgerechnet wird die höchste Kontaktzahl im Zeitraum.</ram:Content>",
+            "<ram:SpecifiedLegalOrganization>\n          <ram:ID>HRB 123456 B, Amtsgericht Berlin-Charlottenburg</ram:ID>",
+            "<ram:ID schemeID=\"FC\">37/123/45678</ram:ID>",
+            "<ram:DuePayableAmount>107.30</ram:DuePayableAmount>",
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");
         }
         assert!(!text.contains("InvoiceReferencedDocument"));
+        assert!(!text.contains("TotalPrepaidAmount"));
+    }
+
+    #[test]
+    fn a_credit_balance_used_on_the_invoice_is_its_paid_amount() {
+        let mut content = sample::content();
+        content.prepaid = Cents(3_000);
+        let text = xml(&InvoiceDocument::new(content).unwrap(), Flavour::XRechnung);
+        for expected in [
+            "<ram:GrandTotalAmount>107.30</ram:GrandTotalAmount>",
+            "<ram:TotalPrepaidAmount>30.00</ram:TotalPrepaidAmount>",
+            "<ram:DuePayableAmount>77.30</ram:DuePayableAmount>",
+        ] {
+            assert!(text.contains(expected), "missing {expected} in\n{text}");
+        }
+        let mut content = sample::content();
+        content.prepaid = Cents(10_731);
+        assert_eq!(InvoiceDocument::new(content).unwrap_err().field, "prepaid");
     }
 
     #[test]

@@ -4,10 +4,13 @@
 //! monthly run; payments by card and SEPA Direct Debit through Stripe.
 //! docs/billing.md has the rules.
 
+pub mod balance;
 pub mod bank;
+pub mod charges;
 #[cfg(test)]
 mod conformance;
 pub mod contract;
+pub mod datev;
 pub mod document;
 pub mod dunning;
 pub mod einvoice;

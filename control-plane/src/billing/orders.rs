@@ -1,10 +1,12 @@
 //! From trial to plan: the broker orders a plan (and optionally whitelabel),
 //! downloads the usage contract with the data processing agreement as a PDF,
 //! uploads the signed scan, and the operator confirms. The plan starts on the
-//! confirmation day, the setup fees become charges, and the portal gets its
-//! new limits. Later plan changes take effect the same day and are prorated
-//! by the monthly run; a downgrade is refused while usage exceeds the target
-//! plan's limits. A trial can be extended by 30 days for a fee.
+//! confirmation day, the setup fees are invoiced at once, and the portal gets
+//! its new limits. Later plan changes take effect the same day and are
+//! prorated by the monthly run; a downgrade is refused while usage exceeds the
+//! target plan's limits. A trial can be extended by 30 days for a fee, also
+//! invoiced at once. The operator can also put a tenant on a plan directly
+//! (`set_by_operator`), with the same effects as a confirmed order.
 
 use anyhow::Context;
 use base64::Engine;
@@ -16,10 +18,11 @@ use tenant_app::mail::Email;
 use tenant_app::plans::Plan;
 use tenant_app::usage::Usage;
 
+use super::charges::{self, add_charge};
+use super::invoices::LineKind;
 use super::money::Cents;
 use super::prices;
 use super::refusal::{Outcome, Refusal};
-use super::run::add_charge;
 use super::subscriptions;
 use crate::state::AppState;
 use crate::tenants::{self, Tenant};
@@ -274,58 +277,129 @@ pub async fn attach_signed(app: &AppState, order: &Order, name: &str, bytes: &[u
 }
 
 /// The operator accepts a signed order: the plan starts today (Berlin), the
-/// setup fees are charged, the portal gets its limits, the broker is told.
-pub async fn confirm(app: &AppState, order: &Order, operator: &str) -> anyhow::Result<()> {
+/// setup fees are invoiced at once, the portal gets its limits, the broker is
+/// told. Returns the setup invoice's id.
+pub async fn confirm(app: &AppState, order: &Order, operator: &str) -> anyhow::Result<Option<String>> {
     anyhow::ensure!(order.status == OrderStatus::Signed, "only a signed order can be confirmed");
     let tenant = tenants::find(&app.db, &order.tenant_id).await?.context("the order's tenant")?;
-    let today = app.clock.berlin_today();
-    let now = app.clock.timestamp();
-    let pricing = prices::for_period(&app.db, &prices::month_of(today)).await?;
     let decided = sqlx::query(
         "UPDATE orders SET status = 'confirmed', decided_at = $1, decided_by = $2 WHERE id = $3 AND status = 'signed'",
     )
-    .bind(now)
+    .bind(app.clock.timestamp())
     .bind(operator)
     .bind(&order.id)
     .execute(app.db.pool())
     .await?;
     anyhow::ensure!(decided.rows_affected() == 1, "the order was decided meanwhile");
-    subscriptions::start(&app.db, &tenant.id, order.plan, order.whitelabel, today, now).await?;
-    add_charge(
-        &app.db,
-        &tenant.id,
-        &format!("Einrichtungsgebühr {}", order.plan.label()),
-        Cents(pricing.setup_fee_cents),
-        today,
-        now,
-    )
-    .await?;
-    if order.whitelabel && !tenant.whitelabel {
-        add_charge(&app.db, &tenant.id, "Einrichtung Whitelabel", Cents(pricing.whitelabel_setup_cents), today, now)
-            .await?;
-    }
-    set_plan(app, &tenant, order.plan, order.whitelabel).await?;
     app.audit(operator, "order_confirmed", &format!("tenant:{} order:{} {}", tenant.id, order.id, order.plan.as_str()))
         .await?;
+    start_plan(app, &tenant, order.plan, order.whitelabel).await
+}
+
+/// A plan that starts today because the operator confirmed it (an order, or
+/// a contract that came by post): the subscription, the setup fees invoiced
+/// at once (the setup fee only coming from the trial, the whitelabel setup
+/// only when whitelabel is new), the portal brought to its plan, the broker
+/// told. Returns the setup invoice's id.
+async fn start_plan(app: &AppState, tenant: &Tenant, plan: Plan, whitelabel: bool) -> anyhow::Result<Option<String>> {
+    let today = app.clock.berlin_today();
+    let now = app.clock.timestamp();
+    let pricing = prices::for_period(&app.db, &prices::month_of(today)).await?;
+    let current = subscriptions::current(&app.db, &tenant.id).await?.filter(|s| s.plan != Plan::Trial);
+    subscriptions::start(&app.db, &tenant.id, plan, whitelabel, today, now).await?;
+    if current.is_none() {
+        let fee = Cents(pricing.setup_fee_cents);
+        let description = format!("Einrichtungsgebühr {}", plan.label());
+        add_charge(&app.db, &tenant.id, LineKind::Setup, &description, fee, today, now).await?;
+    }
+    if whitelabel && !current.as_ref().is_some_and(|c| c.whitelabel) && !tenant.whitelabel {
+        let fee = Cents(pricing.whitelabel_setup_cents);
+        add_charge(&app.db, &tenant.id, LineKind::WhitelabelSetup, "Einrichtung Whitelabel", fee, today, now).await?;
+    }
+    set_plan(app, tenant, plan, whitelabel).await?;
+    let invoice = charges::invoice_now(app, &tenant.id).await?;
+    let setup = if invoice.is_some() {
+        "Die Einrichtungsgebühr stellen wir Ihnen mit gesonderter Rechnung in Rechnung, die Sie mit dieser \
+         Nachricht per E-Mail erhalten; die monatlichen Beträge folgen mit der Monatsrechnung."
+    } else {
+        "Die monatlichen Beträge stellen wir mit der Monatsrechnung in Rechnung."
+    };
     app.mailer
         .send(Email {
             to: tenant.email.clone(),
             sender_name: app.config.operator_name.clone(),
             from_address: None,
-            subject: format!("Ihr Tarif {} ist aktiv", order.plan.label()),
+            subject: format!("Ihr Tarif {} ist aktiv", plan.label()),
             body: format!(
-                "Guten Tag {},\n\nwir haben Ihren unterschriebenen Vertrag erhalten und Ihre Bestellung bestätigt. \
-                 Ihr Tarif {} gilt ab heute, dem {}; Ihr Portal ist freigeschaltet.\n\n\
-                 Die Einrichtungsgebühr und die monatlichen Beträge stellen wir mit der nächsten Monatsrechnung in \
-                 Rechnung.\n\nIhr {}-Team\n",
+                "Guten Tag {},\n\nwir haben Ihren Vertrag erhalten und Ihren Tarif freigeschaltet. \
+                 Ihr Tarif {} gilt ab heute, dem {}; Ihr Portal ist freigeschaltet.\n\n{setup}\n\nIhr {}-Team\n",
                 tenant.name,
-                order.plan.label(),
+                plan.label(),
                 format_date(&today),
                 app.config.operator_name
             ),
         })
         .await?;
-    Ok(())
+    Ok(invoice)
+}
+
+/// What the operator asked for when putting a tenant on a plan directly.
+#[derive(Debug, Clone)]
+pub struct OperatorPlan {
+    pub plan: Plan,
+    pub whitelabel: bool,
+    /// Why, e.g. "Vertrag per Post am 3.11. erhalten"; in the audit log.
+    pub reason: String,
+}
+
+/// The operator puts a tenant on a plan (for example when the signed paper
+/// contract arrived by post): the effects of a confirmed order. Open orders
+/// of the tenant are closed. Returns the setup invoice's id, if one was made.
+pub async fn set_by_operator(
+    app: &AppState,
+    tenant: &Tenant,
+    wanted: &OperatorPlan,
+    operator: &str,
+) -> Outcome<Option<String>> {
+    if tenant.status == tenants::TenantStatus::Deleted {
+        return Err(Refusal::TenantDeleted.into());
+    }
+    if !ORDERABLE.contains(&wanted.plan) {
+        return Err(anyhow::anyhow!("not an orderable plan").into());
+    }
+    let current = subscriptions::current(&app.db, &tenant.id).await?.filter(|s| s.plan != Plan::Trial);
+    if current.as_ref().is_some_and(|c| c.plan == wanted.plan && c.whitelabel == wanted.whitelabel) {
+        return Err(Refusal::SamePlan.into());
+    }
+    if current.is_some() {
+        let usage = crate::usage::measure(app, tenant).await?;
+        if let Some(problem) = exceeds(wanted.plan, usage) {
+            return Err(Refusal::OverLimit(problem).into());
+        }
+    }
+    sqlx::query(
+        "UPDATE orders SET status = 'rejected', reason = 'Tarif vom Betreiber gesetzt', decided_at = $1, \
+           decided_by = $2 WHERE tenant_id = $3 AND status IN ('awaiting_signature', 'signed')",
+    )
+    .bind(app.clock.timestamp())
+    .bind(operator)
+    .bind(&tenant.id)
+    .execute(app.db.pool())
+    .await?;
+    app.audit(
+        operator,
+        "plan_set",
+        &format!(
+            "tenant:{} {}{} ab {}. Grund: {}",
+            tenant.id,
+            wanted.plan.label(),
+            if wanted.whitelabel { " mit Whitelabel" } else { "" },
+            format_date(&app.clock.berlin_today()),
+            wanted.reason
+        ),
+    )
+    .await?;
+    Ok(start_plan(app, tenant, wanted.plan, wanted.whitelabel).await?)
 }
 
 pub async fn reject(app: &AppState, order: &Order, operator: &str, reason: &str) -> anyhow::Result<()> {
@@ -388,10 +462,11 @@ pub async fn change_plan(app: &AppState, tenant: &Tenant, plan: Plan, whitelabel
     subscriptions::start(&app.db, &tenant.id, plan, whitelabel, today, now).await?;
     if whitelabel && !current.whitelabel {
         let pricing = prices::for_period(&app.db, &prices::month_of(today)).await?;
-        add_charge(&app.db, &tenant.id, "Einrichtung Whitelabel", Cents(pricing.whitelabel_setup_cents), today, now)
-            .await?;
+        let fee = Cents(pricing.whitelabel_setup_cents);
+        add_charge(&app.db, &tenant.id, LineKind::WhitelabelSetup, "Einrichtung Whitelabel", fee, today, now).await?;
     }
     set_plan(app, tenant, plan, whitelabel).await?;
+    charges::invoice_now(app, &tenant.id).await?;
     app.audit(
         &tenant.email,
         "plan_changed",
@@ -426,6 +501,7 @@ pub async fn extend_trial(app: &AppState, tenant: &Tenant) -> Outcome<NaiveDate>
     add_charge(
         &app.db,
         &tenant.id,
+        LineKind::TrialExtension,
         &format!("Verlängerung der Testphase um {} Tage (bis {last_day})", app.config.trial_days),
         Cents(pricing.trial_extension_cents),
         today,
@@ -434,6 +510,7 @@ pub async fn extend_trial(app: &AppState, tenant: &Tenant) -> Outcome<NaiveDate>
     .await?;
     app.audit(&tenant.email, "trial_extended", &format!("tenant:{} until {last_day}", tenant.id)).await?;
     crate::provisioning::apply_record(app, &tenant.id).await?;
+    charges::invoice_now(app, &tenant.id).await?;
     Ok(chrono::DateTime::from_timestamp(new_end - 1, 0).map(berlin_date).unwrap_or(today))
 }
 

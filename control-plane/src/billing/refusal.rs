@@ -39,6 +39,86 @@ pub enum Refusal {
     NotPositive,
     #[error("Höchstens {0} (netto) können noch gutgeschrieben werden.")]
     TooMuch(Cents),
+    // Payments.
+    /// The amount as typed could be read two ways (or not at all): the parser's message.
+    #[error("{0}")]
+    Amount(&'static str),
+    #[error("Bitte entweder einen Betrag als Text oder in Cent angeben, nicht beides.")]
+    TwoAmounts,
+    #[error("Für diese Rechnung ist keine Zahlung offen.")]
+    NoPaymentDue,
+    #[error(
+        "Die Zahlung übersteigt den offenen Betrag von {open} um {excess}. Bitte bestätigen Sie die Überzahlung; \
+         der Überschuss wird dem Guthaben des Maklers gutgeschrieben."
+    )]
+    Overpayment { open: Cents, excess: Cents },
+    #[error("Eine Zahlung mit dieser Referenz ist bereits erfasst.")]
+    DuplicateReference,
+    #[error("Der Zahlungseingang kann nicht in der Zukunft liegen.")]
+    PaidInFuture,
+    // Reversals (Storno) of payments booked in error.
+    #[error("Diese Zahlung wurde bereits storniert.")]
+    AlreadyReversed,
+    #[error(
+        "Der Überschuss dieser Zahlung ({0}) ist bereits verrechnet oder ausgezahlt; sie kann nicht mehr storniert werden."
+    )]
+    BalanceSpent(Cents),
+    // The credit balance.
+    #[error("Es besteht kein Guthaben, das ausgezahlt werden könnte.")]
+    NoBalance,
+    #[error("Das Guthaben beträgt nur {0}.")]
+    BalanceTooLow(Cents),
+    // Plans set by the operator.
+    #[error("Dieser Mandant ist gelöscht.")]
+    TenantDeleted,
+    // The DATEV export.
+    #[error("Der Zeitraum muss in einem Kalenderjahr liegen und darf nicht vor seinem Beginn enden.")]
+    ExportPeriod,
+}
+
+impl Refusal {
+    /// The form field (and the API's `errors` key) a refusal belongs to.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Refusal::ScanMissing | Refusal::ScanTooLarge | Refusal::ScanType => "vertrag",
+            Refusal::NoPlanYet | Refusal::SamePlan | Refusal::OverLimit(_) | Refusal::TenantDeleted => "plan",
+            Refusal::NotPositive
+            | Refusal::TooMuch(_)
+            | Refusal::PartlyCredited
+            | Refusal::Amount(_)
+            | Refusal::TwoAmounts
+            | Refusal::NoPaymentDue
+            | Refusal::BalanceTooLow(_)
+            | Refusal::NoBalance => "amount",
+            Refusal::Overpayment { .. } => "overpayment",
+            Refusal::DuplicateReference => "reference",
+            Refusal::PaidInFuture => "paid_on",
+            Refusal::ExportPeriod => "from",
+            Refusal::OrderClosed
+            | Refusal::HasPlan
+            | Refusal::NoMoreExtensions
+            | Refusal::ExtendedMeanwhile
+            | Refusal::NotCreditable
+            | Refusal::AlreadyReversed
+            | Refusal::BalanceSpent(_) => "",
+        }
+    }
+
+    /// Whether the request conflicts with what is recorded (HTTP 409) rather
+    /// than being wrong in itself (422).
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            Refusal::DuplicateReference
+                | Refusal::AlreadyReversed
+                | Refusal::BalanceSpent(_)
+                | Refusal::OrderClosed
+                | Refusal::ExtendedMeanwhile
+                | Refusal::NotCreditable
+                | Refusal::NoPaymentDue
+                | Refusal::TenantDeleted
+        )
+    }
 }
 
 /// A billing operation that may be refused.

@@ -11,19 +11,22 @@
 //! Lines, for each part of the month a plan ran (prorated by day when it ran
 //! for part of the month): the plan fee (PREMIUMstarter, PREMIUM) or the
 //! Pay-per-Use base fee plus its highest contact count × the contact price;
-//! the whitelabel fee; then every open one-time charge (setup fees, trial
-//! extensions, prorations) dated in the month or before.
+//! the whitelabel fee; then every one-time charge dated in the month or
+//! before that was not invoiced when it arose (`charges`). A tenant's credit
+//! balance is used on its invoice.
 
 use std::collections::HashMap;
 
 use anyhow::Context;
 use chrono::{Datelike, NaiveDate};
 use tenant_app::calendar::{berlin_date, format_date, format_day_month};
-use tenant_app::db::{Db, new_id};
+use tenant_app::db::Db;
 use tenant_app::plans::Plan;
 
+use super::balance;
+use super::charges::{self, OpenCharge};
 use super::document::{ServicePeriod, Unit};
-use super::invoices::{self, BuyerSnapshot, Draft, Kind, Line};
+use super::invoices::{self, BuyerSnapshot, Draft, Kind, Line, LineKind};
 use super::money::{Cents, prorate};
 use super::prices;
 use super::subscriptions::{self, Subscription};
@@ -63,36 +66,6 @@ pub(crate) fn german_month(day: NaiveDate) -> String {
     format!("{} {}", MONTHS[day.month0() as usize], day.year())
 }
 
-/// An amount owed besides the monthly fees, billed with the next invoice.
-pub async fn add_charge(
-    db: &Db,
-    tenant_id: &str,
-    description: &str,
-    amount: Cents,
-    service_date: NaiveDate,
-    now: i64,
-) -> Result<String, sqlx::Error> {
-    let id = new_id();
-    sqlx::query(
-        "INSERT INTO charges (id, tenant_id, description, quantity, unit, unit_cents, service_date, invoice_id, created_at) \
-         VALUES ($1, $2, $3, 1, 'C62', $4, $5, NULL, $6)",
-    )
-    .bind(&id)
-    .bind(tenant_id)
-    .bind(description)
-    .bind(amount.0)
-    .bind(service_date.to_string())
-    .bind(now)
-    .execute(db.pool())
-    .await?;
-    Ok(id)
-}
-
-struct OpenCharge {
-    id: String,
-    line: Line,
-}
-
 /// The monthly lines of one subscription's part of `period`.
 pub(crate) fn plan_lines(
     subscription: &Subscription,
@@ -115,22 +88,25 @@ pub(crate) fn plan_lines(
     };
     // A whole month is one month at the monthly price; part of one is one
     // line at the prorated price (docs/billing.md: rounding).
-    let monthly = |description: String, price: i64| -> anyhow::Result<Line> {
+    let monthly = |kind: LineKind, description: String, price: i64| -> anyhow::Result<Line> {
         Ok(if whole {
-            Line { description, quantity: 1, unit: Unit::Month, unit_price: Cents(price) }
+            Line { kind, description, quantity: 1, unit: Unit::Month, unit_price: Cents(price) }
         } else {
-            Line { description, quantity: 1, unit: Unit::Piece, unit_price: prorate(Cents(price), days, month_days)? }
+            let unit_price = prorate(Cents(price), days, month_days)?;
+            Line { kind, description, quantity: 1, unit: Unit::Piece, unit_price }
         })
     };
     let mut lines = Vec::new();
     match subscription.plan {
         Plan::Trial => {}
         Plan::PayPerUse => {
-            lines.push(monthly(format!("Pay-per-Use Grundgebühr, {span}"), pricing.pay_per_use_base_cents)?);
+            let base = pricing.pay_per_use_base_cents;
+            lines.push(monthly(LineKind::Plan, format!("Pay-per-Use Grundgebühr, {span}"), base)?);
             if peak_contacts > 0 {
                 let contact = pricing.pay_per_use_contact_cents;
                 lines.push(if whole {
                     Line {
+                        kind: LineKind::Contacts,
                         description: format!("Kontakte (höchster Stand im {span})"),
                         quantity: peak_contacts,
                         unit: Unit::Piece,
@@ -138,6 +114,7 @@ pub(crate) fn plan_lines(
                     }
                 } else {
                     Line {
+                        kind: LineKind::Contacts,
                         description: format!("{peak_contacts} Kontakte (höchster Stand) à {}, {span}", Cents(contact)),
                         quantity: 1,
                         unit: Unit::Piece,
@@ -146,11 +123,14 @@ pub(crate) fn plan_lines(
                 });
             }
         }
-        Plan::PremiumStarter => lines.push(monthly(format!("PREMIUMstarter, {span}"), pricing.premium_starter_cents)?),
-        Plan::Premium => lines.push(monthly(format!("PREMIUM, {span}"), pricing.premium_cents)?),
+        Plan::PremiumStarter => {
+            lines.push(monthly(LineKind::Plan, format!("PREMIUMstarter, {span}"), pricing.premium_starter_cents)?)
+        }
+        Plan::Premium => lines.push(monthly(LineKind::Plan, format!("PREMIUM, {span}"), pricing.premium_cents)?),
     }
     if subscription.whitelabel && subscription.plan != Plan::Trial {
-        lines.push(monthly(format!("Whitelabel, {span}"), pricing.whitelabel_monthly_cents)?);
+        let fee = pricing.whitelabel_monthly_cents;
+        lines.push(monthly(LineKind::Whitelabel, format!("Whitelabel, {span}"), fee)?);
     }
     Ok(lines)
 }
@@ -168,22 +148,6 @@ async fn peaks(db: &Db, first: NaiveDate, last: NaiveDate) -> anyhow::Result<Has
     Ok(rows.into_iter().collect())
 }
 
-async fn open_charges(db: &Db, until: NaiveDate) -> anyhow::Result<HashMap<String, Vec<OpenCharge>>> {
-    let rows: Vec<(String, String, String, i64, String, i64)> = sqlx::query_as(
-        "SELECT id, tenant_id, description, quantity, unit, unit_cents FROM charges \
-         WHERE invoice_id IS NULL AND service_date <= $1 ORDER BY service_date, created_at, id",
-    )
-    .bind(until.to_string())
-    .fetch_all(db.pool())
-    .await?;
-    let mut by_tenant: HashMap<String, Vec<OpenCharge>> = HashMap::new();
-    for (id, tenant_id, description, quantity, unit, unit_cents) in rows {
-        let line = Line { description, quantity, unit: invoices::parse_unit(&unit), unit_price: Cents(unit_cents) };
-        by_tenant.entry(tenant_id).or_default().push(OpenCharge { id, line });
-    }
-    Ok(by_tenant)
-}
-
 /// What one run did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct RunReport {
@@ -192,17 +156,20 @@ pub struct RunReport {
     pub emailed: usize,
     /// PaymentIntents created for tenants with a Stripe payment method.
     pub collected: usize,
+    /// The invoices this run drafted (ids), in order.
+    pub invoices: Vec<String>,
 }
 
-/// Drafts the invoices of `period` that do not exist yet; returns how many.
-pub async fn draft_period(app: &AppState, period: ServicePeriod) -> anyhow::Result<usize> {
+/// Drafts the invoices of `period` that do not exist yet; returns their ids.
+pub async fn draft_period(app: &AppState, period: ServicePeriod) -> anyhow::Result<Vec<String>> {
     let month = prices::month_of(period.start);
     let pricing = prices::for_period(&app.db, &month).await?;
     let subscriptions = subscriptions::overlapping(&app.db, period.start, period.end).await?;
     // Peaks for whole months in one query; a plan that changed within the
     // month gets the peak of its own days.
     let month_peaks = peaks(&app.db, period.start, period.end).await?;
-    let mut charges = open_charges(&app.db, period.end).await?;
+    let mut charges = charges::open_by_tenant(&app.db, period.end).await?;
+    let mut balances = balance::all_available(&app.db).await?;
     let done: Vec<String> = sqlx::query_scalar("SELECT run_key FROM invoices WHERE run_key LIKE $1")
         .bind(format!("monthly:%:{month}"))
         .fetch_all(app.db.pool())
@@ -222,9 +189,14 @@ pub async fn draft_period(app: &AppState, period: ServicePeriod) -> anyhow::Resu
         }
     }
 
-    let tenants: HashMap<String, tenants::Tenant> =
+    let mut by_id: HashMap<String, tenants::Tenant> =
         tenants::list(&app.db).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
-    let mut drafted = 0;
+    // Every tenant has its customer number from the sign-up; one that missed it gets it now.
+    for tenant in by_id.values_mut().filter(|t| t.customer_number.is_none()) {
+        tenant.customer_number = Some(tenants::assign_customer_number(&app.db, &tenant.id).await?);
+    }
+    let today = app.clock.berlin_today();
+    let mut drafted = Vec::new();
     for batch in by_tenant.chunks(BATCH) {
         // What each tenant of the batch is billed, then written in one transaction.
         struct Prepared {
@@ -234,6 +206,7 @@ pub async fn draft_period(app: &AppState, period: ServicePeriod) -> anyhow::Resu
             lines: Vec<Line>,
             notes: Vec<String>,
             taken: Vec<OpenCharge>,
+            prepaid: Cents,
         }
         let mut prepared = Vec::new();
         for (tenant_id, subscriptions) in batch {
@@ -241,7 +214,7 @@ pub async fn draft_period(app: &AppState, period: ServicePeriod) -> anyhow::Resu
             if done.contains(&run_key) {
                 continue;
             }
-            let tenant = tenants.get(tenant_id).context("tenant of a subscription")?;
+            let tenant = by_id.get(tenant_id).context("tenant of a subscription")?;
             let mut lines = Vec::new();
             let mut pay_per_use = false;
             for subscription in subscriptions {
@@ -266,6 +239,7 @@ pub async fn draft_period(app: &AppState, period: ServicePeriod) -> anyhow::Resu
                 continue;
             }
             let notes: Vec<String> = if pay_per_use { vec![PEAK_RULE.to_owned()] } else { Vec::new() };
+            let prepaid = charges::prepaid_for(&lines, balances.remove(tenant_id).unwrap_or_default());
             prepared.push(Prepared {
                 tenant_id: tenant_id.clone(),
                 run_key,
@@ -273,6 +247,7 @@ pub async fn draft_period(app: &AppState, period: ServicePeriod) -> anyhow::Resu
                 lines,
                 notes,
                 taken,
+                prepaid,
             });
         }
         if prepared.is_empty() {
@@ -289,36 +264,48 @@ pub async fn draft_period(app: &AppState, period: ServicePeriod) -> anyhow::Resu
                 lines: &p.lines,
                 notes: &p.notes,
                 corrects: None,
+                prepaid: p.prepaid,
             })
             .collect();
+        let now = app.clock.timestamp();
         let mut tx = app.db.pool().begin().await?;
-        let ids = invoices::insert_drafts(&mut tx, &drafts, app.clock.timestamp()).await?;
+        let ids = invoices::insert_drafts(&mut tx, &drafts, now).await?;
         for (invoice_id, p) in ids.iter().zip(&prepared) {
-            for charge in &p.taken {
-                sqlx::query("UPDATE charges SET invoice_id = $1 WHERE id = $2 AND invoice_id IS NULL")
-                    .bind(invoice_id)
-                    .bind(&charge.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            anyhow::ensure!(
+                charges::take_up(&mut tx, &p.taken, invoice_id).await?,
+                "a charge was invoiced meanwhile; the next run drafts this batch again"
+            );
+            anyhow::ensure!(
+                charges::take_prepaid(&mut tx, &p.tenant_id, invoice_id, p.prepaid, today, now).await?,
+                "a credit balance changed meanwhile; the next run drafts this batch again"
+            );
         }
         tx.commit().await?;
-        drafted += prepared.len();
+        drafted.extend(ids);
     }
     Ok(drafted)
 }
 
-/// The whole run for the month before `due` (Berlin): drafts, numbers, e-mails,
-/// then (with Stripe) a PaymentIntent for each open invoice of a tenant that
-/// set up a payment method.
-pub async fn run_monthly(app: &AppState, due: chrono::DateTime<chrono::Utc>) -> anyhow::Result<RunReport> {
-    let day = berlin_date(due);
-    let period = previous_month(day);
-    let drafted = draft_period(app, period).await?;
+/// The whole run for `period`: drafts (what is not there yet), numbers,
+/// e-mails, then (with Stripe) a PaymentIntent for each open invoice of a
+/// tenant that set up a payment method. Safe to repeat for the same period.
+pub async fn run_period(app: &AppState, period: ServicePeriod) -> anyhow::Result<RunReport> {
+    let invoices = draft_period(app, period).await?;
     let issued = invoices::finalise_all(app).await?;
     let emailed = invoices::send_unsent(app).await?;
     let collected = super::stripe::collect_open(app).await?;
-    Ok(RunReport { drafted, issued, emailed, collected })
+    Ok(RunReport { drafted: invoices.len(), issued, emailed, collected, invoices })
+}
+
+/// The scheduled run, for the month before `due` (Berlin).
+pub async fn run_monthly(app: &AppState, due: chrono::DateTime<chrono::Utc>) -> anyhow::Result<RunReport> {
+    run_period(app, previous_month(berlin_date(due))).await
+}
+
+/// The period of a month given as `YYYY-MM` (the command line's `--period`).
+pub fn month_period(month: &str) -> Option<ServicePeriod> {
+    let start = NaiveDate::parse_from_str(&format!("{}-01", month.trim()), "%Y-%m-%d").ok()?;
+    (prices::month_of(start) == month.trim()).then(|| previous_month(start + chrono::Months::new(1)))
 }
 
 #[cfg(test)]

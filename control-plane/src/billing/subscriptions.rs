@@ -69,6 +69,16 @@ pub async fn current(db: &Db, tenant_id: &str) -> Result<Option<Subscription>, s
     Ok(row.and_then(from_row))
 }
 
+/// Every tenant's running subscription, by tenant (the console's tenant list).
+pub async fn all_current(db: &Db) -> Result<std::collections::HashMap<String, Subscription>, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT tenant_id, plan, whitelabel, starts_on, ends_on FROM subscriptions WHERE ends_on IS NULL",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().filter_map(from_row).map(|s| (s.tenant_id.clone(), s)).collect())
+}
+
 /// Every subscription that covers a day of `[first, last]`, by tenant and start.
 pub async fn overlapping(db: &Db, first: NaiveDate, last: NaiveDate) -> Result<Vec<Subscription>, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(

@@ -18,6 +18,12 @@ pub struct BillingSettings {
     pub seller_vat_id: String,
     /// Steuernummer; empty if none.
     pub seller_tax_number: String,
+    /// The court keeping the seller's commercial register entry, e.g.
+    /// "Amtsgericht Berlin-Charlottenburg"; empty if none. With the number it
+    /// is the legal registration identifier of e-invoices (BT-30).
+    pub seller_register_court: String,
+    /// The entry's number, e.g. "HRB 123456 B"; empty if none.
+    pub seller_register_number: String,
     /// Printed on invoices and the address replies go to.
     pub seller_email: String,
     pub seller_phone: String,
@@ -27,7 +33,7 @@ pub struct BillingSettings {
     pub iban: String,
     pub bic: String,
     pub bank_name: String,
-    /// Register court and number, managing directors: the invoice footer.
+    /// Further lines of the invoice footer, e.g. the managing directors.
     pub legal_info: Vec<String>,
     /// Days between the invoice date and the due date.
     pub payment_days: u32,
@@ -52,6 +58,10 @@ impl Default for BillingSettings {
             seller_country: "DE".into(),
             seller_vat_id: String::new(),
             seller_tax_number: "30/000/00000".into(),
+            // A register entry, so that the demonstration invoices carry a seller
+            // identifier as EN 16931 requires (BR-CO-26); a tax number is not one.
+            seller_register_court: "Amtsgericht Berlin-Charlottenburg".into(),
+            seller_register_number: "HRB 000000 B".into(),
             seller_email: "rechnung@ordo.localhost.localdomain".into(),
             seller_phone: "+49 30 0000000".into(),
             seller_contact: "Buchhaltung".into(),

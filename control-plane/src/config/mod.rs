@@ -13,11 +13,13 @@ use serde::{Deserialize, Serialize};
 use tenant_app::telemetry::LogFormat;
 
 mod billing;
+mod datev;
 mod jobs;
 mod kubernetes;
 mod stripe;
 
 pub use billing::BillingSettings;
+pub use datev::{DatevSettings, RevenueAccounts};
 pub use jobs::JobSettings;
 pub use kubernetes::{EgressTarget, KubernetesSettings, PlanSizes, PodSize};
 pub use stripe::{DEFAULT_API_BASE, StripeSettings};
@@ -80,6 +82,9 @@ pub struct Config {
     pub kubernetes: KubernetesSettings,
     pub jobs: JobSettings,
     pub billing: BillingSettings,
+    /// The DATEV export for the tax adviser.
+    #[serde(default)]
+    pub datev: DatevSettings,
     /// Card and SEPA Direct Debit payments through Stripe; off unless `stripe.secret_key` is set.
     #[serde(default)]
     pub stripe: StripeSettings,
@@ -225,6 +230,7 @@ impl Config {
         }
         self.jobs.validate()?;
         self.billing.validate()?;
+        self.datev.validate()?;
         self.stripe.validate()?;
         if self.reconcile_interval_secs == 0 {
             return Err("reconcile_interval_secs must be at least 1".into());

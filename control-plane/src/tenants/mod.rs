@@ -118,6 +118,9 @@ pub struct Tenant {
     pub deleted_at: Option<i64>,
     /// The whitelabel add-on, with a paid plan.
     pub whitelabel: bool,
+    /// The number of the tenant's customer account, given at sign-up
+    /// (`assign_customer_number`); printed as `K-000123`.
+    pub customer_number: Option<i64>,
 }
 
 impl Tenant {
@@ -135,6 +138,12 @@ impl Tenant {
         Key::from_base64(&self.key(master)?.open_string(&self.session_key_enc)?)
     }
 
+    /// The customer number as printed on invoices, e.g. `K-000123`: short
+    /// and stable whatever the name (the slug is neither).
+    pub fn customer_number_text(&self) -> Option<String> {
+        self.customer_number.map(format_customer_number)
+    }
+
     pub fn plan_label(&self) -> &str {
         match self.plan.as_str() {
             "trial" => "Testphase",
@@ -146,9 +155,15 @@ impl Tenant {
     }
 }
 
+/// `K-` and at least six digits.
+pub fn format_customer_number(number: i64) -> String {
+    format!("K-{number:06}")
+}
+
 const COLUMNS: &str = "id, slug, name, company, street, postal_code, city, phone, email, \
                        status, status_reason, provision_step, plan, trial_ends_at, wrapped_key, db_password_enc, session_key_enc, created_at, \
-                       suspended_at, suspended_reason, trial_reminders, trial_extensions, deleted_at, whitelabel";
+                       suspended_at, suspended_reason, trial_reminders, trial_extensions, deleted_at, whitelabel, \
+                       customer_number";
 
 fn from_row(row: sqlx::any::AnyRow) -> Result<Tenant, sqlx::Error> {
     use sqlx::Row;
@@ -177,6 +192,7 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<Tenant, sqlx::Error> {
         trial_extensions: row.try_get(21)?,
         deleted_at: row.try_get(22)?,
         whitelabel: row.try_get::<i64, _>(23)? != 0,
+        customer_number: row.try_get(24)?,
     })
 }
 
@@ -199,6 +215,42 @@ pub async fn list(db: &Db) -> Result<Vec<Tenant>, sqlx::Error> {
         .fetch_all(db.pool())
         .await?;
     rows.into_iter().map(from_row).collect()
+}
+
+/// The tenant's customer number, given now from the one sequence if it has
+/// none yet. Counter and tenant change in one transaction (the counter row is
+/// locked on PostgreSQL, SQLite has one writer), so two tenants never share a
+/// number and a number once given never changes.
+pub async fn assign_customer_number(db: &Db, id: &str) -> Result<i64, sqlx::Error> {
+    if let Some(number) = find(db, id).await?.and_then(|t| t.customer_number) {
+        return Ok(number);
+    }
+    let mut tx = db.pool().begin().await?;
+    let number: i64 =
+        sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'customer_number' RETURNING value")
+            .fetch_one(&mut *tx)
+            .await?;
+    let updated = sqlx::query("UPDATE tenants SET customer_number = $1 WHERE id = $2 AND customer_number IS NULL")
+        .bind(number)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if updated.rows_affected() == 1 {
+        tx.commit().await?;
+        return Ok(number);
+    }
+    // Given meanwhile (or no such tenant): keep that one, and the counter as it was.
+    tx.rollback().await?;
+    find(db, id).await?.and_then(|t| t.customer_number).ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Every tenant's customer number, by tenant id (the DATEV export's debtor accounts).
+pub async fn customer_numbers(db: &Db) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT id, customer_number FROM tenants WHERE customer_number IS NOT NULL")
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Tenants whose provisioning has not finished (after a crash or restart).

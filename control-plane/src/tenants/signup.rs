@@ -135,6 +135,7 @@ pub async fn record_trial(app: &AppState, trial: &NewTrial) -> Result<Tenant, Si
         .await;
         match inserted {
             Ok(_) => {
+                tenants::assign_customer_number(&app.db, &id).await?;
                 tenants::record_event(&app.db, &id, "requested", "Testzugang beantragt.").await?;
                 app.audit(trial.email.as_str(), "signup", &format!("tenant:{id} {}", slug.as_str())).await?;
                 return tenants::find(&app.db, &id).await?.ok_or(SignupError::Database(sqlx::Error::RowNotFound));

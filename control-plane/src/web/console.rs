@@ -10,13 +10,13 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use tenant_app::calendar::{berlin_time, last_day_before};
+use tenant_app::calendar::berlin_time;
 use tenant_app::customers;
 use tenant_app::domains::CustomDomain;
 use tenant_app::security::csrf::{CsrfForm, CsrfToken};
 use tenant_app::web::{PageError, render};
 
-use crate::billing::pages::console::{TenantBilling, tenant_billing};
+use crate::billing::pages::console::{TenantBilling, plan_states, tenant_billing};
 use crate::domains;
 use crate::operators::console::{ConsoleLayout, ConsoleOperator};
 use crate::state::AppState;
@@ -46,7 +46,8 @@ struct EmptyForm {}
 pub struct TenantRow {
     pub tenant: Tenant,
     pub portal_url: String,
-    pub trial_end: String,
+    /// Where it stands with its plan: "PREMIUM seit …", "Testphase bis …".
+    pub plan_state: String,
     pub contacts: Option<i64>,
 }
 
@@ -68,11 +69,13 @@ async fn tenant_list(
     ConsoleOperator(operator): ConsoleOperator,
     Extension(csrf): Extension<CsrfToken>,
 ) -> Result<Response, PageError> {
+    let tenants = tenants::list(&app.db).await?;
+    let mut states = plan_states(&app, &tenants).await?;
     let mut rows = Vec::new();
-    for tenant in tenants::list(&app.db).await? {
+    for tenant in tenants {
         rows.push(TenantRow {
             portal_url: app.hosts.tenant_url(&tenant.slug),
-            trial_end: tenant.trial_ends_at.map(last_day_before).unwrap_or_default(),
+            plan_state: states.remove(&tenant.id).unwrap_or_default(),
             contacts: contact_count(&app, &tenant.id).await,
             tenant,
         });
@@ -108,18 +111,19 @@ async fn tenant_page(
             (record.view(&app.hosts, &tenant.slug), record.last_checked_at.map(berlin_time).unwrap_or_default())
         })
         .collect();
+    let billing = tenant_billing(&app, &tenant).await?;
     render(&TenantPage {
         layout: ConsoleLayout::new(&app, &csrf, Some(&operator)),
         created: berlin_time(tenant.created_at),
         suspended_since: tenant.suspended_at.map(berlin_time).unwrap_or_default(),
         domains,
-        billing: tenant_billing(&app, &tenant.id).await?,
         row: TenantRow {
             portal_url: app.hosts.tenant_url(&tenant.slug),
-            trial_end: tenant.trial_ends_at.map(last_day_before).unwrap_or_default(),
+            plan_state: billing.plan.clone(),
             contacts: contact_count(&app, &tenant.id).await,
             tenant,
         },
+        billing,
         events,
     })
 }

@@ -129,6 +129,8 @@ unknown keys, so .ci/helm-check compares the rendered keys with a fixed list.
       "seller_country" $b.sellerCountry
       "seller_vat_id" $b.sellerVatId
       "seller_tax_number" $b.sellerTaxNumber
+      "seller_register_court" $b.sellerRegisterCourt
+      "seller_register_number" $b.sellerRegisterNumber
       "seller_email" $b.sellerEmail
       "seller_phone" (toString $b.sellerPhone)
       "seller_contact" $b.sellerContact

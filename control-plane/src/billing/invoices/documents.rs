@@ -33,6 +33,19 @@ pub async fn document(app: &AppState, invoice: &Invoice) -> anyhow::Result<Invoi
         _ => DocumentKind::Invoice,
     };
     let payment_text = match kind {
+        DocumentKind::Invoice if invoice.prepaid.0 > 0 && invoice.prepaid >= invoice.gross => {
+            format!(
+                "Der Betrag ist mit Ihrem Guthaben von {} vollständig verrechnet; es ist nichts zu zahlen.",
+                invoice.prepaid
+            )
+        }
+        DocumentKind::Invoice if invoice.prepaid.0 > 0 => format!(
+            "Ihr Guthaben von {} ist verrechnet. Zahlbar sind {} ohne Abzug bis zum {} auf das unten genannte Konto; \
+             bitte geben Sie die Rechnungsnummer {number} an.",
+            invoice.prepaid,
+            invoice.due_amount(),
+            format_date(&due_date)
+        ),
         DocumentKind::Invoice => format!(
             "Zahlbar ohne Abzug bis zum {} auf das unten genannte Konto; bitte geben Sie die Rechnungsnummer {number} an.",
             format_date(&due_date)
@@ -70,6 +83,7 @@ pub async fn document(app: &AppState, invoice: &Invoice) -> anyhow::Result<Invoi
             .collect(),
         notes: invoice.notes.clone(),
         payment: PaymentTerms { due_date, text: payment_text, means: PaymentMeans::CreditTransfer },
+        prepaid: invoice.prepaid,
     };
     Ok(InvoiceDocument::new(content)?)
 }

@@ -6,7 +6,7 @@ use tenant_app::db::{Db, new_id};
 
 use super::{BuyerSnapshot, Kind, Line, unit_code};
 use crate::billing::document::ServicePeriod;
-use crate::billing::money::{Totals, VatRate};
+use crate::billing::money::{Cents, Totals, VatRate};
 use crate::state::AppState;
 
 /// A new draft, written inside the caller's transaction (the monthly run
@@ -20,13 +20,16 @@ pub struct Draft<'a> {
     pub lines: &'a [Line],
     pub notes: &'a [String],
     pub corrects: Option<&'a str>,
+    /// The tenant's credit balance used on it (taken from the balance in the
+    /// same transaction, `billing::balance::take`).
+    pub prepaid: Cents,
 }
 
 pub async fn insert_draft(tx: &mut sqlx::AnyConnection, draft: &Draft<'_>, now: i64) -> anyhow::Result<String> {
     Ok(insert_drafts(tx, std::slice::from_ref(draft), now).await?.remove(0))
 }
 
-/// Invoices per multi-row INSERT (13 parameters each) and lines (6 each): few
+/// Invoices per multi-row INSERT (15 parameters each) and lines (7 each): few
 /// statements for a batch of drafts, well under both databases' parameter limits.
 const INVOICES_PER_STATEMENT: usize = 40;
 const NUMBERS_PER_STATEMENT: usize = 200;
@@ -44,16 +47,17 @@ pub async fn insert_drafts(
     for (chunk, chunk_ids) in drafts.chunks(INVOICES_PER_STATEMENT).zip(ids.chunks(INVOICES_PER_STATEMENT)) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let p: Vec<String> = (1..=13).map(|n| format!("${}", i * 13 + n)).collect();
+                let p: Vec<String> = (1..=15).map(|n| format!("${}", i * 15 + n)).collect();
                 format!(
-                    "({}, {}, {}, {}, NULL, 'draft', NULL, NULL, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-                    p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12]
+                    "({}, {}, {}, {}, NULL, 'draft', NULL, NULL, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                    p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14]
                 )
             })
             .collect();
         let sql = format!(
             "INSERT INTO invoices (id, tenant_id, kind, run_key, number, status, issue_date, due_date, period_start, \
-               period_end, net_cents, vat_cents, gross_cents, corrects, buyer, notes, created_at) VALUES {}",
+               period_end, net_cents, vat_cents, gross_cents, corrects, buyer, notes, created_at, prepaid_cents, paid_at) \
+             VALUES {}",
             rows.join(", ")
         );
         let mut query = sqlx::query(&sql);
@@ -72,7 +76,10 @@ pub async fn insert_drafts(
                 .bind(draft.corrects.map(str::to_owned))
                 .bind(serde_json::to_string(draft.buyer)?)
                 .bind(serde_json::to_string(draft.notes)?)
-                .bind(now);
+                .bind(now)
+                .bind(draft.prepaid.0)
+                // Covered by the credit balance alone: nothing is owed from the start.
+                .bind((draft.prepaid.0 > 0 && draft.prepaid >= totals.gross).then_some(now));
         }
         query.execute(&mut *tx).await?;
     }
@@ -84,12 +91,12 @@ pub async fn insert_drafts(
     for chunk in lines.chunks(LINES_PER_STATEMENT) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let p: Vec<String> = (1..=6).map(|n| format!("${}", i * 6 + n)).collect();
+                let p: Vec<String> = (1..=7).map(|n| format!("${}", i * 7 + n)).collect();
                 format!("({})", p.join(", "))
             })
             .collect();
         let sql = format!(
-            "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit, unit_cents) VALUES {}",
+            "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit, unit_cents, kind) VALUES {}",
             rows.join(", ")
         );
         let mut query = sqlx::query(&sql);
@@ -100,7 +107,8 @@ pub async fn insert_drafts(
                 .bind(line.description.clone())
                 .bind(line.quantity)
                 .bind(unit_code(line.unit))
-                .bind(line.unit_price.0);
+                .bind(line.unit_price.0)
+                .bind(line.kind.as_str());
         }
         query.execute(&mut *tx).await?;
     }

@@ -6,9 +6,11 @@
 
 mod documents;
 mod drafts;
+mod search;
 
 pub use documents::{document, pdf, send_unsent, xrechnung};
 pub use drafts::{Draft, finalise_all, finalise_drafts, insert_draft, insert_drafts};
+pub use search::{Filter, Search, Totals as SearchTotals, search, totals};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -59,6 +61,9 @@ pub struct BuyerSnapshot {
 }
 
 impl BuyerSnapshot {
+    /// The recipient as the tenant's record names it now. A tenant gets its
+    /// customer number at sign-up (`tenants::assign_customer_number`); callers
+    /// make sure it has one.
     pub fn of(tenant: &Tenant) -> BuyerSnapshot {
         BuyerSnapshot {
             name: tenant.display_name().to_owned(),
@@ -66,14 +71,59 @@ impl BuyerSnapshot {
             postcode: tenant.postal_code.clone(),
             city: tenant.city.clone(),
             email: tenant.email.clone(),
-            customer_number: format!("K-{}", tenant.slug),
+            customer_number: tenant.customer_number_text().unwrap_or_default(),
         }
+    }
+}
+
+/// What a line bills: the DATEV export books each kind to its revenue account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LineKind {
+    /// The monthly plan fee (or Pay-per-Use base fee).
+    Plan,
+    /// Pay-per-Use contacts.
+    Contacts,
+    /// The whitelabel add-on's monthly fee.
+    Whitelabel,
+    Setup,
+    WhitelabelSetup,
+    TrialExtension,
+    /// Anything else, e.g. a credit note for part of an invoice.
+    Other,
+}
+
+impl LineKind {
+    pub const ALL: [LineKind; 7] = [
+        LineKind::Plan,
+        LineKind::Contacts,
+        LineKind::Whitelabel,
+        LineKind::Setup,
+        LineKind::WhitelabelSetup,
+        LineKind::TrialExtension,
+        LineKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineKind::Plan => "plan",
+            LineKind::Contacts => "contacts",
+            LineKind::Whitelabel => "whitelabel",
+            LineKind::Setup => "setup",
+            LineKind::WhitelabelSetup => "whitelabel_setup",
+            LineKind::TrialExtension => "trial_extension",
+            LineKind::Other => "other",
+        }
+    }
+
+    pub fn parse(text: &str) -> LineKind {
+        LineKind::ALL.into_iter().find(|kind| kind.as_str() == text).unwrap_or(LineKind::Other)
     }
 }
 
 /// One line as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
+    pub kind: LineKind,
     pub description: String,
     pub quantity: i64,
     pub unit: Unit,
@@ -115,9 +165,12 @@ pub struct Invoice {
     pub corrects: Option<String>,
     pub buyer: BuyerSnapshot,
     pub notes: Vec<String>,
+    /// Payments received for it (the part of each that it owed).
     pub paid: Cents,
     /// Gross of the credit notes that correct this invoice.
     pub credited: Cents,
+    /// The credit balance used on it when it was made (BT-113).
+    pub prepaid: Cents,
     /// When nothing more was owed (by payments, credit notes or both).
     pub paid_at: Option<i64>,
     pub dunning_level: i64,
@@ -126,9 +179,15 @@ pub struct Invoice {
 }
 
 impl Invoice {
-    /// What is still owed: gross less payments and credit notes.
+    /// What is still owed: gross less the credit balance used on it, payments and credit notes.
     pub fn open_amount(&self) -> Cents {
-        Cents((self.gross.0 - self.paid.0 - self.credited.0).max(0))
+        Cents((self.gross.0 - self.prepaid.0 - self.paid.0 - self.credited.0).max(0))
+    }
+
+    /// What the recipient is asked to pay on the document: gross less the
+    /// credit balance used on it (BT-115).
+    pub fn due_amount(&self) -> Cents {
+        self.gross - self.prepaid
     }
 
     pub fn is_paid(&self) -> bool {
@@ -140,6 +199,7 @@ impl Invoice {
         match (self.kind, self.issued) {
             (_, false) => Status::Draft,
             (Kind::CreditNote, true) => Status::CreditNote,
+            (Kind::Invoice, true) if self.credited.0 > 0 && self.credited >= self.gross => Status::Cancelled,
             (Kind::Invoice, true) if self.is_paid() => Status::Paid,
             (Kind::Invoice, true) if self.due_date.is_some_and(|due| due < today) => Status::Overdue,
             (Kind::Invoice, true) => Status::Open,
@@ -159,6 +219,8 @@ pub enum Status {
     Open,
     Overdue,
     Paid,
+    /// Corrected in full by credit notes (storniert).
+    Cancelled,
     CreditNote,
 }
 
@@ -170,6 +232,7 @@ impl Status {
             Status::Open => "open",
             Status::Overdue => "overdue",
             Status::Paid => "paid",
+            Status::Cancelled => "cancelled",
             Status::CreditNote => "credit_note",
         }
     }
@@ -180,6 +243,7 @@ impl Status {
             Status::Open => "offen",
             Status::Overdue => "überfällig",
             Status::Paid => "bezahlt",
+            Status::Cancelled => "storniert",
             Status::CreditNote => "Gutschrift",
         }
     }
@@ -190,15 +254,15 @@ impl Status {
     }
 }
 
-const COLUMNS: &str = "id, tenant_id, kind, number, status, issue_date, due_date, period_start, period_end, \
+pub(crate) const COLUMNS: &str = "id, tenant_id, kind, number, status, issue_date, due_date, period_start, period_end, \
                        net_cents, vat_cents, gross_cents, corrects, buyer, notes, paid_cents, paid_at, dunning_level, \
-                       emailed_at, created_at, credited_cents";
+                       emailed_at, created_at, credited_cents, prepaid_cents";
 
 fn date(text: Option<String>) -> Option<NaiveDate> {
     text.and_then(|t| t.parse().ok())
 }
 
-fn from_row(row: sqlx::any::AnyRow) -> anyhow::Result<Invoice> {
+pub(crate) fn from_row(row: sqlx::any::AnyRow) -> anyhow::Result<Invoice> {
     let buyer: String = row.try_get(13)?;
     let notes: String = row.try_get(14)?;
     Ok(Invoice {
@@ -223,6 +287,7 @@ fn from_row(row: sqlx::any::AnyRow) -> anyhow::Result<Invoice> {
         emailed_at: row.try_get(18)?,
         created_at: row.try_get(19)?,
         credited: Cents(row.try_get(20)?),
+        prepaid: Cents(row.try_get(21)?),
     })
 }
 
@@ -244,42 +309,42 @@ pub async fn for_tenant(db: &Db, tenant_id: &str) -> anyhow::Result<Vec<Invoice>
     rows.into_iter().map(from_row).collect()
 }
 
-/// What the operator filters the invoice list by.
-#[derive(Debug, Default, Clone, Deserialize)]
-pub struct Filter {
-    /// `open`, `paid`, `overdue`, `draft`, or empty for all.
-    #[serde(default)]
-    pub status: String,
-    /// `YYYY-MM` of the issue date, or empty.
-    #[serde(default)]
-    pub month: String,
-    /// Part of the number or the recipient's name.
-    #[serde(default)]
-    pub q: String,
+/// Issued invoices and credit notes of `[from, to]` (issue date), by number,
+/// `limit` after the number `after` (a page of the DATEV export).
+pub async fn issued_between(
+    db: &Db,
+    from: NaiveDate,
+    to: NaiveDate,
+    after: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<Invoice>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM invoices WHERE status = 'issued' AND issue_date >= $1 AND issue_date <= $2 \
+         AND number > $3 ORDER BY number LIMIT $4"
+    ))
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter().map(from_row).collect()
 }
 
-pub async fn list(db: &Db, filter: &Filter, today: NaiveDate) -> anyhow::Result<Vec<Invoice>> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM invoices ORDER BY created_at DESC, id DESC"))
-        .fetch_all(db.pool())
-        .await?;
-    let q = filter.q.trim().to_lowercase();
-    Ok(rows
-        .into_iter()
-        .map(from_row)
-        .collect::<anyhow::Result<Vec<_>>>()?
-        .into_iter()
-        .filter(|i| match (filter.status.as_str(), i.status(today)) {
-            ("open", status) => status.is_unpaid(),
-            ("", _) => true,
-            (wanted, status) => status.as_str() == wanted,
-        })
-        .filter(|i| filter.month.is_empty() || i.issue_date.is_some_and(|d| super::prices::month_of(d) == filter.month))
-        .filter(|i| {
-            q.is_empty()
-                || i.number.as_deref().is_some_and(|n| n.contains(&q))
-                || i.buyer.name.to_lowercase().contains(&q)
-        })
-        .collect())
+/// The numbers of these invoices, by id (what payments are booked against).
+pub async fn numbers_of(db: &Db, ids: &[String]) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let mut numbers = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql =
+            format!("SELECT id, number FROM invoices WHERE number IS NOT NULL AND id IN ({})", placeholders.join(", "));
+        let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+        for id in chunk {
+            query = query.bind(id.clone());
+        }
+        numbers.extend(query.fetch_all(db.pool()).await?);
+    }
+    Ok(numbers)
 }
 
 /// The credit notes that correct an invoice, oldest first.
@@ -294,19 +359,36 @@ pub async fn credit_notes(db: &Db, invoice_id: &str) -> anyhow::Result<Vec<Invoi
 }
 
 pub async fn lines(db: &Db, invoice_id: &str) -> anyhow::Result<Vec<Line>> {
-    let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
-        "SELECT description, quantity, unit, unit_cents FROM invoice_lines WHERE invoice_id = $1 ORDER BY position",
+    let rows: Vec<(String, String, i64, String, i64)> = sqlx::query_as(
+        "SELECT kind, description, quantity, unit, unit_cents FROM invoice_lines WHERE invoice_id = $1 ORDER BY position",
     )
     .bind(invoice_id)
     .fetch_all(db.pool())
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(description, quantity, unit, unit_cents)| Line {
-            description,
-            quantity,
-            unit: parse_unit(&unit),
-            unit_price: Cents(unit_cents),
-        })
-        .collect())
+    Ok(rows.into_iter().map(line_of).collect())
+}
+
+fn line_of((kind, description, quantity, unit, unit_cents): (String, String, i64, String, i64)) -> Line {
+    Line { kind: LineKind::parse(&kind), description, quantity, unit: parse_unit(&unit), unit_price: Cents(unit_cents) }
+}
+
+/// The lines of many invoices at once, by invoice (the DATEV export, e-mailing a run).
+pub async fn lines_of(db: &Db, invoice_ids: &[String]) -> anyhow::Result<std::collections::HashMap<String, Vec<Line>>> {
+    let mut by_invoice: std::collections::HashMap<String, Vec<Line>> = std::collections::HashMap::new();
+    for chunk in invoice_ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT invoice_id, kind, description, quantity, unit, unit_cents FROM invoice_lines \
+             WHERE invoice_id IN ({}) ORDER BY invoice_id, position",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (String, String, String, i64, String, i64)>(&sql);
+        for id in chunk {
+            query = query.bind(id.clone());
+        }
+        for (invoice_id, kind, description, quantity, unit, unit_cents) in query.fetch_all(db.pool()).await? {
+            by_invoice.entry(invoice_id).or_default().push(line_of((kind, description, quantity, unit, unit_cents)));
+        }
+    }
+    Ok(by_invoice)
 }

@@ -2,27 +2,31 @@
 //! recording payments, issuing credit notes, revenue figures; and the billing
 //! part of a tenant's page.
 
+use std::collections::HashMap;
+
 use axum::Extension;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use chrono::NaiveDate;
 use serde::Deserialize;
-use tenant_app::calendar::format_date;
-use tenant_app::security::csrf::{CsrfForm, CsrfToken};
-use tenant_app::values::{self, Cents};
+use tenant_app::calendar::{format_date, last_day_before};
+use tenant_app::plans::Plan;
+use tenant_app::security::csrf::CsrfToken;
+use tenant_app::values::Cents;
 use tenant_app::web::{FieldErrors, PageError, render, render_with_status};
 
-use crate::billing::invoices::{self, Filter, Invoice, Kind, Status};
-use crate::billing::refusal::BillingError;
+use crate::billing::balance;
+use crate::billing::invoices::{self, Filter, Invoice, Kind, SearchTotals, Status};
 use crate::billing::reports::{self, Cohort, MonthRevenue, Mrr};
 use crate::billing::settlement::{self, Payment};
-use crate::billing::subscriptions;
+use crate::billing::subscriptions::{self, Subscription};
 use crate::charts::{self, Chart, Point};
 use crate::operators::console::{ConsoleLayout, ConsoleOperator};
 use crate::state::AppState;
+use crate::tenants::{Tenant, TenantStatus};
 use crate::usage;
 
 pub fn routes() -> Router<AppState> {
@@ -31,13 +35,14 @@ pub fn routes() -> Router<AppState> {
         .route("/rechnungen/{id}", get(invoice_page))
         .route("/rechnungen/{id}/pdf", get(invoice_pdf))
         .route("/rechnungen/{id}/xrechnung", get(invoice_xrechnung))
-        .route("/rechnungen/{id}/zahlung", post(record_payment))
-        .route("/rechnungen/{id}/gutschrift", post(create_credit_note))
         .route("/umsatz", get(revenue_page))
+        .merge(super::settle::routes())
+        .merge(super::tenant::routes())
+        .merge(super::exports::routes())
 }
 
-/// How payments recorded in the console are identified: by the bank statement line.
-const BANK: &str = "bank";
+/// Invoices per page of the list.
+const PAGE_SIZE: i64 = 100;
 
 /// Months shown on the revenue page, and days of usage on a tenant's page.
 const REVENUE_MONTHS: u32 = 12;
@@ -88,8 +93,11 @@ struct InvoiceListPage {
     layout: ConsoleLayout,
     filter: Filter,
     rows: Vec<InvoiceRow>,
-    gross: Cents,
-    open: Cents,
+    totals: SearchTotals,
+    /// The query string of the next page, if there is one.
+    next: Option<String>,
+    /// The month the DATEV export offers first: the one before this one.
+    export_month: String,
 }
 
 impl InvoiceListPage {
@@ -103,11 +111,12 @@ impl InvoiceListPage {
 }
 
 /// The status filter's choices: value and label.
-const STATUS_CHOICES: [(&str, &str); 6] = [
+const STATUS_CHOICES: [(&str, &str); 7] = [
     ("", "Alle"),
     ("open", "offen"),
     ("overdue", "überfällig"),
     ("paid", "bezahlt"),
+    ("cancelled", "storniert"),
     ("draft", "Entwurf"),
     ("credit_note", "Gutschrift"),
 ];
@@ -119,34 +128,63 @@ async fn invoice_list(
     Query(filter): Query<Filter>,
 ) -> Result<Response, PageError> {
     let today = app.clock.berlin_today();
-    let rows = rows(invoices::list(&app.db, &filter, today).await?, today);
-    let invoiced = || rows.iter().filter(|r| r.invoice.kind == Kind::Invoice && r.invoice.issued);
-    let gross = invoiced().map(|r| r.invoice.gross).sum();
-    let open = rows.iter().filter_map(InvoiceRow::open_amount).sum();
-    render(&InvoiceListPage { layout: ConsoleLayout::new(&app, &csrf, Some(&operator)), filter, rows, gross, open })
+    let search = filter.search(PAGE_SIZE);
+    let (found, more) = invoices::search(&app.db, &search, today).await?;
+    let totals = invoices::totals(&app.db, &search, today).await?;
+    let next = match (more, found.last()) {
+        (true, Some(last)) => Some(
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("status", &filter.status)
+                .append_pair("month", &filter.month)
+                .append_pair("q", &filter.q)
+                .append_pair("nach", &last.id)
+                .finish(),
+        ),
+        _ => None,
+    };
+    let export_month = crate::billing::prices::month_of(crate::billing::run::previous_month(today).start);
+    render(&InvoiceListPage {
+        layout: ConsoleLayout::new(&app, &csrf, Some(&operator)),
+        filter,
+        rows: rows(found, today),
+        totals,
+        next,
+        export_month,
+    })
 }
 
 /// The payment form as typed, kept when it has errors.
 #[derive(Debug, Default, Deserialize)]
-struct PaymentForm {
+pub(super) struct PaymentForm {
     #[serde(default)]
-    amount: String,
+    pub amount: String,
     #[serde(default)]
-    received_on: String,
+    pub received_on: String,
     #[serde(default)]
-    reference: String,
+    pub reference: String,
+    /// `ja` when the operator confirms an overpayment.
+    #[serde(default)]
+    pub overpayment: String,
 }
 
 /// The credit note form as typed.
 #[derive(Debug, Default, Deserialize)]
-struct CreditForm {
+pub(super) struct CreditForm {
     /// `all` for the whole invoice, `amount` for part of it.
     #[serde(default)]
-    scope: String,
+    pub scope: String,
     #[serde(default)]
-    amount: String,
+    pub amount: String,
     #[serde(default)]
-    reason: String,
+    pub reason: String,
+}
+
+/// A payment as its row on the invoice page.
+pub struct PaymentRow {
+    pub payment: Payment,
+    pub received: String,
+    /// When and why it was reversed.
+    pub reversed: Option<String>,
 }
 
 #[derive(askama::Template)]
@@ -156,7 +194,7 @@ struct InvoicePage {
     row: InvoiceRow,
     /// Description, quantity with unit, unit price, net.
     lines: Vec<(String, String, Cents, Cents)>,
-    payments: Vec<(Payment, String)>,
+    payments: Vec<PaymentRow>,
     credit_notes: Vec<InvoiceRow>,
     corrected: Option<InvoiceRow>,
     /// Net that can still be credited.
@@ -165,6 +203,8 @@ struct InvoicePage {
     payment_errors: FieldErrors,
     credit: CreditForm,
     credit_errors: FieldErrors,
+    /// A reversal that was refused: the payment and why.
+    reversal_error: Option<(String, String)>,
     notice: Option<&'static str>,
 }
 
@@ -175,17 +215,18 @@ struct NoticeQuery {
 }
 
 /// What a form on the invoice page left to show.
-enum Outcome {
-    Shown(Option<&'static str>),
+pub(super) enum Shown {
+    Notice(Option<&'static str>),
     Payment(PaymentForm, FieldErrors),
     Credit(CreditForm, FieldErrors),
+    Reversal(String, String),
 }
 
-async fn show_invoice(
+pub(super) async fn show_invoice(
     app: &AppState,
     layout: ConsoleLayout,
     invoice: Invoice,
-    outcome: Outcome,
+    shown: Shown,
 ) -> Result<Response, PageError> {
     let today = app.clock.berlin_today();
     let lines = invoices::lines(&app.db, &invoice.id)
@@ -199,9 +240,13 @@ async fn show_invoice(
     let payments = settlement::payments(&app.db, &invoice.id)
         .await?
         .into_iter()
-        .map(|payment| {
-            let received = format_date(&payment.received_on);
-            (payment, received)
+        .map(|payment| PaymentRow {
+            received: format_date(&payment.received_on),
+            reversed: payment
+                .reversal
+                .as_ref()
+                .map(|r| format!("storniert am {} von {}: {}", format_date(&r.reversed_on), r.reversed_by, r.reason)),
+            payment,
         })
         .collect();
     let credit_notes = rows(invoices::credit_notes(&app.db, &invoice.id).await?, today);
@@ -212,14 +257,15 @@ async fn show_invoice(
     };
     let default_payment = || PaymentForm { received_on: today.to_string(), ..PaymentForm::default() };
     let default_credit = || CreditForm { scope: "all".into(), ..CreditForm::default() };
-    let (notice, payment, payment_errors, credit, credit_errors) = match outcome {
-        Outcome::Shown(notice) => {
-            (notice, default_payment(), FieldErrors::default(), default_credit(), FieldErrors::default())
-        }
-        Outcome::Payment(form, errors) => (None, form, errors, default_credit(), FieldErrors::default()),
-        Outcome::Credit(form, errors) => (None, default_payment(), FieldErrors::default(), form, errors),
-    };
-    let status = if payment_errors.is_empty() && credit_errors.is_empty() {
+    let (mut notice, mut payment, mut payment_errors) = (None, default_payment(), FieldErrors::default());
+    let (mut credit, mut credit_errors, mut reversal_error) = (default_credit(), FieldErrors::default(), None);
+    match shown {
+        Shown::Notice(text) => notice = text,
+        Shown::Payment(form, errors) => (payment, payment_errors) = (form, errors),
+        Shown::Credit(form, errors) => (credit, credit_errors) = (form, errors),
+        Shown::Reversal(payment_id, message) => reversal_error = Some((payment_id, message)),
+    }
+    let status = if payment_errors.is_empty() && credit_errors.is_empty() && reversal_error.is_none() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -239,12 +285,13 @@ async fn show_invoice(
             payment_errors,
             credit,
             credit_errors,
+            reversal_error,
             notice,
         },
     )
 }
 
-async fn find_invoice(app: &AppState, id: &str) -> Result<Invoice, PageError> {
+pub(super) async fn find_invoice(app: &AppState, id: &str) -> Result<Invoice, PageError> {
     invoices::find(&app.db, id).await?.ok_or(PageError::NotFound)
 }
 
@@ -258,10 +305,12 @@ async fn invoice_page(
     let invoice = find_invoice(&app, &id).await?;
     let notice = match query.erfasst.as_str() {
         "zahlung" => Some("Die Zahlung wurde erfasst."),
+        "ueberzahlung" => Some("Die Zahlung wurde erfasst; der Überschuss steht dem Makler als Guthaben zu."),
+        "storno" => Some("Die Zahlung wurde storniert; die Rechnung ist wieder offen."),
         "gutschrift" => Some("Die Gutschrift wurde ausgestellt und an den Makler gesendet."),
         _ => None,
     };
-    show_invoice(&app, ConsoleLayout::new(&app, &csrf, Some(&operator)), invoice, Outcome::Shown(notice)).await
+    show_invoice(&app, ConsoleLayout::new(&app, &csrf, Some(&operator)), invoice, Shown::Notice(notice)).await
 }
 
 /// A document as a download named after the invoice.
@@ -301,97 +350,6 @@ async fn invoice_xrechnung(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     download(&app, &id, true).await
-}
-
-/// A parsed payment, or the fields that were wrong.
-fn parse_payment(form: &PaymentForm, today: NaiveDate) -> Result<(Cents, NaiveDate, String), FieldErrors> {
-    let mut errors = FieldErrors::default();
-    let amount = match Cents::parse(&form.amount) {
-        Ok(Cents(0)) => {
-            errors.add("amount", "Bitte einen Betrag über 0,00 € angeben.");
-            None
-        }
-        Ok(amount) => Some(amount),
-        Err(message) => {
-            errors.add("amount", message);
-            None
-        }
-    };
-    let received_on = match values::parse_date(&form.received_on) {
-        Ok(day) if day > today => {
-            errors.add("received_on", "Der Zahlungseingang kann nicht in der Zukunft liegen.");
-            None
-        }
-        Ok(day) => Some(day),
-        Err(message) => {
-            errors.add("received_on", message);
-            None
-        }
-    };
-    let reference =
-        values::required_text(&form.reference, 200).map_err(|message| errors.add("reference", message)).ok();
-    match (amount, received_on, reference) {
-        (Some(amount), Some(day), Some(reference)) if errors.is_empty() => Ok((amount, day, reference)),
-        _ => Err(errors),
-    }
-}
-
-async fn record_payment(
-    State(app): State<AppState>,
-    ConsoleOperator(operator): ConsoleOperator,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<PaymentForm>,
-) -> Result<Response, PageError> {
-    let invoice = find_invoice(&app, &id).await?;
-    let layout = ConsoleLayout::new(&app, &csrf, Some(&operator));
-    let today = app.clock.berlin_today();
-    let parsed = parse_payment(&form, today);
-    let (amount, received_on, reference) = match parsed {
-        Ok(parsed) => parsed,
-        Err(errors) => return show_invoice(&app, layout, invoice, Outcome::Payment(form, errors)).await,
-    };
-    let mut errors = FieldErrors::default();
-    if !invoice.status(today).is_unpaid() {
-        errors.add("amount", "Für diese Rechnung ist keine Zahlung offen.");
-    } else if settlement::payment_exists(&app.db, BANK, &reference).await? {
-        errors.add("reference", "Eine Zahlung mit dieser Referenz ist bereits erfasst.");
-    }
-    if !errors.is_empty() {
-        return show_invoice(&app, layout, invoice, Outcome::Payment(form, errors)).await;
-    }
-    // Audited by `record_payment` itself, with who, what and when.
-    settlement::record_payment(&app, &id, amount, BANK, &reference, received_on, &operator.email).await?;
-    Ok(Redirect::to(&format!("/rechnungen/{id}?erfasst=zahlung")).into_response())
-}
-
-async fn create_credit_note(
-    State(app): State<AppState>,
-    ConsoleOperator(operator): ConsoleOperator,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<CreditForm>,
-) -> Result<Response, PageError> {
-    let invoice = find_invoice(&app, &id).await?;
-    let layout = ConsoleLayout::new(&app, &csrf, Some(&operator));
-    let mut errors = FieldErrors::default();
-    let amount = match form.scope.as_str() {
-        "amount" => Cents::parse(&form.amount).map(Some).map_err(|message| errors.add("amount", message)).ok(),
-        _ => Some(None),
-    };
-    let reason = values::required_text(&form.reason, 200).map_err(|message| errors.add("reason", message)).ok();
-    let (Some(amount), Some(reason)) = (amount, reason) else {
-        return show_invoice(&app, layout, invoice, Outcome::Credit(form, errors)).await;
-    };
-    // Audited by `credit` itself.
-    match settlement::credit(&app, &id, amount, &reason, &operator.email).await {
-        Ok(credit_note) => Ok(Redirect::to(&format!("/rechnungen/{credit_note}?erfasst=gutschrift")).into_response()),
-        Err(BillingError::Refused(refusal)) => {
-            errors.add("amount", refusal.to_string());
-            show_invoice(&app, layout, invoice, Outcome::Credit(form, errors)).await
-        }
-        Err(BillingError::Failed(err)) => Err(err.into()),
-    }
 }
 
 #[derive(askama::Template)]
@@ -442,25 +400,57 @@ async fn revenue_page(
     })
 }
 
+/// Where a tenant stands with its plan, in words: "PREMIUM mit Whitelabel
+/// seit 05.11.2026", "Testphase bis 30.10.2026", "Testphase beendet am …".
+pub fn plan_state(tenant: &Tenant, current: Option<&Subscription>, now: i64) -> String {
+    if tenant.status == TenantStatus::Deleted {
+        return "gelöscht".into();
+    }
+    match (current.filter(|s| s.plan != Plan::Trial), tenant.trial_ends_at) {
+        (Some(s), _) => {
+            let whitelabel = if s.whitelabel { " mit Whitelabel" } else { "" };
+            format!("{}{whitelabel} seit {}", s.plan.label(), format_date(&s.starts_on))
+        }
+        (None, Some(end)) if tenant.plan == "trial" && end > now => format!("Testphase bis {}", last_day_before(end)),
+        (None, Some(end)) if tenant.plan == "trial" => format!("Testphase beendet am {}", last_day_before(end)),
+        (None, _) => tenant.plan_label().to_owned(),
+    }
+}
+
+/// The plan state of every tenant, by id.
+pub async fn plan_states(app: &AppState, tenants: &[Tenant]) -> Result<HashMap<String, String>, PageError> {
+    let current = subscriptions::all_current(&app.db).await?;
+    let now = app.clock.timestamp();
+    Ok(tenants.iter().map(|t| (t.id.clone(), plan_state(t, current.get(&t.id), now))).collect())
+}
+
 pub struct TenantBilling {
-    /// The running plan, e.g. "Pay-per-Use mit Whitelabel seit 20.10.2026".
-    pub plan: Option<String>,
+    /// Where the tenant stands with its plan (`plan_state`).
+    pub plan: String,
+    pub customer_number: String,
+    /// What the operator owes the tenant.
+    pub balance: Cents,
     pub usage_chart: String,
     /// Day and contacts, oldest first.
     pub usage: Vec<(String, i64)>,
     pub invoices: Vec<InvoiceRow>,
 }
 
-pub async fn tenant_billing(app: &AppState, tenant_id: &str) -> Result<TenantBilling, PageError> {
+pub async fn tenant_billing(app: &AppState, tenant: &Tenant) -> Result<TenantBilling, PageError> {
     let today = app.clock.berlin_today();
-    let plan = subscriptions::current(&app.db, tenant_id).await?.map(|s| {
-        let whitelabel = if s.whitelabel { " mit Whitelabel" } else { "" };
-        format!("{}{whitelabel} seit {}", s.plan.label(), format_date(&s.starts_on))
-    });
+    let current = subscriptions::current(&app.db, &tenant.id).await?;
+    let plan = plan_state(tenant, current.as_ref(), app.clock.timestamp());
     let from = today - chrono::Days::new(USAGE_DAYS - 1);
-    let snapshots = usage::history(&app.db, tenant_id, from, today).await?;
+    let snapshots = usage::history(&app.db, &tenant.id, from, today).await?;
     let usage_chart = usage::contacts_chart(&snapshots, "kontakte-chart", "Kontakte je Tag, letzte 90 Tage");
     let usage = snapshots.iter().map(|s| (format_date(&s.day), s.contacts)).collect();
-    let invoices = rows(invoices::for_tenant(&app.db, tenant_id).await?, today);
-    Ok(TenantBilling { plan, usage_chart, usage, invoices })
+    let invoices = rows(invoices::for_tenant(&app.db, &tenant.id).await?, today);
+    Ok(TenantBilling {
+        plan,
+        customer_number: tenant.customer_number_text().unwrap_or_else(|| "–".into()),
+        balance: balance::available(&app.db, &tenant.id).await?,
+        usage_chart,
+        usage,
+        invoices,
+    })
 }

@@ -16,6 +16,8 @@ use sha2::Sha256;
 use super::{Stripe, adopt_setup};
 use crate::billing::invoices;
 use crate::billing::money::Cents;
+use crate::billing::refusal::{Refusal, shown};
+use crate::billing::settlement::{self, NewPayment};
 use crate::state::AppState;
 
 /// How far an event's timestamp may be from our clock, in seconds.
@@ -155,17 +157,20 @@ async fn act(app: &AppState, stripe: &Stripe, event: &Event) -> anyhow::Result<O
             let Some(invoice_id) = invoice_of(app, &intent).await? else { return Ok(Outcome::Ignored) };
             anyhow::ensure!(intent.currency.eq_ignore_ascii_case("eur"), "a payment in {}", intent.currency);
             let amount = Cents(intent.amount_received.unwrap_or(intent.amount));
-            let received_on = app.clock.berlin_today();
-            crate::billing::settlement::record_payment(
-                app,
-                &invoice_id,
+            let payment = NewPayment {
                 amount,
-                "stripe",
-                &intent.id,
-                received_on,
-                "stripe",
-            )
-            .await?;
+                method: "stripe",
+                reference: &intent.id,
+                received_on: app.clock.berlin_today(),
+                // The money has arrived: what the invoice no longer owed is the broker's credit.
+                overpayment: true,
+                actor: "stripe",
+            };
+            match shown(settlement::record_payment(app, &invoice_id, &payment).await)? {
+                // Recorded before (the same PaymentIntent): nothing more to do.
+                Ok(_) | Err(Refusal::DuplicateReference) => {}
+                Err(refusal) => anyhow::bail!("payment {} not recorded: {refusal}", intent.id),
+            }
             set_status(app, &invoice_id, &intent.id, "succeeded", None).await?;
             Ok(Outcome::Handled)
         }
