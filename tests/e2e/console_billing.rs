@@ -186,8 +186,9 @@ async fn the_operator_follows_the_money(backend: Backend) {
     assert!(
         paid.contains("Die Zahlung wurde erfasst.") && paid.contains(r#"<span class="status paid">bezahlt</span>"#)
     );
+    let compact: String = paid.split('\n').map(str::trim).collect();
     assert!(
-        paid.contains(
+        compact.contains(
             "<td>18.12.2026</td><td class=\"num\">318,92 €</td><td>Auszug 12/7 Zeile 3</td><td>ops@example.de</td>"
         ),
         "{paid}"
@@ -214,7 +215,12 @@ async fn the_operator_follows_the_money(backend: Backend) {
     let (status, log) = get_page(&operator, &format!("{admin}/protokoll")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(log.contains("<td>ops@example.de</td><td>Zahlung erfasst</td>"), "{log}");
-    assert!(log.contains(&format!("invoice:{} bank Auszug 12/7 Zeile 3 318,92 €", muster_invoice.id)));
+    assert!(
+        log.contains("Rechnung 2026-000001: 318,92 € eingegangen am 18.12.2026 (bank Auszug 12/7 Zeile 3)"),
+        "{log}"
+    );
+    assert!(log.contains(&format!(r#"<a href="/mandanten/{}">Muster Makler</a>"#, muster.id)), "names the tenant");
+    assert!(!log.contains("tenant:") && !log.contains("invoice:"), "no raw ids: {log}");
     let (_, logins) = get_page(&operator, &format!("{admin}/protokoll?action=login")).await;
     assert!(logins.contains("Anmeldung") && !logins.contains("Zahlung erfasst</td>"), "{logins}");
 

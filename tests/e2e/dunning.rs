@@ -74,6 +74,7 @@ async fn an_unpaid_invoice_is_dunned_and_the_portal_suspended_until_paid(backend
     assert!(suspended.suspended_reason.unwrap().starts_with("Zahlungsverzug"));
 
     // The money arrives; the portal is back at once.
+    app.clock.set(berlin("2027-01-15", 9));
     let open = ordo_tests::money::invoice(&app, &invoice.id).await.open_amount();
     let paid = ordo_tests::money::pay(&app, &invoice.id, open, "KA-99", "2027-01-15").await.unwrap();
     assert!(paid.paid);

@@ -118,7 +118,8 @@ async fn the_monthly_run_invoices_each_tenant_once(backend: Backend) {
     assert!(xml.contains("xrechnung_3.0") && xml.contains("<ram:BuyerReference>K-000001</ram:BuyerReference>"));
     ordo_tests::einvoice::validate_stored(&app.state, invoice).await;
 
-    // A bank transfer in two parts; the same statement line is refused the second time.
+    // A bank transfer in two parts (received by 11 December); the same statement line is refused the second time.
+    app.clock.set(berlin("2026-12-11", 9));
     let first = pay(&app, &invoice.id, Cents(30_000), "KA-4711", "2026-12-10").await.unwrap();
     assert!(!first.paid);
     let again = pay(&app, &invoice.id, Cents(30_000), "KA-4711", "2026-12-10").await;

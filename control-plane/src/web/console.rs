@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/mandanten/{id}/entsperren", post(resume_tenant))
         .route("/metrics", get(super::ops::metrics))
         .route("/static/ordo.css", get(tenant_app::web::stylesheet))
-        .route("/api/v1/openapi.json", get(super::api::openapi))
+        .route("/api/v1/openapi.json", get(super::api::admin_openapi))
         .merge(super::ops::routes())
         .merge(crate::operators::pages::routes())
         .merge(crate::billing::pages::console::routes())

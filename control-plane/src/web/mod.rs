@@ -5,6 +5,7 @@
 mod api;
 mod console;
 mod internal;
+mod money_api;
 mod ops;
 mod public;
 
@@ -33,7 +34,11 @@ struct Sites {
 pub fn router(app: AppState) -> Router {
     let csrf_layer = axum::middleware::from_fn_with_state(app.csrf.clone(), csrf::ensure_cookie);
     let public = public::routes().merge(api::public_routes()).layer(csrf_layer.clone()).with_state(app.clone());
-    let admin = console::routes().merge(api::admin_routes()).layer(csrf_layer).with_state(app.clone());
+    let admin = console::routes()
+        .merge(api::admin_routes())
+        .merge(money_api::routes())
+        .layer(csrf_layer)
+        .with_state(app.clone());
     let ops = ops::routes().with_state(app.clone());
     let internal = internal::routes().with_state(app.clone());
     let sites = Arc::new(Sites { app, public, admin, ops, internal });

@@ -26,7 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/preise", get(pricing))
         .route("/testen", get(signup_page).post(signup))
         .route("/static/ordo.css", get(tenant_app::web::stylesheet))
-        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/openapi.json", get(api::public_openapi))
         .route("/webhooks/stripe", post(stripe_webhook))
         .merge(super::ops::routes())
 }

@@ -10,7 +10,7 @@ mod search;
 
 pub use documents::{document, pdf, send_unsent, xrechnung};
 pub use drafts::{Draft, finalise_all, finalise_drafts, insert_draft, insert_drafts};
-pub use search::{Filter, Search, Totals as SearchTotals, search, totals};
+pub use search::{Filter, Search, Totals as SearchTotals, Wanted, search, totals};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

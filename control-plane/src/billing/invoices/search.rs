@@ -60,6 +60,8 @@ pub enum Wanted {
     Exactly(Status),
     /// Open or overdue: money is still expected.
     Unpaid,
+    /// Nothing is due on it: paid invoices and credit notes (the API's `paid`).
+    PaidOrCreditNote,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -109,6 +111,9 @@ impl Conditions {
         if let Some(wanted) = search.status {
             let condition = match wanted {
                 Wanted::Unpaid => UNPAID.to_owned(),
+                Wanted::PaidOrCreditNote => format!(
+                    "(status = 'issued' AND kind = 'credit_note') OR ({INVOICE} AND paid_at IS NOT NULL AND NOT ({CANCELLED}))"
+                ),
                 Wanted::Exactly(Status::Draft) => "status = 'draft'".to_owned(),
                 Wanted::Exactly(Status::CreditNote) => "status = 'issued' AND kind = 'credit_note'".to_owned(),
                 Wanted::Exactly(Status::Cancelled) => format!("{INVOICE} AND {CANCELLED}"),

@@ -16,7 +16,7 @@ use tenant_app::web::{FieldErrors, PageError};
 
 use super::console::{CreditForm, PaymentForm, Shown, find_invoice, show_invoice};
 use crate::billing::refusal::{BillingError, Refusal};
-use crate::billing::settlement::{self, NewPayment};
+use crate::billing::settlement::{self, BANK, NewPayment};
 use crate::operators::console::{ConsoleLayout, ConsoleOperator};
 use crate::state::AppState;
 
@@ -26,9 +26,6 @@ pub fn routes() -> Router<AppState> {
         .route("/rechnungen/{id}/gutschrift", post(create_credit_note))
         .route("/zahlungen/{id}/storno", post(reverse_payment))
 }
-
-/// How payments recorded in the console are identified: by the bank statement line.
-pub const BANK: &str = "bank";
 
 /// A parsed payment, or the fields that were wrong.
 fn parse_payment(form: &PaymentForm, today: NaiveDate) -> Result<(Cents, NaiveDate, String), FieldErrors> {

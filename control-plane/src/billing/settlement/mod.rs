@@ -22,6 +22,10 @@ use super::money::Cents;
 use super::refusal::{BillingError, Outcome, Refusal};
 use crate::state::AppState;
 
+/// The method of payments the operator records (console and API): a bank
+/// transfer, identified by its statement line.
+pub const BANK: &str = "bank";
+
 /// Money received for an invoice, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {
@@ -144,15 +148,37 @@ pub async fn payment_exists(db: &Db, method: &str, reference: &str) -> anyhow::R
     Ok(found.is_some())
 }
 
-/// An amount as a person or a script gives it: German or plain decimal text,
-/// or whole cents; exactly one of them.
+/// The largest payment a script may record, in cents: just under 100 million euros.
+pub const MAX_PAYMENT_CENTS: i64 = 9_999_999_999;
+
+/// An amount as a script gives it (the operator API): exactly one of text
+/// or whole cents. Text is German or plain decimal notation as
+/// `Cents::parse` reads it, written plainly: digits with `.` and `,` only, no
+/// leading zero (`0,50` and `0.5` aside), above zero and below 100 million
+/// euros. The OpenAPI document's pattern for `amount` describes exactly this.
 pub fn amount_of(text: Option<&str>, cents: Option<i64>) -> Result<Cents, Refusal> {
-    match (text, cents) {
-        (Some(_), Some(_)) => Err(Refusal::TwoAmounts),
-        (Some(text), None) => Cents::parse(text).map_err(Refusal::Amount),
-        (None, Some(cents)) if cents > 0 => Ok(Cents(cents)),
-        (None, Some(_)) => Err(Refusal::NotPositive),
-        (None, None) => Err(Refusal::Amount("Bitte geben Sie einen Betrag an.")),
+    const PLAIN: &str = "Bitte den Betrag nur mit Ziffern, Punkt und Komma angeben, z. B. 295,12 oder 1.234,56.";
+    let amount = match (text, cents) {
+        (Some(_), Some(_)) => return Err(Refusal::TwoAmounts),
+        (Some(text), None) => {
+            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',') {
+                return Err(Refusal::Amount(PLAIN));
+            }
+            let bytes = text.as_bytes();
+            let leading_zero =
+                bytes[0] == b'0' && !(bytes.len() >= 3 && matches!(bytes[1], b'.' | b',') && bytes.len() <= 4);
+            if leading_zero {
+                return Err(Refusal::Amount(PLAIN));
+            }
+            Cents::parse(text).map_err(Refusal::Amount)?
+        }
+        (None, Some(cents)) => Cents(cents),
+        (None, None) => return Err(Refusal::Amount("Bitte geben Sie einen Betrag an.")),
+    };
+    match amount.0 {
+        ..=0 => Err(Refusal::NotPositive),
+        1..=MAX_PAYMENT_CENTS => Ok(amount),
+        _ => Err(Refusal::Amount("Der Betrag ist zu groß.")),
     }
 }
 
@@ -289,4 +315,68 @@ async fn try_record(app: &AppState, invoice_id: &str, payment: &NewPayment<'_>) 
     .await?;
     tx.commit().await?;
     Ok(Some(Recorded { payment_id: id, excess, paid: applied == open }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pattern of `amount` in openapi.json, which must accept exactly what `amount_of` does.
+    fn pattern() -> regex_lite::Regex {
+        let document: serde_json::Value = serde_json::from_str(include_str!("../../web/openapi.json")).unwrap();
+        let pattern = document["components"]["schemas"]["PaymentRequest"]["properties"]["amount"]["pattern"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        regex_lite::Regex::new(&pattern).unwrap()
+    }
+
+    #[test]
+    fn api_amounts_are_plain_and_unambiguous() {
+        assert_eq!(amount_of(Some("295,12"), None), Ok(Cents(29_512)));
+        assert_eq!(amount_of(Some("295.12"), None), Ok(Cents(29_512)));
+        assert_eq!(amount_of(Some("1.234,56"), None), Ok(Cents(123_456)));
+        assert_eq!(amount_of(None, Some(29_512)), Ok(Cents(29_512)));
+        assert!(matches!(amount_of(Some("295.12.0"), None), Err(Refusal::Amount(m)) if m.contains("nicht eindeutig")));
+        assert!(amount_of(Some("0.123"), None).is_err() && amount_of(Some("1,2,3"), None).is_err());
+        assert_eq!(amount_of(Some("1"), Some(100)), Err(Refusal::TwoAmounts));
+        assert_eq!(amount_of(None, Some(0)), Err(Refusal::NotPositive));
+        assert!(amount_of(Some("12 €"), None).is_err(), "no currency in a script's amount");
+    }
+
+    #[test]
+    fn the_documented_pattern_is_what_is_accepted() {
+        let pattern = pattern();
+        // Every string of these characters up to six long, and some longer ones.
+        let alphabet = ['0', '1', '9', '.', ','];
+        let mut strings: Vec<String> = vec![String::new()];
+        let mut frontier = strings.clone();
+        for _ in 0..6 {
+            frontier = frontier.iter().flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}"))).collect();
+            strings.extend(frontier.iter().cloned());
+        }
+        strings.extend(
+            [
+                "99.999.999,99",
+                "99999999,99",
+                "100000000",
+                "12.345.678",
+                "123.456.789",
+                "1.234.567,8",
+                "0,05",
+                "0.5",
+                " 1",
+                "1€",
+            ]
+            .map(String::from),
+        );
+        for text in strings {
+            assert_eq!(
+                pattern.is_match(&text),
+                amount_of(Some(&text), None).is_ok(),
+                "{text:?}: pattern and parser disagree ({:?})",
+                amount_of(Some(&text), None)
+            );
+        }
+    }
 }
