@@ -16,6 +16,7 @@ both_backends!(
     lists_page_with_cursors_and_posts_retry_safely,
     documents_and_messages_through_the_api,
     the_operator_makes_a_key_for_an_integration,
+    a_locked_portal_answers_the_api_with_a_problem,
 );
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
@@ -507,5 +508,22 @@ async fn the_operator_makes_a_key_for_an_integration(backend: Backend) {
     assert_eq!(api.with_key(&remote.key).get("/catalog").await.status, StatusCode::OK);
     let wrong = tenant_app::api_keys::remote::create(&standalone, "not-the-token", &request).await;
     assert!(matches!(wrong, Err(tenant_app::api_keys::remote::RemoteError::Unavailable(_))));
+    app.stop().await;
+}
+
+async fn a_locked_portal_answers_the_api_with_a_problem(backend: Backend) {
+    use chrono::TimeZone;
+    let app = TestApp::spawn(backend).await;
+    let signed_up =
+        chrono_tz::Europe::Berlin.with_ymd_and_hms(2026, 10, 1, 9, 0, 0).unwrap().with_timezone(&chrono::Utc);
+    app.clock.set(signed_up);
+    let broker = app.broker_session("Muster Makler", "erika@example.de").await;
+    let api = ApiClient::new(&app, &broker.origin, &broker_key(&broker, "MVP", "read").await);
+    assert_eq!(api.get("/catalog").await.status, StatusCode::OK);
+    // The trial ends without an order: pages show the lock, the API a problem body.
+    app.run_jobs_at(signed_up + chrono::Duration::days(31)).await;
+    assert_eq!(broker.page("/makler/kunden").await.0, StatusCode::FORBIDDEN);
+    let locked = api.get("/catalog").await;
+    assert!(locked.assert_problem(StatusCode::FORBIDDEN)["detail"].as_str().unwrap().contains("/makler/abrechnung"));
     app.stop().await;
 }
