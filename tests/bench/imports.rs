@@ -11,6 +11,10 @@ use tenant_app::imports::{self, Format, Importer, Status, Submission};
 use tenant_app::plans::Plan;
 
 pub async fn run(contracts: usize) {
+    // `RUST_LOG=tenant_app::imports=debug` shows the time of each batch.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tenant_app::telemetry::init(tenant_app::telemetry::LogFormat::Pretty);
+    }
     let bytes = ordo_tests::gdv::book(contracts).to_bytes();
     println!(
         "GDV import: {contracts} contracts of {} customers, file {:.1} MB",

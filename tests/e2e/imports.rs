@@ -241,6 +241,18 @@ async fn every_release_header_and_refusals(backend: Backend) {
     }
     let (_, history) = broker.page("/makler/import").await;
     assert!(!history.contains("ohne-vorsatz.gdv") && !history.contains("kunden.csv"));
+
+    // Without the form's token nothing is read; without a broker's login nothing is shown.
+    let form = Form::new().text("format", "gdv").part("file", Part::bytes(file.to_bytes()).file_name("x.gdv"));
+    let response = broker.client.post(broker.url("/makler/import")).multipart(form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let stranger = app.client();
+    let response = stranger.get(broker.url(&path)).send().await.unwrap();
+    assert_eq!((response.status(), location(&response)), (StatusCode::SEE_OTHER, "/anmelden".to_owned()));
+    let customer = broker.create_customer("Max", "Mustermann", "max@example.de").await;
+    let customer = broker.invite(&app, &customer, "max@example.de", "kunden passwort 1").await;
+    assert_eq!(customer.page(&path).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(customer.page("/makler/import").await.0, StatusCode::FORBIDDEN);
     app.stop().await;
 }
 

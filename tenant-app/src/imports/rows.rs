@@ -9,8 +9,9 @@ use crate::contracts::{ContractStatus, PaymentFrequency};
 use crate::customers::{Salutation, match_key};
 use crate::values::Cents;
 
-/// Rows per multi-row INSERT: well under both engines' parameter limits.
-const ROWS_PER_STATEMENT: usize = 300;
+/// Rows per multi-row statement: well under both engines' parameter limits. A
+/// batch of 500 contracts is two statements of contracts, one of customers.
+const ROWS_PER_STATEMENT: usize = 250;
 
 /// A customer as stored (or as it will be once the batch is written).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,14 +183,16 @@ pub async fn insert_customers(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     for chunk in customers.chunks(ROWS_PER_STATEMENT) {
+        // `now` is a parameter, not text: the statement's text must repeat so that
+        // its prepared form is reused (preparing thousands of parameters is costly).
         let rows: Vec<String> =
-            (0..chunk.len()).map(|i| format!("({}, {now}, {now})", placeholders(13, i * 13))).collect();
+            (0..chunk.len()).map(|i| format!("({}, $1, $1)", placeholders(13, 1 + i * 13))).collect();
         let sql = format!(
             "INSERT INTO customers (id, salutation, title, first_name, last_name, birth_date, street, postal_code, city, \
                email, phone, customer_number, match_key, created_at, updated_at) VALUES {}",
             rows.join(", ")
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&sql).bind(now);
         for c in chunk {
             query = query
                 .bind(&c.id)
@@ -243,14 +246,14 @@ pub async fn insert_contracts(
 ) -> Result<(), sqlx::Error> {
     for chunk in contracts.chunks(ROWS_PER_STATEMENT) {
         let rows: Vec<String> =
-            (0..chunk.len()).map(|i| format!("({}, '', {now}, {now})", placeholders(14, i * 14))).collect();
+            (0..chunk.len()).map(|i| format!("({}, '', $1, $1)", placeholders(14, 1 + i * 14))).collect();
         let sql = format!(
             "INSERT INTO contracts (id, customer_id, sparte_id, produkt_id, insurer, insurer_number, sparte_code, \
                policy_number, premium_cents, payment_frequency, start_date, end_date, main_due_date, status, notes, \
                created_at, updated_at) VALUES {}",
             rows.join(", ")
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&sql).bind(now);
         for k in chunk {
             query = query
                 .bind(&k.id)

@@ -135,8 +135,11 @@ async fn run(importer: &Importer, mut row: ImportRow) -> anyhow::Result<()> {
         }
         if last || items.len() >= BATCH_ITEMS || problems.len() >= BATCH_ITEMS {
             let at = now();
+            let started = std::time::Instant::now();
+            let count = items.len();
             let mut tx = db.pool().begin().await?;
             let report = session.apply(&mut tx, std::mem::take(&mut items), at).await?;
+            let applied = started.elapsed();
             let mut all = std::mem::take(&mut problems);
             all.extend(report.problems);
             all.sort_by_key(|p| p.line);
@@ -150,6 +153,8 @@ async fn run(importer: &Importer, mut row: ImportRow) -> anyhow::Result<()> {
             };
             store::save_progress(&mut tx, &mut row, progress, at).await?;
             tx.commit().await?;
+            tracing::debug!(import = %row.id, items = count, applied_ms = applied.as_millis() as u64,
+                total_ms = started.elapsed().as_millis() as u64, "import batch written");
         }
         if last {
             break;
