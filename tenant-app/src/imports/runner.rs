@@ -138,6 +138,12 @@ async fn run(importer: &Importer, mut row: ImportRow) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let count = items.len();
             let mut tx = db.pool().begin().await?;
+            if db.backend() == crate::db::Backend::Postgres {
+                // The identity lookups are `IN (…)` lists against tables this run is
+                // filling: a cached generic plan, made while they were small, scans
+                // them whole. Plan each lookup for its values instead.
+                sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut *tx).await?;
+            }
             let report = session.apply(&mut tx, std::mem::take(&mut items), at).await?;
             let applied = started.elapsed();
             let mut all = std::mem::take(&mut problems);
